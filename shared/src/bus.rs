@@ -1,0 +1,70 @@
+//! How a committed event looks on the event bus. Pure, so the EventBridge
+//! publisher and the local relay describe every event identically.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::order::{Disposition, Event, EventBody};
+
+/// The `source` of every entry we put on the bus.
+pub const SOURCE: &str = "order-tracking";
+
+/// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BusEntry {
+    pub source: String,
+    pub detail_type: String,
+    pub detail: Value,
+}
+
+/// Maps an event to its bus entry. Every detail carries the event id (for
+/// consumers' dedupe), order id, public id, tenant and version.
+pub fn entry(event: &Event) -> BusEntry {
+    let mut detail = json!({
+        "event_id": event.event_id,
+        "order_id": event.order_id,
+        "public_id": event.public_id,
+        "tenant": event.tenant,
+        "version": event.version,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "source": event.source,
+    });
+    let (detail_type, extra) = match &event.body {
+        EventBody::OrderPlaced(p) => (
+            "OrderPlaced",
+            json!({ "to": p.status, "lifecycle": p.lifecycle, "fulfilment": p.fulfilment,
+                    "currency": p.currency, "total": p.total }),
+        ),
+        EventBody::StatusFact(f) => {
+            let kind = match f.disposition {
+                Disposition::Applied => "OrderStatusChanged",
+                Disposition::Late => "LateFactRecorded",
+                Disposition::Parked => "FactParked",
+                Disposition::Conflict => "OrderNeedsReview",
+            };
+            (
+                kind,
+                json!({ "from": f.from, "to": f.target, "disposition": f.disposition,
+                        "overridden": f.overridden, "reason": f.reason }),
+            )
+        }
+        EventBody::FlagRaised { flag, reason } => (
+            match flag {
+                crate::order::FlagKind::Stalled => "OrderStalled",
+                crate::order::FlagKind::NeedsReview => "OrderNeedsReview",
+            },
+            json!({ "flag": flag, "reason": reason }),
+        ),
+    };
+    if let (Value::Object(d), Value::Object(e)) = (&mut detail, extra) {
+        d.extend(e);
+    }
+    BusEntry {
+        source: SOURCE.to_string(),
+        detail_type: detail_type.to_string(),
+        detail,
+    }
+}

@@ -1,0 +1,193 @@
+//! The HTTP edge shared by every function: RFC 9457 problem responses, body
+//! and query extractors whose rejections are problems too, and the bearer
+//! token layer the local stack puts in front of the staff routes.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+
+use crate::auth::{AuthError, JwtKeys, Principal};
+use crate::order::decide::Rejection;
+use crate::ports::StoreError;
+use crate::service::ServiceError;
+
+/// An `application/problem+json` response.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: String,
+    pub extensions: Map<String, Value>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            status,
+            title: title.to_string(),
+            detail: detail.into(),
+            extensions: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Self {
+        self.extensions
+            .insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "Not found", "no such resource")
+    }
+
+    fn slug(&self) -> String {
+        self.title.to_ascii_lowercase().replace(' ', "-")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("https://order-tracking.dev/problems/{}", self.slug()),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if let Value::Object(map) = &mut body {
+            map.extend(self.extensions);
+        }
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl From<ServiceError> for Problem {
+    fn from(e: ServiceError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ServiceError::NotFound => Problem::new(StatusCode::NOT_FOUND, "Order not found", detail),
+            ServiceError::Invalid(_) => Problem::new(StatusCode::BAD_REQUEST, "Invalid request", detail),
+            ServiceError::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, "Forbidden", detail),
+            ServiceError::IdempotencyMismatch => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused", detail)
+            }
+            ServiceError::Conflict { status, version } => {
+                Problem::new(StatusCode::CONFLICT, "Version conflict", detail)
+                    .with("current_status", status)
+                    .with("current_version", version)
+            }
+            ServiceError::Rejected {
+                rejection,
+                status,
+                version,
+                allowed,
+            } => {
+                let (code, title) = match rejection {
+                    Rejection::VersionConflict { .. } => (StatusCode::CONFLICT, "Version conflict"),
+                    _ => (StatusCode::UNPROCESSABLE_ENTITY, "Illegal transition"),
+                };
+                Problem::new(code, title, detail)
+                    .with("current_status", status)
+                    .with("current_version", version)
+                    .with("allowed_actions", allowed)
+            }
+            ServiceError::Store(StoreError::Unavailable(_)) => {
+                tracing::error!(error = %detail, "store unavailable");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Store unavailable", "please retry")
+            }
+            ServiceError::Store(_) => {
+                tracing::error!(error = %detail, "store refused a write");
+                Problem::new(StatusCode::CONFLICT, "Write refused", detail)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
+/// A JSON body whose rejection is a problem response (400, 413 or 415).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(|e: JsonRejection| {
+                let status = match e.status() {
+                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                    s => s,
+                };
+                Problem::new(status, "Malformed request body", e.body_text())
+            })
+    }
+}
+
+/// Query parameters whose rejection is a 400 problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|e: QueryRejection| {
+                Problem::new(StatusCode::BAD_REQUEST, "Malformed query", e.body_text())
+            })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| unauthorized(&AuthError::Missing))
+    }
+}
+
+fn unauthorized(e: &AuthError) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string())
+}
+
+/// Middleware: verifies `Authorization: Bearer <jwt>` and hands handlers the
+/// principal; anything else is a 401 before a handler runs.
+pub async fn require_bearer(keys: axum::extract::State<JwtKeys>, mut req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let principal = match token.map(|t| keys.verify(t.trim())) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return unauthorized(&e).into_response(),
+        None => return unauthorized(&AuthError::Missing).into_response(),
+    };
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// Fallback for unknown routes.
+pub async fn not_found() -> Problem {
+    Problem::not_found()
+}

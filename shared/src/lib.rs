@@ -1,0 +1,23 @@
+//! The core of the order-tracking system: lifecycles, the event log and its
+//! projection, the ports the functions talk through, and their local adapters.
+//!
+//! - [`lifecycle`]: lifecycles as data, and where a fact lands on an order's path;
+//! - [`order`]: events, the head projection and the pure command decisions;
+//! - [`ports`]: `OrderStore`, `Outbox`, `EventPublisher`, `Clock`;
+//! - [`store`]: the embedded (SQLite) adapter and the conformance suite;
+//! - [`service`]: load → decide → conditional commit, with retries;
+//! - [`views`]: the staff view and the customer's tracking view;
+//! - [`auth`], [`http`]: principals, JWTs and problem+json at the HTTP edge;
+//! - [`bus`], [`relay`]: how events leave, at least once.
+
+pub mod auth;
+pub mod bus;
+pub mod http;
+pub mod lifecycle;
+pub mod order;
+pub mod ports;
+pub mod relay;
+pub mod service;
+pub mod store;
+pub mod tenants;
+pub mod views;

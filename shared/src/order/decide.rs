@@ -1,0 +1,443 @@
+//! Commands in, events out. Pure: given the head, the parked facts, the
+//! lifecycle and the time, a command either produces the events to append
+//! (and the head they lead to) or a rejection. Nothing here touches a store.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
+use super::head::Head;
+use super::projection;
+use super::shipment::TrackingInput;
+use crate::lifecycle::{Actor, Guard, Lifecycle, Placement, Step};
+
+/// How far in the future a source's clock may be before we stop believing it.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(2);
+
+/// Who issued a command, and through which channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    /// `staff`, `customer`, `system`, `carrier:<provider>`…
+    pub source: String,
+    pub actor_kind: Actor,
+    pub actor: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// What a status command asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusClaim {
+    /// The requested status, in the lifecycle's or an outside vocabulary.
+    pub to: String,
+    pub occurred_at: DateTime<Utc>,
+    pub reason: Option<String>,
+    pub tracking: Option<TrackingInput>,
+}
+
+/// Everything a command adds, ready for one conditional write.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    /// The head the write expects to replace.
+    pub expected_version: u64,
+    pub head: Head,
+    pub events: Vec<Event>,
+    /// Facts to keep until the states they need have happened.
+    pub park: Vec<Event>,
+    /// Parked facts this command settled.
+    pub unpark: Vec<String>,
+    /// The first status this command moves to, for the database-side check.
+    pub first_move: Option<StatusMove>,
+    /// How the command's own fact was placed.
+    pub disposition: Disposition,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusMove {
+    pub to: String,
+    pub overriding: bool,
+}
+
+/// A move the caller may make next, for the staff API and board.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NextAction {
+    pub to: String,
+    pub label: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub requires_tracking: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the order is at version {current}, not {expected}")]
+    VersionConflict { expected: u64, current: u64 },
+    #[error("{input} is not a status of the {lifecycle} lifecycle")]
+    UnknownStatus { input: String, lifecycle: String },
+    #[error("cannot move from {current} to {target}: {why}")]
+    Illegal {
+        current: String,
+        target: String,
+        why: String,
+    },
+    #[error("a tracking code is required to mark the order {target}")]
+    TrackingRequired { target: String },
+    #[error("an override needs a reason")]
+    ReasonRequired,
+}
+
+/// Builds events on top of a head, folding each into it as it goes.
+struct Draft<'a> {
+    lifecycle: &'a Lifecycle,
+    expected_version: u64,
+    head: Head,
+    events: Vec<Event>,
+    park: Vec<Event>,
+    unpark: Vec<String>,
+    first_move: Option<StatusMove>,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Draft<'a> {
+    fn new(head: &Head, lifecycle: &'a Lifecycle, now: DateTime<Utc>) -> Self {
+        Draft {
+            lifecycle,
+            expected_version: head.version,
+            head: head.clone(),
+            events: Vec::new(),
+            park: Vec::new(),
+            unpark: Vec::new(),
+            first_move: None,
+            now,
+        }
+    }
+
+    fn push(&mut self, origin: &Origin, occurred_at: DateTime<Utc>, body: EventBody) {
+        let event = Event {
+            event_id: new_id("evt"),
+            order_id: self.head.id.clone(),
+            tenant: self.head.tenant.clone(),
+            public_id: self.head.public_id.clone(),
+            seq: self.head.last_seq + 1,
+            version: self.expected_version + 1,
+            occurred_at,
+            recorded_at: self.now,
+            source: origin.source.clone(),
+            actor: origin.actor.clone(),
+            external_id: origin.external_id.clone(),
+            body,
+        };
+        projection::apply(&mut self.head, &event, self.lifecycle);
+        if let EventBody::StatusFact(fact) = &event.body {
+            if let Some(parked) = &fact.released {
+                self.unpark.push(parked.clone());
+            }
+            if fact.disposition == Disposition::Parked {
+                self.park.push(event.clone());
+            }
+        }
+        self.events.push(event);
+    }
+
+    fn apply_move(&mut self, origin: &Origin, at: DateTime<Utc>, mut fact: StatusFact) {
+        if self.first_move.is_none() {
+            self.first_move = Some(StatusMove {
+                to: fact.target.clone(),
+                overriding: fact.overridden,
+            });
+        }
+        fact.from = Some(self.head.status.clone());
+        self.push(origin, at, EventBody::StatusFact(fact));
+    }
+
+    /// Retries parked facts, earliest first, until none of them can move.
+    fn release_parked(&mut self, parked: &[Event]) {
+        let mut waiting: Vec<&Event> = parked
+            .iter()
+            .filter(|p| !self.unpark.contains(&p.event_id))
+            .collect();
+        waiting.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
+        'retry: loop {
+            for (i, parked) in waiting.iter().enumerate() {
+                let Some(original) = parked.status_fact() else {
+                    continue;
+                };
+                let origin = Origin {
+                    source: parked.source.clone(),
+                    actor_kind: Actor::of_source(&parked.source),
+                    actor: parked.actor.clone(),
+                    external_id: parked.external_id.clone(),
+                };
+                let placement = self.place_fact(&origin, &original.target, parked.occurred_at, original.tracking.as_ref());
+                if placement == Disposition::Parked {
+                    continue;
+                }
+                let mut fact = StatusFact::new(original.target.clone(), placement);
+                fact.tracking = original.tracking.clone();
+                fact.released = Some(parked.event_id.clone());
+                fact.clamped_from = original.clamped_from;
+                self.record_placed(&origin, parked.occurred_at, fact);
+                waiting.remove(i);
+                continue 'retry;
+            }
+            break;
+        }
+    }
+
+    /// Where an outside fact lands; a legal move the source may not make, or
+    /// whose guard fails, is a conflict for staff to review.
+    fn place_fact(
+        &self,
+        origin: &Origin,
+        target: &str,
+        at: DateTime<Utc>,
+        tracking: Option<&TrackingInput>,
+    ) -> Disposition {
+        match self
+            .lifecycle
+            .place(&self.head.status, self.head.status_since, target, at)
+        {
+            Placement::Apply(step) => {
+                let permitted = Lifecycle::permits(&step, origin.actor_kind);
+                if permitted && guards_hold(&self.head, &step, tracking) {
+                    Disposition::Applied
+                } else {
+                    Disposition::Conflict
+                }
+            }
+            Placement::Late => Disposition::Late,
+            Placement::Ahead => Disposition::Parked,
+            Placement::Conflict => Disposition::Conflict,
+        }
+    }
+
+    fn record_placed(&mut self, origin: &Origin, at: DateTime<Utc>, mut fact: StatusFact) {
+        if fact.disposition == Disposition::Applied {
+            fact.tracking_pending = needs_pending_shipment(self.lifecycle, &self.head, &fact);
+            self.apply_move(origin, at, fact);
+        } else {
+            self.push(origin, at, EventBody::StatusFact(fact));
+        }
+    }
+
+    fn finish(self, disposition: Disposition) -> Decision {
+        Decision {
+            expected_version: self.expected_version,
+            head: self.head,
+            events: self.events,
+            park: self.park,
+            unpark: self.unpark,
+            first_move: self.first_move,
+            disposition,
+        }
+    }
+}
+
+impl Actor {
+    /// The kind of actor behind an event source such as `carrier:easypost`.
+    pub fn of_source(source: &str) -> Actor {
+        match source.split(':').next().unwrap_or_default() {
+            "payment" => Actor::Payment,
+            "carrier" => Actor::Carrier,
+            "delivery" => Actor::Delivery,
+            "customer" => Actor::Customer,
+            "system" => Actor::System,
+            _ => Actor::Staff,
+        }
+    }
+}
+
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn guards_hold(head: &Head, step: &Step, tracking: Option<&TrackingInput>) -> bool {
+    step.guards.iter().all(|guard| match guard {
+        Guard::TrackingCode => {
+            tracking.is_some()
+                || head.policy.allow_tracking_pending
+                || head.shipments.iter().any(|s| s.tracking_code.is_some())
+        }
+    })
+}
+
+/// A move through a tracking-guarded transition with no code at all opens a
+/// shipment whose tracking is pending.
+fn needs_pending_shipment(lifecycle: &Lifecycle, head: &Head, fact: &StatusFact) -> bool {
+    fact.tracking.is_none()
+        && head.shipments.is_empty()
+        && lifecycle
+            .step(&head.status, &fact.target)
+            .is_some_and(|s| s.guards.contains(&Guard::TrackingCode))
+}
+
+fn clamp(at: DateTime<Utc>, now: DateTime<Utc>) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    if at > now + MAX_CLOCK_SKEW {
+        (now, Some(at))
+    } else {
+        (at, None)
+    }
+}
+
+/// The first event of an order.
+pub fn place_order(
+    ids: (String, String),
+    tenant: &str,
+    placed: OrderPlaced,
+    origin: &Origin,
+    lifecycle: &Lifecycle,
+    now: DateTime<Utc>,
+) -> Decision {
+    let (order_id, public_id) = ids;
+    let event = Event {
+        event_id: new_id("evt"),
+        order_id,
+        tenant: tenant.to_string(),
+        public_id,
+        seq: 1,
+        version: 1,
+        occurred_at: now,
+        recorded_at: now,
+        source: origin.source.clone(),
+        actor: origin.actor.clone(),
+        external_id: origin.external_id.clone(),
+        body: EventBody::OrderPlaced(Box::new(placed)),
+    };
+    let head = projection::start(&event, lifecycle);
+    Decision {
+        expected_version: 0,
+        head,
+        events: vec![event],
+        park: Vec::new(),
+        unpark: Vec::new(),
+        first_move: None,
+        disposition: Disposition::Applied,
+    }
+}
+
+/// A staff (or customer) command: it must be a legal move now, or an owner's
+/// override with a reason. Such commands are never parked.
+pub fn transition(
+    head: &Head,
+    parked: &[Event],
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    claim: StatusClaim,
+    expected_version: Option<u64>,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
+    if let Some(expected) = expected_version {
+        if expected != head.version {
+            return Err(Rejection::VersionConflict {
+                expected,
+                current: head.version,
+            });
+        }
+    }
+    let target = resolve(lifecycle, &claim.to)?;
+    let reason = claim
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    let illegal = |why: &str| Rejection::Illegal {
+        current: head.status.clone(),
+        target: target.clone(),
+        why: why.to_string(),
+    };
+    let step = lifecycle.step(&head.status, &target);
+    let legal = step
+        .as_ref()
+        .filter(|s| Lifecycle::permits(s, origin.actor_kind));
+    let overriding = match legal {
+        Some(step) if guards_hold(head, step, claim.tracking.as_ref()) => false,
+        Some(_) if origin.actor_kind != Actor::Owner => {
+            return Err(Rejection::TrackingRequired { target });
+        }
+        None if lifecycle.is_terminal(&head.status) => {
+            return Err(illegal(&format!("{} is final", head.status)));
+        }
+        None if origin.actor_kind != Actor::Owner => {
+            let why = if target == head.status || lifecycle.is_before(&target, &head.status) {
+                "orders never move backwards"
+            } else if step.is_some() {
+                "your role may not make this move"
+            } else {
+                "it is not a next step of this order"
+            };
+            return Err(illegal(why));
+        }
+        None if !lifecycle.reachable(&head.status, &target) => {
+            return Err(illegal("not even an override may move an order backwards"));
+        }
+        _ => true,
+    };
+    if overriding && reason.is_none() {
+        return Err(Rejection::ReasonRequired);
+    }
+    let mut draft = Draft::new(head, lifecycle, now);
+    let mut fact = StatusFact::new(target, Disposition::Applied);
+    fact.reason = reason;
+    fact.overridden = overriding;
+    fact.tracking = claim.tracking;
+    draft.record_placed(origin, claim.occurred_at.min(now), fact);
+    draft.release_parked(parked);
+    Ok(draft.finish(Disposition::Applied))
+}
+
+/// A fact from outside (payment, carrier, delivery partner, system): placed on
+/// the order's path as applied, late, parked or conflict. Never rejected:
+/// every fact is kept.
+pub fn record_fact(
+    head: &Head,
+    parked: &[Event],
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    claim: StatusClaim,
+    now: DateTime<Utc>,
+) -> Decision {
+    let (at, clamped_from) = clamp(claim.occurred_at, now);
+    let mut draft = Draft::new(head, lifecycle, now);
+    let (target, disposition) = match lifecycle.resolve(&claim.to) {
+        Some(target) => {
+            let d = draft.place_fact(origin, target, at, claim.tracking.as_ref());
+            (target.to_string(), d)
+        }
+        None => (claim.to.clone(), Disposition::Conflict),
+    };
+    let mut fact = StatusFact::new(target, disposition);
+    fact.reason = claim.reason;
+    fact.tracking = claim.tracking;
+    fact.clamped_from = clamped_from;
+    draft.record_placed(origin, at, fact);
+    if disposition == Disposition::Applied {
+        draft.release_parked(parked);
+    }
+    draft.finish(disposition)
+}
+
+fn resolve(lifecycle: &Lifecycle, input: &str) -> Result<String, Rejection> {
+    lifecycle
+        .resolve(input)
+        .map(str::to_string)
+        .ok_or_else(|| Rejection::UnknownStatus {
+            input: input.to_string(),
+            lifecycle: lifecycle.name().to_string(),
+        })
+}
+
+/// The legal moves `actor` may make from the order's current status.
+pub fn next_actions(head: &Head, lifecycle: &Lifecycle, actor: Actor) -> Vec<NextAction> {
+    lifecycle
+        .steps_from(&head.status)
+        .into_iter()
+        .filter(|s| Lifecycle::permits(s, actor))
+        .map(|s| NextAction {
+            label: lifecycle
+                .state(&s.target)
+                .map(|d| d.label.clone())
+                .unwrap_or_default(),
+            requires_tracking: !guards_hold(head, &s, None),
+            to: s.target,
+        })
+        .collect()
+}

@@ -1,0 +1,137 @@
+//! Immutable facts about an order. The log is the truth; the head and every
+//! view are projections of it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::head::{Contact, FlagKind, LineItem, OrderPolicy, ShippingSnapshot};
+use super::shipment::TrackingInput;
+use crate::lifecycle::FulfilmentType;
+
+/// One stored event. It carries the order's tenant, public id and the head
+/// version it produced so that a publisher reading it from a stream (or the
+/// outbox) needs nothing else to describe it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: String,
+    pub order_id: String,
+    pub tenant: String,
+    pub public_id: String,
+    pub seq: u64,
+    pub version: u64,
+    /// When it happened, per its source.
+    pub occurred_at: DateTime<Utc>,
+    /// When we stored it.
+    pub recorded_at: DateTime<Utc>,
+    /// `staff`, `customer`, `system`, `payment:<provider>`, `carrier:<provider>`…
+    pub source: String,
+    /// Who, within the source (a user id, a provider account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The source's own id for the fact, used to drop redeliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum EventBody {
+    OrderPlaced(Box<OrderPlaced>),
+    StatusFact(StatusFact),
+    FlagRaised { flag: FlagKind, reason: String },
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::OrderPlaced(_) => "order_placed",
+            EventBody::StatusFact(_) => "status_fact",
+            EventBody::FlagRaised { .. } => "flag_raised",
+        }
+    }
+}
+
+/// The checkout snapshot. Nothing in it changes afterwards.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderPlaced {
+    pub lifecycle: String,
+    pub fulfilment: FulfilmentType,
+    pub status: String,
+    pub customer_id: String,
+    pub currency: String,
+    pub items: Vec<LineItem>,
+    pub total: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<ShippingSnapshot>,
+    #[serde(default)]
+    pub contact: Contact,
+    #[serde(default)]
+    pub policy: OrderPolicy,
+}
+
+/// How a status fact was placed on the order's path (DESIGN §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    Applied,
+    Late,
+    Parked,
+    Conflict,
+}
+
+/// A claim that the order reached `target`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusFact {
+    pub target: String,
+    pub disposition: Disposition,
+    /// Status before the fact, for applied facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Skippable states jumped over on the way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// An owner moved the order past the rules; `reason` says why.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overridden: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<TrackingInput>,
+    /// Shipped without a tracking code, as the tenant's policy allows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tracking_pending: bool,
+    /// The source's timestamp was in the future and was replaced by recorded_at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamped_from: Option<DateTime<Utc>>,
+    /// The parked fact this event settles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released: Option<String>,
+}
+
+impl StatusFact {
+    pub fn new(target: impl Into<String>, disposition: Disposition) -> Self {
+        StatusFact {
+            target: target.into(),
+            disposition,
+            from: None,
+            skipped: Vec::new(),
+            reason: None,
+            overridden: false,
+            tracking: None,
+            tracking_pending: false,
+            clamped_from: None,
+            released: None,
+        }
+    }
+}
+
+impl Event {
+    pub fn status_fact(&self) -> Option<&StatusFact> {
+        match &self.body {
+            EventBody::StatusFact(f) => Some(f),
+            _ => None,
+        }
+    }
+}

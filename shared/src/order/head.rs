@@ -1,0 +1,159 @@
+//! The head: everything a decision needs about an order, kept beside its log
+//! and rewritten in the same conditional write as each new event.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::shipment::Shipment;
+use crate::lifecycle::FulfilmentType;
+
+/// One line of the order as it was at checkout; frozen afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineItem {
+    pub sku: String,
+    pub name: String,
+    /// Price of one unit in the currency's minor unit (cents).
+    pub unit_price: i64,
+    pub quantity: u32,
+}
+
+/// Where and how a shipping order goes; frozen at checkout (seed 002).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingSnapshot {
+    pub method: String,
+    pub name: String,
+    pub address: Address,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Tenant rules captured at checkout, so a decision needs nothing but the head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OrderPolicy {
+    /// Let `shipped` advance without a tracking code ("tracking number pending").
+    pub allow_tracking_pending: bool,
+}
+
+/// What a payment provider last told us.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentInfo {
+    pub provider: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Something staff must look at. Raised by events, so it is audited too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    pub kind: FlagKind,
+    pub reason: String,
+    pub raised_at: DateTime<Utc>,
+    pub event_id: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// A fact that cannot fit the order's path.
+    NeedsReview,
+    /// Sat in a state longer than its SLA.
+    Stalled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkedRef {
+    pub event_id: String,
+    pub target: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The projection of an order's log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    pub id: String,
+    pub public_id: String,
+    pub tenant: String,
+    pub customer_id: String,
+    pub lifecycle: String,
+    pub fulfilment: FulfilmentType,
+    pub status: String,
+    /// When the current status was established, per its source.
+    pub status_since: DateTime<Utc>,
+    /// Bumped once per committed command; the optimistic-concurrency token.
+    pub version: u64,
+    /// Sequence number of the last event.
+    pub last_seq: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub currency: String,
+    pub items: Vec<LineItem>,
+    pub total: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<ShippingSnapshot>,
+    #[serde(default)]
+    pub contact: Contact,
+    #[serde(default)]
+    pub policy: OrderPolicy,
+    /// accepted_at, ready_at, completed_at…: first entry into each state.
+    #[serde(default)]
+    pub timestamps: BTreeMap<String, DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentInfo>,
+    #[serde(default)]
+    pub shipments: Vec<Shipment>,
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+    /// Facts waiting for the states they need (the facts themselves are
+    /// stored beside the head and loaded with it).
+    #[serde(default)]
+    pub parked: Vec<ParkedRef>,
+    /// When the current status outstays its SLA; none once terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_due_at: Option<DateTime<Utc>>,
+    /// The next moment the sweep should look at this order: the SLA deadline
+    /// or a parked fact's review deadline, whichever comes first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl Head {
+    pub fn has_flag(&self, kind: FlagKind) -> bool {
+        self.flags.iter().any(|f| f.kind == kind)
+    }
+
+    /// Stalled for the staff filter: flagged, or past its deadline.
+    pub fn is_stalled(&self, now: DateTime<Utc>) -> bool {
+        !self.flags.is_empty() || self.due_at.is_some_and(|d| d <= now)
+    }
+
+    pub fn tracking_pending(&self) -> bool {
+        self.shipments.iter().any(|s| s.tracking_code.is_none())
+    }
+}

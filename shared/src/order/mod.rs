@@ -1,0 +1,15 @@
+//! The order aggregate: its events, the head they project to, and the pure
+//! decisions that turn commands into events.
+
+pub mod decide;
+mod event;
+mod head;
+pub mod projection;
+mod shipment;
+
+pub use event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
+pub use head::{
+    Address, Contact, Flag, FlagKind, Head, LineItem, OrderPolicy, ParkedRef, PaymentInfo,
+    ShippingSnapshot,
+};
+pub use shipment::{Shipment, ShipmentStatus, TrackingInput};

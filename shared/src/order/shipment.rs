@@ -1,0 +1,69 @@
+//! Packages of an order. Tracking codes are not unique across time (carriers
+//! recycle them), so a shipment is identified by its own id, never by its code.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The canonical shipment statuses every carrier vocabulary maps onto.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentStatus {
+    TrackingPending,
+    LabelCreated,
+    InTransit,
+    Delayed,
+    OutForDelivery,
+    DeliveryAttempted,
+    ReadyForPickup,
+    ActionRequired,
+    Delivered,
+    Returning,
+    Returned,
+    Failed,
+    Cancelled,
+    Stale,
+}
+
+/// The tracking details staff (or a carrier) give when a package leaves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingInput {
+    pub carrier: String,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub shipment_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_url: Option<String>,
+    pub status: ShipmentStatus,
+    /// The carrier's own status code, kept verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_status: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Shipment {
+    pub fn new(id: String, tracking: Option<&TrackingInput>, at: DateTime<Utc>) -> Self {
+        Shipment {
+            shipment_id: id,
+            carrier: tracking.map(|t| t.carrier.clone()),
+            tracking_code: tracking.map(|t| t.code.clone()),
+            tracking_url: tracking.and_then(|t| t.url.clone()),
+            status: if tracking.is_some() {
+                ShipmentStatus::LabelCreated
+            } else {
+                ShipmentStatus::TrackingPending
+            },
+            raw_status: None,
+            updated_at: at,
+        }
+    }
+}

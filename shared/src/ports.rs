@@ -1,0 +1,132 @@
+//! The ports the domain talks through. Adapters live in `crate::store` and
+//! `crate::relay`; the domain never sees an SDK type.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::order::{Event, Head};
+
+/// An order as a command needs it: the head and its parked facts, read together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    pub head: Head,
+    pub parked: Vec<Event>,
+}
+
+/// One command's writes, all or nothing.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    /// 0 creates the order; otherwise the head version being replaced.
+    pub expected_version: u64,
+    pub head: Head,
+    /// The first status the command moves to. The adapter turns it into the
+    /// database-side condition `status IN (legal predecessors)` using the
+    /// lifecycle — never a list the caller hands it.
+    pub first_move: Option<crate::order::decide::StatusMove>,
+    pub events: Vec<Event>,
+    pub park: Vec<Event>,
+    pub unpark: Vec<String>,
+    /// `(source, external_id)` of the fact, refused if already seen.
+    pub dedupe: Option<(String, String)>,
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+/// A stored response to a request that carried an `Idempotency-Key`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub tenant: String,
+    pub key: String,
+    /// Hash of the request body: a replay with another body is refused.
+    pub fingerprint: String,
+    pub order_id: String,
+    /// The response the first request got, replayed verbatim.
+    pub response: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListQuery {
+    pub tenant: String,
+    pub status: Option<String>,
+    pub customer_id: Option<String>,
+    /// Only flagged or overdue orders (as of `now`), or only healthy ones.
+    pub stalled: Option<bool>,
+    pub now: Option<DateTime<Utc>>,
+    /// Opaque cursor from the previous page.
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the order was changed concurrently; it is now at version {current}")]
+    VersionConflict { current: u64, status: String },
+    #[error("the database refused the move: the order is {current}")]
+    IllegalTransition { current: String, version: u64 },
+    #[error("this fact was already recorded")]
+    Duplicate,
+    #[error("the idempotency key was already used")]
+    IdempotencyKeyTaken,
+    #[error("order already exists")]
+    AlreadyExists,
+    #[error("unknown lifecycle {0}")]
+    UnknownLifecycle(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync + 'static {
+    /// The head and parked facts of an order, strongly consistent.
+    async fn load(&self, order_id: &str) -> Result<Option<Loaded>, StoreError>;
+    /// Appends a command's events and replaces the head in one conditional write.
+    async fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
+    /// The log from `after_seq` (exclusive), oldest first.
+    async fn events(&self, order_id: &str, after_seq: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+    async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError>;
+    /// Orders of a tenant, most recently updated first.
+    async fn list(&self, query: &ListQuery) -> Result<Page<Head>, StoreError>;
+    /// Orders whose `due_at` has passed, earliest first.
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError>;
+    async fn idempotency(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// The order a `(source, external_id)` fact was recorded against, if any.
+    async fn seen(&self, source: &str, external_id: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// Committed events not yet handed to the publisher. The embedded store keeps
+/// them in an outbox table; on AWS the DynamoDB stream plays this part.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    async fn pending(&self, limit: usize) -> Result<Vec<Event>, StoreError>;
+    async fn acknowledge(&self, event_ids: &[String]) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("publish failed: {0}")]
+pub struct PublishError(pub String);
+
+/// Distributes committed events (EventBridge on AWS, in-process locally).
+#[async_trait]
+pub trait EventPublisher: Send + Sync + 'static {
+    async fn publish(&self, events: &[Event]) -> Result<(), PublishError>;
+}
+
+/// Time, injected so SLA and sweep logic is testable without sleeping.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,101 @@
+//! Moving committed events from the outbox to a publisher, at least once.
+//!
+//! An event leaves the outbox only after the publisher accepted it, so a crash
+//! between the two republishes it; consumers dedupe on the event id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{broadcast, Notify};
+
+use crate::bus;
+use crate::order::Event;
+use crate::ports::{EventPublisher, Outbox, PublishError};
+
+const BATCH: usize = 100;
+
+/// Drains everything pending once; returns how many events were published.
+pub async fn drain(outbox: &dyn Outbox, publisher: &dyn EventPublisher) -> Result<usize, PublishError> {
+    let mut total = 0;
+    loop {
+        let batch = outbox
+            .pending(BATCH)
+            .await
+            .map_err(|e| PublishError(e.to_string()))?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        publisher.publish(&batch).await?;
+        let ids: Vec<String> = batch.iter().map(|e| e.event_id.clone()).collect();
+        outbox
+            .acknowledge(&ids)
+            .await
+            .map_err(|e| PublishError(e.to_string()))?;
+        total += batch.len();
+    }
+}
+
+/// Relays until `stop` is notified: woken by `wake` after each commit, and
+/// every `interval` regardless, so nothing waits for long if a wake is missed.
+pub async fn run(
+    outbox: Arc<dyn Outbox>,
+    publisher: Arc<dyn EventPublisher>,
+    wake: Arc<Notify>,
+    interval: Duration,
+    stop: Arc<Notify>,
+) {
+    loop {
+        if let Err(e) = drain(outbox.as_ref(), publisher.as_ref()).await {
+            tracing::warn!(error = %e, "publishing failed; will retry");
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.notified() => {
+                let _ = drain(outbox.as_ref(), publisher.as_ref()).await;
+                return;
+            }
+        }
+    }
+}
+
+/// The local stack's publisher: logs each event as the EventBridge entry it
+/// would be, and broadcasts it to in-process subscribers (live views).
+pub struct InProcessPublisher {
+    sender: broadcast::Sender<Event>,
+    print: bool,
+}
+
+impl InProcessPublisher {
+    pub fn new(print: bool) -> Self {
+        let (sender, _) = broadcast::channel(1024);
+        InProcessPublisher { sender, print }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+}
+
+#[async_trait]
+impl EventPublisher for InProcessPublisher {
+    async fn publish(&self, events: &[Event]) -> Result<(), PublishError> {
+        for event in events {
+            if self.print {
+                let entry = bus::entry(event);
+                tracing::info!(
+                    target: "eventbridge",
+                    detail_type = %entry.detail_type,
+                    order_id = %event.order_id,
+                    event_id = %event.event_id,
+                    entry = %serde_json::to_string(&entry).unwrap_or_default(),
+                    "published"
+                );
+            }
+            // No subscribers is fine: nobody is watching this order.
+            let _ = self.sender.send(event.clone());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,444 @@
+//! The application service every function calls: it loads, decides, commits
+//! and retries. It owns the rules that are not pure (tenancy, idempotency,
+//! concurrency); the decisions themselves are in `order::decide`.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Principal, Role};
+use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
+use crate::order::decide::{self, Decision, NextAction, Origin, Rejection, StatusClaim};
+use crate::order::{
+    Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderPolicy, ShippingSnapshot,
+    TrackingInput,
+};
+use crate::ports::{Clock, Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError};
+use crate::tenants::Tenants;
+use crate::views::{OrderView, TrackingView};
+
+/// How many times a command re-reads and re-decides after losing a race.
+pub const MAX_ATTEMPTS: usize = 5;
+/// Upper bound on events read to build a view.
+const MAX_LOG: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("order not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{rejection}")]
+    Rejected {
+        rejection: Rejection,
+        status: String,
+        version: u64,
+        allowed: Vec<NextAction>,
+    },
+    #[error("the order changed while this request was being handled; it is now {status} at version {version}")]
+    Conflict { status: String, version: u64 },
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyMismatch,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Store(e)
+    }
+}
+
+/// The checkout request body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkout {
+    pub customer_id: String,
+    pub currency: String,
+    pub fulfilment: FulfilmentType,
+    pub items: Vec<LineItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<ShippingSnapshot>,
+    #[serde(default)]
+    pub contact: Contact,
+}
+
+/// A staff transition request body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub to: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub tracking: Option<TrackingInput>,
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// What became of an outside fact.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum FactOutcome {
+    Recorded { disposition: Disposition, status: String, version: u64 },
+    Duplicate,
+}
+
+/// The result of a checkout: the order view as JSON, and whether it is a
+/// replay of an earlier request with the same key.
+pub struct Placed {
+    pub body: serde_json::Value,
+    pub replayed: bool,
+}
+
+pub struct OrderService {
+    store: Arc<dyn OrderStore>,
+    catalog: Arc<Catalog>,
+    tenants: Arc<Tenants>,
+    clock: Arc<dyn Clock>,
+}
+
+impl OrderService {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        catalog: Arc<Catalog>,
+        tenants: Arc<Tenants>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        OrderService {
+            store,
+            catalog,
+            tenants,
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn OrderStore> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn lifecycle(&self, name: &str) -> Result<Arc<Lifecycle>, ServiceError> {
+        self.catalog
+            .get(name)
+            .ok_or_else(|| ServiceError::Store(StoreError::UnknownLifecycle(name.to_string())))
+    }
+
+    /// Checkout. With an idempotency key, the same key and body give the same
+    /// order (and the same response); the same key with another body is refused.
+    pub async fn place(
+        &self,
+        principal: &Principal,
+        mut request: Checkout,
+        idempotency_key: Option<String>,
+    ) -> Result<Placed, ServiceError> {
+        if principal.role == Role::Customer {
+            request.customer_id = principal.subject.clone();
+        }
+        validate_checkout(&request)?;
+        let fingerprint = fingerprint(&request);
+        if let Some(key) = &idempotency_key {
+            if let Some(found) = self.replay(principal, key, &fingerprint).await? {
+                return Ok(found);
+            }
+        }
+        let tenant = &principal.tenant;
+        let lifecycle = self.lifecycle(&self.tenants.lifecycle_for(tenant, request.fulfilment))?;
+        let total = request
+            .items
+            .iter()
+            .try_fold(0i64, |sum, i| i.unit_price.checked_mul(i64::from(i.quantity))?.checked_add(sum))
+            .ok_or_else(|| ServiceError::Invalid("order total overflows".into()))?;
+        let placed = OrderPlaced {
+            lifecycle: lifecycle.name().to_string(),
+            fulfilment: request.fulfilment,
+            status: lifecycle.initial().to_string(),
+            customer_id: request.customer_id,
+            currency: request.currency,
+            items: request.items,
+            total,
+            shipping: request.shipping,
+            contact: request.contact,
+            policy: OrderPolicy {
+                allow_tracking_pending: self.tenants.settings(tenant).allow_tracking_pending,
+            },
+        };
+        let origin = principal.origin();
+        let ids = (decide::new_id("ord"), decide::new_id("trk"));
+        let decision = decide::place_order(ids, tenant, placed, &origin, &lifecycle, self.clock.now());
+        let view = OrderView::new(
+            decision.head.clone(),
+            &[],
+            &decision.events,
+            &lifecycle,
+            principal.actor(),
+        );
+        let body = serde_json::to_value(&view).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let idempotency = idempotency_key.as_ref().map(|key| IdempotencyRecord {
+            tenant: tenant.clone(),
+            key: key.clone(),
+            fingerprint: fingerprint.clone(),
+            order_id: decision.head.id.clone(),
+            response: body.clone(),
+            created_at: decision.head.created_at,
+        });
+        match self.store.commit(&commit_of(decision, None, idempotency)).await {
+            Ok(()) => Ok(Placed {
+                body,
+                replayed: false,
+            }),
+            // Lost a race with the same key: answer as the winner did.
+            Err(StoreError::IdempotencyKeyTaken) => {
+                let key = idempotency_key.unwrap_or_default();
+                self.replay(principal, &key, &fingerprint)
+                    .await?
+                    .ok_or(ServiceError::Store(StoreError::IdempotencyKeyTaken))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn replay(&self, principal: &Principal, key: &str, fingerprint: &str) -> Result<Option<Placed>, ServiceError> {
+        match self.store.idempotency(&principal.tenant, key).await? {
+            Some(found) if found.fingerprint == fingerprint => Ok(Some(Placed {
+                body: found.response,
+                replayed: true,
+            })),
+            Some(_) => Err(ServiceError::IdempotencyMismatch),
+            None => Ok(None),
+        }
+    }
+
+    /// Loads an order the principal's tenant owns; anyone else's is a 404.
+    async fn load_owned(&self, principal: &Principal, order_id: &str) -> Result<Loaded, ServiceError> {
+        match self.store.load(order_id).await? {
+            Some(loaded) if loaded.head.tenant == principal.tenant => Ok(loaded),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+
+    /// A staff move. With `expected_version` a stale view gets a 409; without
+    /// it, a lost race is re-read and re-decided a bounded number of times,
+    /// and a move the race made impossible is a 409 too.
+    pub async fn transition(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        request: TransitionRequest,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        let origin = principal.origin();
+        let mut raced = false;
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = self.load_owned(principal, order_id).await?;
+            let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+            let claim = StatusClaim {
+                to: request.to.clone(),
+                occurred_at: self.clock.now(),
+                reason: request.reason.clone(),
+                tracking: request.tracking.clone(),
+            };
+            let decided = decide::transition(
+                &loaded.head,
+                &loaded.parked,
+                &lifecycle,
+                &origin,
+                claim,
+                request.expected_version,
+                self.clock.now(),
+            );
+            let decision = match decided {
+                Ok(d) => d,
+                Err(_) if raced => {
+                    return Err(ServiceError::Conflict {
+                        status: loaded.head.status,
+                        version: loaded.head.version,
+                    })
+                }
+                Err(rejection) => return Err(rejected(rejection, &loaded.head, &lifecycle, principal.actor())),
+            };
+            match self.store.commit(&commit_of(decision.clone(), None, None)).await {
+                Ok(()) => return self.view_of(decision.head, &lifecycle, principal.actor()).await,
+                Err(StoreError::VersionConflict { current, status }) => {
+                    if request.expected_version.is_some() {
+                        return Err(ServiceError::Conflict { status, version: current });
+                    }
+                    raced = true;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let head = self.load_owned(principal, order_id).await?.head;
+        Err(ServiceError::Conflict {
+            status: head.status,
+            version: head.version,
+        })
+    }
+
+    /// Records an outside fact (payment, carrier, delivery partner, system).
+    /// A redelivery of the same `(source, external_id)` is acknowledged and
+    /// changes nothing.
+    pub async fn record_fact(&self, order_id: &str, origin: &Origin, claim: StatusClaim) -> Result<FactOutcome, ServiceError> {
+        let dedupe = origin
+            .external_id
+            .clone()
+            .map(|id| (origin.source.clone(), id));
+        if let Some((source, id)) = &dedupe {
+            if self.store.seen(source, id).await?.is_some() {
+                return Ok(FactOutcome::Duplicate);
+            }
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = self.store.load(order_id).await?.ok_or(ServiceError::NotFound)?;
+            let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+            let decision = decide::record_fact(
+                &loaded.head,
+                &loaded.parked,
+                &lifecycle,
+                origin,
+                claim.clone(),
+                self.clock.now(),
+            );
+            let outcome = FactOutcome::Recorded {
+                disposition: decision.disposition,
+                status: decision.head.status.clone(),
+                version: decision.head.version,
+            };
+            match self.store.commit(&commit_of(decision, dedupe.clone(), None)).await {
+                Ok(()) => return Ok(outcome),
+                Err(StoreError::Duplicate) => return Ok(FactOutcome::Duplicate),
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let head = self.store.load(order_id).await?.ok_or(ServiceError::NotFound)?.head;
+        Err(ServiceError::Conflict {
+            status: head.status,
+            version: head.version,
+        })
+    }
+
+    async fn view_of(&self, head: Head, lifecycle: &Lifecycle, actor: Actor) -> Result<OrderView, ServiceError> {
+        let loaded = self.store.load(&head.id).await?.ok_or(ServiceError::NotFound)?;
+        let events = self.store.events(&head.id, 0, MAX_LOG).await?;
+        Ok(OrderView::new(loaded.head, &loaded.parked, &events, lifecycle, actor))
+    }
+
+    pub async fn get(&self, principal: &Principal, order_id: &str) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        let loaded = self.load_owned(principal, order_id).await?;
+        let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+        let events = self.store.events(order_id, 0, MAX_LOG).await?;
+        Ok(OrderView::new(loaded.head, &loaded.parked, &events, &lifecycle, principal.actor()))
+    }
+
+    /// The audit log, oldest first, paged by sequence number.
+    pub async fn events(&self, principal: &Principal, order_id: &str, after: u64, limit: usize) -> Result<Vec<Event>, ServiceError> {
+        principal.require_staff()?;
+        self.load_owned(principal, order_id).await?;
+        Ok(self.store.events(order_id, after, limit).await?)
+    }
+
+    pub async fn list(&self, principal: &Principal, mut query: ListQuery) -> Result<Page<Head>, ServiceError> {
+        principal.require_staff()?;
+        query.tenant = principal.tenant.clone();
+        query.now = Some(self.clock.now());
+        Ok(self.store.list(&query).await?)
+    }
+
+    /// The customer's view, by public id only.
+    pub async fn track(&self, public_id: &str) -> Result<TrackingView, ServiceError> {
+        let head = self
+            .store
+            .find_by_public_id(public_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let lifecycle = self.lifecycle(&head.lifecycle)?;
+        let events = self.store.events(&head.id, 0, MAX_LOG).await?;
+        Ok(TrackingView::new(&head, &events, &lifecycle))
+    }
+}
+
+fn commit_of(decision: Decision, dedupe: Option<(String, String)>, idempotency: Option<IdempotencyRecord>) -> Commit {
+    Commit {
+        expected_version: decision.expected_version,
+        head: decision.head,
+        first_move: decision.first_move,
+        events: decision.events,
+        park: decision.park,
+        unpark: decision.unpark,
+        dedupe,
+        idempotency,
+    }
+}
+
+fn rejected(rejection: Rejection, head: &Head, lifecycle: &Lifecycle, actor: Actor) -> ServiceError {
+    ServiceError::Rejected {
+        rejection,
+        status: head.status.clone(),
+        version: head.version,
+        allowed: decide::next_actions(head, lifecycle, actor),
+    }
+}
+
+fn fingerprint(request: &Checkout) -> String {
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    let digest = Sha256::digest(&canonical);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn validate_checkout(request: &Checkout) -> Result<(), ServiceError> {
+    let mut problems = Vec::new();
+    let text_ok = |s: &str, max: usize| !s.trim().is_empty() && s.len() <= max;
+    if !text_ok(&request.customer_id, 128) {
+        problems.push("customer_id must be 1-128 characters".to_string());
+    }
+    if request.currency.len() != 3 || !request.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        problems.push("currency must be an ISO 4217 code such as CAD".to_string());
+    }
+    if request.items.is_empty() || request.items.len() > 200 {
+        problems.push("items must hold 1-200 lines".to_string());
+    }
+    for (i, item) in request.items.iter().enumerate() {
+        if !text_ok(&item.sku, 128) || !text_ok(&item.name, 300) {
+            problems.push(format!("items[{i}]: sku and name are required"));
+        }
+        if item.unit_price < 0 {
+            problems.push(format!("items[{i}]: unit_price cannot be negative"));
+        }
+        if item.quantity == 0 || item.quantity > 10_000 {
+            problems.push(format!("items[{i}]: quantity must be 1-10000"));
+        }
+    }
+    let needs_address = matches!(
+        request.fulfilment,
+        FulfilmentType::Shipping | FulfilmentType::LocalDelivery
+    );
+    match &request.shipping {
+        None if needs_address => problems.push("shipping (method, name, address) is required for this fulfilment type".into()),
+        Some(s) => {
+            let a = &s.address;
+            if !text_ok(&s.method, 100) || !text_ok(&s.name, 200) {
+                problems.push("shipping.method and shipping.name are required".into());
+            }
+            if !text_ok(&a.line1, 300) || !text_ok(&a.city, 100) || !text_ok(&a.postal_code, 20) {
+                problems.push("shipping.address needs line1, city and postal_code".into());
+            }
+            if a.country.len() != 2 || !a.country.bytes().all(|b| b.is_ascii_uppercase()) {
+                problems.push("shipping.address.country must be an ISO 3166 alpha-2 code".into());
+            }
+        }
+        None => {}
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(problems.join("; ")))
+    }
+}

@@ -1,0 +1,436 @@
+//! The embedded store: SQLite through rusqlite, one file under the data
+//! directory (or `:memory:` in tests).
+//!
+//! It mirrors the DynamoDB design move for move: the head update is
+//! conditioned on the expected version *and* on the status being a legal
+//! predecessor of the move, events are inserted under a primary key that
+//! refuses duplicates, and dedupe markers and idempotency keys are inserted in
+//! the same transaction. Committed events also go to an outbox table that the
+//! relay drains, so an event is published at least once even after a crash.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction};
+
+use crate::lifecycle::Catalog;
+use crate::order::{Event, Head};
+use crate::ports::{
+    Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Outbox, Page, StoreError,
+};
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS heads (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    public_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    due_at TEXT,
+    flagged INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS heads_by_tenant ON heads (tenant, updated_at, id);
+CREATE INDEX IF NOT EXISTS heads_by_status ON heads (tenant, status, updated_at, id);
+CREATE INDEX IF NOT EXISTS heads_by_customer ON heads (tenant, customer_id, updated_at, id);
+CREATE INDEX IF NOT EXISTS heads_due ON heads (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS events (
+    order_id TEXT NOT NULL REFERENCES heads (id),
+    seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    PRIMARY KEY (order_id, seq)
+);
+CREATE TABLE IF NOT EXISTS parked (
+    order_id TEXT NOT NULL REFERENCES heads (id),
+    occurred_at TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (order_id, occurred_at, event_id)
+);
+CREATE TABLE IF NOT EXISTS dedupe (
+    source TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (source, external_id)
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    tenant TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, key)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE REFERENCES events (event_id)
+);
+";
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    catalog: Arc<Catalog>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
+}
+
+/// Fixed-width UTC timestamps, so text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(unavailable)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(unavailable)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`; `:memory:` for a private
+    /// in-memory database.
+    pub fn open(path: &Path, catalog: Arc<Catalog>) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(unavailable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            catalog,
+        })
+    }
+
+    pub fn in_memory(catalog: Arc<Catalog>) -> Result<Self, StoreError> {
+        Self::open(Path::new(":memory:"), catalog)
+    }
+
+    /// Runs blocking SQLite work off the async runtime.
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    fn write_head(tx: &Transaction, commit: &Commit, predecessors: Option<Vec<String>>) -> Result<(), StoreError> {
+        let head = &commit.head;
+        let body = to_json(head)?;
+        let due = head.due_at.map(ts);
+        let flagged = !head.flags.is_empty();
+        if commit.expected_version == 0 {
+            return tx
+                .execute(
+                    "INSERT INTO heads (id, tenant, public_id, status, customer_id, version, updated_at, due_at, flagged, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![head.id, head.tenant, head.public_id, head.status, head.customer_id,
+                            head.version, ts(head.updated_at), due, flagged, body],
+                )
+                .map(drop)
+                .map_err(|e| if is_constraint(&e) { StoreError::AlreadyExists } else { unavailable(e) });
+        }
+        let mut sql = String::from(
+            "UPDATE heads SET status = ?1, version = ?2, updated_at = ?3, due_at = ?4, flagged = ?5, body = ?6
+             WHERE id = ?7 AND version = ?8",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            head.status.clone().into(),
+            (head.version as i64).into(),
+            ts(head.updated_at).into(),
+            due.map_or(rusqlite::types::Value::Null, Into::into),
+            i64::from(flagged).into(),
+            body.into(),
+            head.id.clone().into(),
+            (commit.expected_version as i64).into(),
+        ];
+        if let Some(legal) = predecessors {
+            let marks: Vec<String> = (0..legal.len()).map(|i| format!("?{}", i + 9)).collect();
+            sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
+            args.extend(legal.into_iter().map(Into::into));
+        }
+        let changed = tx.execute(&sql, params_from_iter(args)).map_err(unavailable)?;
+        if changed == 1 {
+            return Ok(());
+        }
+        let (version, status): (i64, String) = tx
+            .query_row("SELECT version, status FROM heads WHERE id = ?1", [&head.id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(unavailable)?;
+        let version = version as u64;
+        Err(if version != commit.expected_version {
+            StoreError::VersionConflict { current: version, status }
+        } else {
+            StoreError::IllegalTransition { current: status, version }
+        })
+    }
+
+    fn write_commit(tx: &Transaction, commit: &Commit, predecessors: Option<Vec<String>>) -> Result<(), StoreError> {
+        Self::write_head(tx, commit, predecessors)?;
+        let conflict = |e: rusqlite::Error| {
+            if is_constraint(&e) {
+                StoreError::VersionConflict {
+                    current: commit.expected_version,
+                    status: commit.head.status.clone(),
+                }
+            } else {
+                unavailable(e)
+            }
+        };
+        for event in &commit.events {
+            tx.execute(
+                "INSERT INTO events (order_id, seq, event_id, body) VALUES (?1, ?2, ?3, ?4)",
+                params![event.order_id, event.seq, event.event_id, to_json(event)?],
+            )
+            .map_err(conflict)?;
+            tx.execute("INSERT INTO outbox (event_id) VALUES (?1)", [&event.event_id])
+                .map_err(conflict)?;
+        }
+        for fact in &commit.park {
+            tx.execute(
+                "INSERT INTO parked (order_id, occurred_at, event_id, body) VALUES (?1, ?2, ?3, ?4)",
+                params![fact.order_id, ts(fact.occurred_at), fact.event_id, to_json(fact)?],
+            )
+            .map_err(conflict)?;
+        }
+        for event_id in &commit.unpark {
+            tx.execute(
+                "DELETE FROM parked WHERE order_id = ?1 AND event_id = ?2",
+                params![commit.head.id, event_id],
+            )
+            .map_err(unavailable)?;
+        }
+        if let Some((source, external_id)) = &commit.dedupe {
+            tx.execute(
+                "INSERT INTO dedupe (source, external_id, order_id, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+                params![source, external_id, commit.head.id, ts(commit.head.updated_at)],
+            )
+            .map_err(|e| if is_constraint(&e) { StoreError::Duplicate } else { unavailable(e) })?;
+        }
+        if let Some(record) = &commit.idempotency {
+            tx.execute(
+                "INSERT INTO idempotency (tenant, key, body) VALUES (?1, ?2, ?3)",
+                params![record.tenant, record.key, to_json(record)?],
+            )
+            .map_err(|e| if is_constraint(&e) { StoreError::IdempotencyKeyTaken } else { unavailable(e) })?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl OrderStore for SqliteStore {
+    async fn load(&self, order_id: &str) -> Result<Option<Loaded>, StoreError> {
+        let id = order_id.to_string();
+        self.with(move |conn| {
+            let Some(body) = conn
+                .query_row("SELECT body FROM heads WHERE id = ?1", [&id], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(unavailable)?
+            else {
+                return Ok(None);
+            };
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM parked WHERE order_id = ?1 ORDER BY occurred_at, event_id")
+                .map_err(unavailable)?;
+            let parked = stmt
+                .query_map([&id], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?
+                .map(|row| from_json(&row.map_err(unavailable)?))
+                .collect::<Result<Vec<Event>, _>>()?;
+            Ok(Some(Loaded { head: from_json(&body)?, parked }))
+        })
+        .await
+    }
+
+    async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        let predecessors = match &commit.first_move {
+            Some(m) => {
+                let lifecycle = self
+                    .catalog
+                    .get(&commit.head.lifecycle)
+                    .ok_or_else(|| StoreError::UnknownLifecycle(commit.head.lifecycle.clone()))?;
+                Some(lifecycle.predecessors(&m.to, m.overriding))
+            }
+            None => None,
+        };
+        let commit = commit.clone();
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            Self::write_commit(&tx, &commit, predecessors)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn events(&self, order_id: &str, after_seq: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let id = order_id.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM events WHERE order_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![id, after_seq as i64, limit as i64], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| from_json(&row.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError> {
+        let id = public_id.to_string();
+        self.with(move |conn| {
+            conn.query_row("SELECT body FROM heads WHERE public_id = ?1", [&id], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(unavailable)?
+                .map(|body| from_json(&body))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Head>, StoreError> {
+        let query = query.clone();
+        self.with(move |conn| {
+            let mut sql = String::from("SELECT body, updated_at, id FROM heads WHERE tenant = ?");
+            let mut args: Vec<rusqlite::types::Value> = vec![query.tenant.clone().into()];
+            if let Some(status) = &query.status {
+                sql.push_str(" AND status = ?");
+                args.push(status.clone().into());
+            }
+            if let Some(customer) = &query.customer_id {
+                sql.push_str(" AND customer_id = ?");
+                args.push(customer.clone().into());
+            }
+            if let Some(stalled) = query.stalled {
+                let now = ts(query.now.unwrap_or_else(Utc::now));
+                let test = "(flagged = 1 OR (due_at IS NOT NULL AND due_at <= ?))";
+                sql.push_str(&if stalled { format!(" AND {test}") } else { format!(" AND NOT {test}") });
+                args.push(now.into());
+            }
+            if let Some(after) = &query.after {
+                let (updated, id) = after.split_once('|').unwrap_or((after.as_str(), ""));
+                sql.push_str(" AND (updated_at, id) < (?, ?)");
+                args.push(updated.to_string().into());
+                args.push(id.to_string().into());
+            }
+            sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
+            args.push((query.limit as i64 + 1).into());
+            let mut stmt = conn.prepare(&sql).map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            let more = rows.len() > query.limit;
+            let rows = &rows[..rows.len().min(query.limit)];
+            let next = more
+                .then(|| rows.last().map(|(_, updated, id)| format!("{updated}|{id}")))
+                .flatten();
+            let items = rows.iter().map(|(body, _, _)| from_json(body)).collect::<Result<_, _>>()?;
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM heads WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![ts(now), limit as i64], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| from_json(&row.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn idempotency(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let (tenant, key) = (tenant.to_string(), key.to_string());
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT body FROM idempotency WHERE tenant = ?1 AND key = ?2",
+                [&tenant, &key],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(unavailable)?
+            .map(|body| from_json(&body))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn seen(&self, source: &str, external_id: &str) -> Result<Option<String>, StoreError> {
+        let (source, external_id) = (source.to_string(), external_id.to_string());
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT order_id FROM dedupe WHERE source = ?1 AND external_id = ?2",
+                [&source, &external_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn pending(&self, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT e.body FROM outbox o JOIN events e ON e.event_id = o.event_id
+                     ORDER BY o.position LIMIT ?1",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| from_json(&row.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn acknowledge(&self, event_ids: &[String]) -> Result<(), StoreError> {
+        let ids = event_ids.to_vec();
+        self.with(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            for id in &ids {
+                tx.execute("DELETE FROM outbox WHERE event_id = ?1", [id])
+                    .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+}

@@ -1,0 +1,49 @@
+//! Per-tenant policy: which lifecycle each fulfilment type uses and whether
+//! orders may ship with the tracking number pending (seed 000 says yes, seed
+//! 002 says no — so it is each tenant's call).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::FulfilmentType;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    #[serde(default)]
+    pub allow_tracking_pending: bool,
+    /// Lifecycle name per fulfilment type; the preset when absent.
+    #[serde(default)]
+    pub lifecycles: BTreeMap<FulfilmentType, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tenants {
+    /// Applies to every tenant not listed.
+    #[serde(default)]
+    pub default: TenantSettings,
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantSettings>,
+}
+
+impl Tenants {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn settings(&self, tenant: &str) -> &TenantSettings {
+        self.tenants.get(tenant).unwrap_or(&self.default)
+    }
+
+    pub fn lifecycle_for(&self, tenant: &str, fulfilment: FulfilmentType) -> String {
+        self.settings(tenant)
+            .lifecycles
+            .get(&fulfilment)
+            .cloned()
+            .unwrap_or_else(|| fulfilment.preset().to_string())
+    }
+}

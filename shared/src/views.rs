@@ -1,0 +1,225 @@
+//! What people see: the staff view of an order and the customer's tracking
+//! view. Both are projections of the head and the log.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::lifecycle::{Actor, Lifecycle};
+use crate::order::decide::{next_actions, NextAction};
+use crate::order::{Disposition, Event, EventBody, Head, Shipment, ShipmentStatus};
+
+/// One line of an order's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub status: String,
+    pub label: String,
+    pub occurred_at: DateTime<Utc>,
+    pub source: String,
+    /// Arrived after a later status was already known.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
+}
+
+/// Applied and late facts ordered by when they happened, not when they
+/// arrived: a "delivered" that came before "in transit" still reads last.
+pub fn timeline(events: &[Event], lifecycle: &Lifecycle) -> Vec<TimelineEntry> {
+    let label = |s: &str| {
+        lifecycle
+            .state(s)
+            .map_or_else(|| s.to_string(), |d| d.label.clone())
+    };
+    let mut entries: Vec<(u64, TimelineEntry)> = events
+        .iter()
+        .filter_map(|e| {
+            let (status, late) = match &e.body {
+                EventBody::OrderPlaced(p) => (p.status.clone(), false),
+                EventBody::StatusFact(f) => match f.disposition {
+                    Disposition::Applied => (f.target.clone(), false),
+                    Disposition::Late => (f.target.clone(), true),
+                    _ => return None,
+                },
+                EventBody::FlagRaised { .. } => return None,
+            };
+            let entry = TimelineEntry {
+                label: label(&status),
+                status,
+                occurred_at: e.occurred_at,
+                source: e.source.clone(),
+                late,
+            };
+            Some((e.seq, entry))
+        })
+        .collect();
+    entries.sort_by(|(sa, a), (sb, b)| (a.occurred_at, sa).cmp(&(b.occurred_at, sb)));
+    entries.into_iter().map(|(_, e)| e).collect()
+}
+
+/// A fact waiting for the states it needs.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParkedView {
+    pub event_id: String,
+    pub target: String,
+    pub source: String,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The staff view: the head, its history and what may happen next.
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderView {
+    #[serde(flatten)]
+    pub head: Head,
+    pub status_label: String,
+    pub timeline: Vec<TimelineEntry>,
+    pub parked_facts: Vec<ParkedView>,
+    pub allowed_actions: Vec<NextAction>,
+    pub tracking_url: String,
+}
+
+impl OrderView {
+    pub fn new(head: Head, parked: &[Event], events: &[Event], lifecycle: &Lifecycle, actor: Actor) -> Self {
+        OrderView {
+            status_label: lifecycle
+                .state(&head.status)
+                .map(|s| s.label.clone())
+                .unwrap_or_default(),
+            timeline: timeline(events, lifecycle),
+            parked_facts: parked
+                .iter()
+                .filter_map(|e| {
+                    e.status_fact().map(|f| ParkedView {
+                        event_id: e.event_id.clone(),
+                        target: f.target.clone(),
+                        source: e.source.clone(),
+                        occurred_at: e.occurred_at,
+                        recorded_at: e.recorded_at,
+                    })
+                })
+                .collect(),
+            allowed_actions: next_actions(&head, lifecycle, actor),
+            tracking_url: format!("/track/{}", head.public_id),
+            head,
+        }
+    }
+}
+
+/// The customer's view: honest about what is known, nothing personal, and
+/// never the internal order id.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackingView {
+    pub public_id: String,
+    pub status: String,
+    pub label: String,
+    pub message: String,
+    pub terminal: bool,
+    /// When the current step should be done by, from its SLA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_by: Option<DateTime<Utc>>,
+    pub placed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub items: Vec<TrackedItem>,
+    pub shipments: Vec<TrackedShipment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_to: Option<Destination>,
+    pub timeline: Vec<CustomerStep>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackedItem {
+    pub name: String,
+    pub quantity: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackedShipment {
+    pub status: ShipmentStatus,
+    pub carrier: Option<String>,
+    pub tracking_code: Option<String>,
+    pub tracking_url: Option<String>,
+    pub message: String,
+}
+
+/// City-level destination only: no street, no name.
+#[derive(Clone, Debug, Serialize)]
+pub struct Destination {
+    pub city: String,
+    pub country: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CustomerStep {
+    pub status: String,
+    pub label: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl TrackingView {
+    pub fn new(head: &Head, events: &[Event], lifecycle: &Lifecycle) -> Self {
+        let state = lifecycle.state(&head.status);
+        let message = match state {
+            Some(s) if head.tracking_pending() => s
+                .message_tracking_pending
+                .clone()
+                .unwrap_or_else(|| s.message.clone()),
+            Some(s) => s.message.clone(),
+            None => String::new(),
+        };
+        TrackingView {
+            public_id: head.public_id.clone(),
+            status: head.status.clone(),
+            label: state.map(|s| s.label.clone()).unwrap_or_default(),
+            message,
+            terminal: lifecycle.is_terminal(&head.status),
+            expected_by: head.sla_due_at,
+            placed_at: head.created_at,
+            updated_at: head.updated_at,
+            items: head
+                .items
+                .iter()
+                .map(|i| TrackedItem {
+                    name: i.name.clone(),
+                    quantity: i.quantity,
+                })
+                .collect(),
+            shipments: head.shipments.iter().map(tracked_shipment).collect(),
+            ship_to: head.shipping.as_ref().map(|s| Destination {
+                city: s.address.city.clone(),
+                country: s.address.country.clone(),
+            }),
+            timeline: timeline(events, lifecycle)
+                .into_iter()
+                .map(|t| CustomerStep {
+                    status: t.status,
+                    label: t.label,
+                    occurred_at: t.occurred_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn tracked_shipment(s: &Shipment) -> TrackedShipment {
+    let message = match s.status {
+        ShipmentStatus::TrackingPending => "Tracking number pending — it will appear here as soon as the carrier provides it.",
+        ShipmentStatus::LabelCreated => "Label created; waiting for the carrier's first scan.",
+        ShipmentStatus::InTransit => "In transit.",
+        ShipmentStatus::Delayed => "Delayed in transit — the carrier reports a delay.",
+        ShipmentStatus::OutForDelivery => "Out for delivery.",
+        ShipmentStatus::DeliveryAttempted => "Delivery attempted — the carrier will try again or leave a notice.",
+        ShipmentStatus::ReadyForPickup => "Waiting for you at the carrier's pickup point.",
+        ShipmentStatus::ActionRequired => "The carrier needs more information to deliver this parcel.",
+        ShipmentStatus::Delivered => "Delivered.",
+        ShipmentStatus::Returning => "On its way back to us.",
+        ShipmentStatus::Returned => "Returned to us.",
+        ShipmentStatus::Failed => "The carrier could not deliver this parcel.",
+        ShipmentStatus::Cancelled => "Shipment cancelled.",
+        ShipmentStatus::Stale => "No news from the carrier for a while; we are checking.",
+    };
+    TrackedShipment {
+        status: s.status,
+        carrier: s.carrier.clone(),
+        tracking_code: s.tracking_code.clone(),
+        tracking_url: s.tracking_url.clone(),
+        message: message.to_string(),
+    }
+}
