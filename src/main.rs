@@ -1,1 +1,203 @@
-fn main(){}
+//! `cargo run` — the whole system on a laptop. See the README.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use order_core::auth::{JwtKeys, Role};
+use order_core::tenants::Tenants;
+use order_tracking::demo::{Demo, DEMO_ROLE};
+use order_tracking::{Stack, StackConfig, DEV_JWT_SECRET};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "order-tracking", about = "Order tracking: the local stack and its tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ORDER_TRACKING_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Where the embedded store keeps its file.
+    #[arg(long, env = "ORDER_TRACKING_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Keep everything in memory instead.
+    #[arg(long)]
+    memory: bool,
+    /// Tenant policies (JSON).
+    #[arg(long, env = "ORDER_TRACKING_TENANTS")]
+    tenants: Option<PathBuf>,
+    /// Directory of extra lifecycle definitions (*.json).
+    #[arg(long, env = "ORDER_TRACKING_LIFECYCLES")]
+    lifecycles: Option<PathBuf>,
+    /// Secret that signs and verifies local JWTs.
+    #[arg(long, env = "ORDER_TRACKING_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
+    jwt_secret: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every function on one local HTTP server (the default).
+    Serve,
+    /// Mint a staff JWT the local stack accepts.
+    Token {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value = "manager")]
+        role: RoleArg,
+        #[arg(long, default_value = "dev-user")]
+        sub: String,
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: i64,
+    },
+    /// Place an order in every preset and drive it through its lifecycle.
+    Demo {
+        /// Pause between steps, so there is time to watch.
+        #[arg(long, default_value_t = 300)]
+        pace_ms: u64,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum RoleArg {
+    Customer,
+    Staff,
+    Manager,
+    Owner,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Customer => Role::Customer,
+            RoleArg::Staff => Role::Staff,
+            RoleArg::Manager => Role::Manager,
+            RoleArg::Owner => Role::Owner,
+        }
+    }
+}
+
+fn config(args: &ServeArgs) -> Result<StackConfig, String> {
+    let tenants = match &args.tenants {
+        Some(path) => Tenants::load(path)?,
+        None => Tenants::default(),
+    };
+    Ok(StackConfig {
+        data_dir: (!args.memory).then(|| args.data_dir.clone()),
+        jwt_secret: args.jwt_secret.clone(),
+        tenants,
+        lifecycles_dir: args.lifecycles.clone(),
+        print_events: true,
+    })
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // The demo prints its own story; the server logs what it does.
+    let default_filter = match cli.command {
+        Some(Command::Demo { .. }) => "warn",
+        _ => "info,tower_http=warn",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
+        .init();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.serve).await,
+        Command::Token {
+            tenant,
+            role,
+            sub,
+            ttl_hours,
+        } => {
+            let keys = JwtKeys::hs256(cli.serve.jwt_secret.as_bytes());
+            println!("{}", keys.mint(&tenant, role.into(), &sub, chrono::Duration::hours(ttl_hours)));
+            Ok(())
+        }
+        Command::Demo { pace_ms } => demo(&cli.serve, Duration::from_millis(pace_ms)).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: &ServeArgs) -> Result<(), String> {
+    let config = config(args)?;
+    let stack = Stack::open(&config)?;
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Tests read this first line to find the port.
+    println!("listening on http://{addr}");
+    println!("  store:     {}", match &config.data_dir {
+        Some(dir) => dir.join("orders.sqlite3").display().to_string(),
+        None => "in memory".into(),
+    });
+    println!("  checkout:  POST /orders                      (bearer JWT)");
+    println!("  staff:     GET /orders, GET /orders/{{id}}, GET /orders/{{id}}/events,");
+    println!("             POST /orders/{{id}}/transitions   (bearer JWT)");
+    println!("  customer:  GET /track/{{public_id}}");
+    println!("  events:    relayed in-process, logged as EventBridge entries");
+    println!("  a token:   cargo run -- token --tenant acme --role manager");
+    stack
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("shutting down");
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn demo(args: &ServeArgs, pace: Duration) -> Result<(), String> {
+    let mut config = config(args)?;
+    config.data_dir = None;
+    config.print_events = false;
+    let stack = Stack::open(&config)?;
+    let token = stack.keys.mint("demo", DEMO_ROLE, "demo-manager", chrono::Duration::hours(1));
+    let service = stack.service.clone();
+    let mut events = stack.publisher.subscribe();
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(stack.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let started = Instant::now();
+    let mut demo = Demo {
+        base,
+        http: reqwest::Client::new(),
+        token,
+        service: &service,
+        pace,
+        steps: 0,
+    };
+    let outcome = demo.run().await;
+    let _ = stop.send(());
+    let _ = server.await;
+    let mut published = 0;
+    while events.try_recv().is_ok() {
+        published += 1;
+    }
+    outcome?;
+    println!(
+        "\ndemo finished: 4 orders, {} steps, {published} events relayed, {:.1}s",
+        demo.steps,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

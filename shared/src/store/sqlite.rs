@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use tokio::sync::Notify;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction};
 
 use crate::lifecycle::Catalog;
@@ -77,6 +78,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     catalog: Arc<Catalog>,
+    /// Notified after every commit, so the relay need not poll.
+    outbox_signal: Arc<Notify>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -111,7 +114,13 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             catalog,
+            outbox_signal: Arc::new(Notify::new()),
         })
+    }
+
+    /// Notified whenever new events reach the outbox.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox_signal.clone()
     }
 
     pub fn in_memory(catalog: Arc<Catalog>) -> Result<Self, StoreError> {
@@ -282,7 +291,9 @@ impl OrderStore for SqliteStore {
             Self::write_commit(&tx, &commit, predecessors)?;
             tx.commit().map_err(unavailable)
         })
-        .await
+        .await?;
+        self.outbox_signal.notify_one();
+        Ok(())
     }
 
     async fn events(&self, order_id: &str, after_seq: u64, limit: usize) -> Result<Vec<Event>, StoreError> {

@@ -1,0 +1,128 @@
+//! The local stack: every function's routes mounted in one HTTP server over
+//! the embedded store, with committed events relayed in-process.
+//!
+//! The same routers run on AWS behind API Gateway and function URLs; here the
+//! stack verifies bearer tokens itself (HS256, dev secret) and hands the
+//! handlers the same `Principal` the Lambda adapters build from JWT claims.
+
+pub mod demo;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::{middleware, Router};
+use order_core::auth::JwtKeys;
+use order_core::lifecycle::Catalog;
+use order_core::ports::SystemClock;
+use order_core::relay::{self, InProcessPublisher};
+use order_core::service::OrderService;
+use order_core::store::SqliteStore;
+use order_core::tenants::Tenants;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// The development signing secret. Real deployments verify tokens in API
+/// Gateway; this one only guards a laptop.
+pub const DEV_JWT_SECRET: &str = "local-dev-secret-not-for-production";
+
+#[derive(Clone, Debug)]
+pub struct StackConfig {
+    /// `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    pub jwt_secret: String,
+    pub tenants: Tenants,
+    /// Extra lifecycle definitions (`*.json`), validated at start-up.
+    pub lifecycles_dir: Option<PathBuf>,
+    /// Log every relayed event as the EventBridge entry it would be.
+    pub print_events: bool,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            data_dir: None,
+            jwt_secret: DEV_JWT_SECRET.to_string(),
+            tenants: Tenants::default(),
+            lifecycles_dir: None,
+            print_events: true,
+        }
+    }
+}
+
+/// A wired-up stack, ready to serve.
+pub struct Stack {
+    pub service: Arc<OrderService>,
+    pub keys: JwtKeys,
+    pub publisher: Arc<InProcessPublisher>,
+    store: Arc<SqliteStore>,
+}
+
+impl Stack {
+    pub fn open(config: &StackConfig) -> Result<Self, String> {
+        let mut catalog = Catalog::presets();
+        if let Some(dir) = &config.lifecycles_dir {
+            catalog = catalog.load_dir(dir).map_err(|e| e.to_string())?;
+        }
+        let catalog = Arc::new(catalog);
+        let store = match &config.data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                SqliteStore::open(&dir.join("orders.sqlite3"), catalog.clone())
+            }
+            None => SqliteStore::in_memory(catalog.clone()),
+        }
+        .map_err(|e| e.to_string())?;
+        let store = Arc::new(store);
+        let service = Arc::new(OrderService::new(
+            store.clone(),
+            catalog,
+            Arc::new(config.tenants.clone()),
+            Arc::new(SystemClock),
+        ));
+        Ok(Stack {
+            service,
+            keys: JwtKeys::hs256(config.jwt_secret.as_bytes()),
+            publisher: Arc::new(InProcessPublisher::new(config.print_events)),
+            store,
+        })
+    }
+
+    /// Every function's routes in one router: staff routes behind the bearer
+    /// check, the customer's view open.
+    pub fn router(&self) -> Router {
+        let staff = checkout::router(self.service.clone())
+            .merge(orders::router(self.service.clone()))
+            .route_layer(middleware::from_fn_with_state(
+                self.keys.clone(),
+                order_core::http::require_bearer,
+            ));
+        Router::new()
+            .merge(staff)
+            .merge(tracking::router(self.service.clone()))
+            .route("/healthz", get(|| async { "ok" }))
+            .fallback(order_core::http::not_found)
+            .layer(tower_http::trace::TraceLayer::new_for_http())
+    }
+
+    /// Serves until `shutdown` resolves, relaying events meanwhile; pending
+    /// events are flushed before returning.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let stop = Arc::new(Notify::new());
+        let relay = tokio::spawn(relay::run(
+            self.store.clone(),
+            self.publisher.clone(),
+            self.store.outbox_signal(),
+            Duration::from_millis(500),
+            stop.clone(),
+        ));
+        let served = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        stop.notify_one();
+        let _ = relay.await;
+        served
+    }
+}
