@@ -162,7 +162,7 @@ impl<'a> Draft<'a> {
                 };
                 let origin = Origin {
                     source: parked.source.clone(),
-                    actor_kind: Actor::of_source(&parked.source),
+                    actor_kind: original.by,
                     actor: parked.actor.clone(),
                     external_id: parked.external_id.clone(),
                 };
@@ -170,7 +170,7 @@ impl<'a> Draft<'a> {
                 if placement == Disposition::Parked {
                     continue;
                 }
-                let mut fact = StatusFact::new(original.target.clone(), placement);
+                let mut fact = StatusFact::new(original.target.clone(), placement, original.by);
                 fact.tracking = original.tracking.clone();
                 fact.released = Some(parked.event_id.clone());
                 fact.clamped_from = original.clamped_from;
@@ -375,7 +375,7 @@ pub fn transition(
         return Err(Rejection::ReasonRequired);
     }
     let mut draft = Draft::new(head, lifecycle, now);
-    let mut fact = StatusFact::new(target, Disposition::Applied);
+    let mut fact = StatusFact::new(target, Disposition::Applied, origin.actor_kind);
     fact.reason = reason;
     fact.overridden = overriding;
     fact.tracking = claim.tracking;
@@ -404,7 +404,7 @@ pub fn record_fact(
         }
         None => (claim.to.clone(), Disposition::Conflict),
     };
-    let mut fact = StatusFact::new(target, disposition);
+    let mut fact = StatusFact::new(target, disposition, origin.actor_kind);
     fact.reason = claim.reason;
     fact.tracking = claim.tracking;
     fact.clamped_from = clamped_from;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::head::{Contact, FlagKind, LineItem, OrderPolicy, ShippingSnapshot};
 use super::shipment::TrackingInput;
-use crate::lifecycle::FulfilmentType;
+use crate::lifecycle::{Actor, FulfilmentType};
 
 /// One stored event. It carries the order's tenant, public id and the head
 /// version it produced so that a publisher reading it from a stream (or the
@@ -86,6 +86,9 @@ pub enum Disposition {
 pub struct StatusFact {
     pub target: String,
     pub disposition: Disposition,
+    /// The kind of actor that made the claim; a parked fact is retried with
+    /// the same permissions it arrived with.
+    pub by: Actor,
     /// Status before the fact, for applied facts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -111,10 +114,11 @@ pub struct StatusFact {
 }
 
 impl StatusFact {
-    pub fn new(target: impl Into<String>, disposition: Disposition) -> Self {
+    pub fn new(target: impl Into<String>, disposition: Disposition, by: Actor) -> Self {
         StatusFact {
             target: target.into(),
             disposition,
+            by,
             from: None,
             skipped: Vec::new(),
             reason: None,

@@ -1,0 +1,381 @@
+//! Property tests of the lifecycle and the out-of-order rules (DESIGN §3–§4):
+//!
+//! - no sequence of commands and facts, from anyone, reaches a state by an
+//!   illegal move or leaves a terminal state, and the stored head is always
+//!   exactly the projection of the log;
+//! - every arrival order of a set of facts that fit one path gives the same
+//!   final status and the same timeline.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use order_core::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
+use order_core::order::decide::{self, Decision, Origin, StatusClaim};
+use order_core::order::{
+    projection, Contact, Disposition, Event, EventBody, Head, LineItem, OrderPlaced, OrderPolicy,
+    TrackingInput,
+};
+use order_core::views::timeline;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+}
+
+fn lifecycle(f: FulfilmentType) -> Arc<Lifecycle> {
+    Catalog::presets().get(f.preset()).unwrap()
+}
+
+/// An order placed at `t0`, plus its log so far and its parked facts.
+struct Order {
+    head: Head,
+    log: Vec<Event>,
+    parked: Vec<Event>,
+}
+
+impl Order {
+    fn place(lifecycle: &Lifecycle, f: FulfilmentType, allow_tracking_pending: bool) -> Self {
+        let placed = OrderPlaced {
+            lifecycle: lifecycle.name().to_string(),
+            fulfilment: f,
+            status: lifecycle.initial().to_string(),
+            customer_id: "cus_1".into(),
+            currency: "CAD".into(),
+            items: vec![LineItem {
+                sku: "A".into(),
+                name: "Lamp".into(),
+                unit_price: 100,
+                quantity: 1,
+            }],
+            total: 100,
+            shipping: None,
+            contact: Contact::default(),
+            policy: OrderPolicy {
+                allow_tracking_pending,
+            },
+        };
+        let origin = origin("staff", Actor::Staff, None);
+        let ids = ("ord_1".to_string(), "trk_1".to_string());
+        let d = decide::place_order(ids, "acme", placed, &origin, lifecycle, t0());
+        Order {
+            head: d.head,
+            log: d.events,
+            parked: Vec::new(),
+        }
+    }
+
+    fn accept(&mut self, d: Decision) {
+        assert_eq!(d.expected_version, self.head.version);
+        assert_eq!(d.head.version, self.head.version + 1, "one version per command");
+        self.parked.retain(|p| !d.unpark.contains(&p.event_id));
+        self.parked.extend(d.park);
+        self.log.extend(d.events);
+        self.head = d.head;
+    }
+
+    fn fact(&mut self, lifecycle: &Lifecycle, fact: &Fact, now: DateTime<Utc>) -> Disposition {
+        let origin = origin(&fact.source, fact.actor, None);
+        let claim = StatusClaim {
+            to: fact.to.clone(),
+            occurred_at: fact.at,
+            reason: None,
+            tracking: fact.tracking.clone(),
+        };
+        let d = decide::record_fact(&self.head, &self.parked, lifecycle, &origin, claim, now);
+        let disposition = d.disposition;
+        self.accept(d);
+        disposition
+    }
+
+    /// (status, occurred_at) of the timeline, which is what a customer sees.
+    fn timeline(&self, lifecycle: &Lifecycle) -> Vec<(String, DateTime<Utc>)> {
+        timeline(&self.log, lifecycle)
+            .into_iter()
+            .map(|e| (e.status, e.occurred_at))
+            .collect()
+    }
+}
+
+fn origin(source: &str, actor: Actor, external_id: Option<String>) -> Origin {
+    Origin {
+        source: source.to_string(),
+        actor_kind: actor,
+        actor: None,
+        external_id,
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Fact {
+    source: String,
+    actor: Actor,
+    to: String,
+    at: DateTime<Utc>,
+    tracking: Option<TrackingInput>,
+}
+
+fn tracking() -> TrackingInput {
+    TrackingInput {
+        carrier: "UPS".into(),
+        code: "1Z999".into(),
+        url: None,
+    }
+}
+
+const ACTORS: [Actor; 8] = [
+    Actor::Customer,
+    Actor::Staff,
+    Actor::Manager,
+    Actor::Owner,
+    Actor::Payment,
+    Actor::Carrier,
+    Actor::Delivery,
+    Actor::System,
+];
+
+fn fulfilment() -> impl Strategy<Value = FulfilmentType> {
+    prop::sample::select(FulfilmentType::ALL.to_vec())
+}
+
+/// One random command: a staff move or an outside fact, from anyone, to
+/// anything (states, aliases and junk).
+#[derive(Clone, Debug)]
+struct Command {
+    staff_move: bool,
+    actor: Index,
+    target: Index,
+    minutes: i64,
+    reason: bool,
+    with_tracking: bool,
+    stale_version: bool,
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    (any::<bool>(), any::<Index>(), any::<Index>(), -30i64..90, any::<bool>(), any::<bool>(), prop::bool::weighted(0.1))
+        .prop_map(|(staff_move, actor, target, minutes, reason, with_tracking, stale_version)| Command {
+            staff_move,
+            actor,
+            target,
+            minutes,
+            reason,
+            with_tracking,
+            stale_version,
+        })
+}
+
+fn vocabulary(lifecycle: &Lifecycle) -> Vec<String> {
+    let def = lifecycle.definition();
+    def.states
+        .iter()
+        .map(|s| s.name.clone())
+        .chain(def.aliases.keys().map(|a| a.to_uppercase()))
+        .chain(["teleported".to_string(), String::new()])
+        .collect()
+}
+
+/// Every status change in `events` is a legal move (or an owner's reasoned
+/// override along the path) and none leaves a terminal state.
+fn assert_moves_are_legal(lifecycle: &Lifecycle, events: &[Event], mut status: String) -> Result<(), TestCaseError> {
+    for event in events {
+        let Some(fact) = event.status_fact() else { continue };
+        if fact.disposition != Disposition::Applied {
+            continue;
+        }
+        prop_assert!(!lifecycle.is_terminal(&status), "left terminal {status} for {}", fact.target);
+        prop_assert_eq!(fact.from.as_deref(), Some(status.as_str()));
+        if fact.overridden {
+            prop_assert!(event.source == "staff" && fact.reason.is_some());
+            prop_assert!(lifecycle.reachable(&status, &fact.target), "override backwards {status} -> {}", fact.target);
+        } else {
+            prop_assert!(lifecycle.step(&status, &fact.target).is_some(), "illegal {status} -> {}", fact.target);
+        }
+        status = fact.target.clone();
+    }
+    Ok(())
+}
+
+fn replay(lifecycle: &Lifecycle, log: &[Event]) -> Head {
+    let mut head = projection::start(&log[0], lifecycle);
+    for e in &log[1..] {
+        projection::apply(&mut head, e, lifecycle);
+    }
+    head
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn no_command_sequence_reaches_an_illegal_state(
+        f in fulfilment(),
+        allow_pending in any::<bool>(),
+        commands in prop::collection::vec(command(), 1..40),
+    ) {
+        let lifecycle = lifecycle(f);
+        let words = vocabulary(&lifecycle);
+        let mut order = Order::place(&lifecycle, f, allow_pending);
+        for (i, c) in commands.iter().enumerate() {
+            let now = t0() + Duration::minutes(i as i64 + 1);
+            let actor = ACTORS[c.actor.index(ACTORS.len())];
+            let to = words[c.target.index(words.len())].clone();
+            let before = order.head.status.clone();
+            let claim = StatusClaim {
+                to,
+                occurred_at: now + Duration::minutes(c.minutes),
+                reason: c.reason.then(|| "customer called".to_string()),
+                tracking: c.with_tracking.then(tracking),
+            };
+            let decided = if c.staff_move {
+                let origin = origin("staff", actor, None);
+                let expected = c.stale_version.then_some(order.head.version + 1);
+                decide::transition(&order.head, &order.parked, &lifecycle, &origin, claim, expected, now).ok()
+            } else {
+                let source = format!("{}:test", actor.as_str());
+                let origin = origin(&source, actor, None);
+                Some(decide::record_fact(&order.head, &order.parked, &lifecycle, &origin, claim, now))
+            };
+            let Some(decision) = decided else {
+                continue;
+            };
+            assert_moves_are_legal(&lifecycle, &decision.events, before.clone())?;
+            if lifecycle.is_terminal(&before) {
+                prop_assert_eq!(&decision.head.status, &before);
+            }
+            order.accept(decision);
+            prop_assert_eq!(&replay(&lifecycle, &order.log), &order.head, "head is the projection of the log");
+            prop_assert_eq!(order.head.parked.len(), order.parked.len());
+        }
+    }
+
+    #[test]
+    fn any_arrival_order_gives_the_same_status_and_timeline(
+        f in fulfilment(),
+        choices in prop::collection::vec(any::<Index>(), 12),
+        order_seed in any::<u64>(),
+        gaps in prop::collection::vec(1i64..120, 12),
+    ) {
+        let lifecycle = lifecycle(f);
+        let facts = path_facts(&lifecycle, &choices, &gaps);
+        prop_assume!(!facts.is_empty());
+        let now = facts.last().unwrap().at + Duration::minutes(1);
+
+        let mut in_order = Order::place(&lifecycle, f, false);
+        for fact in &facts {
+            prop_assert_eq!(in_order.fact(&lifecycle, fact, now), Disposition::Applied);
+        }
+
+        let mut shuffled_facts = facts.clone();
+        shuffle(&mut shuffled_facts, order_seed);
+        let mut shuffled = Order::place(&lifecycle, f, false);
+        for fact in &shuffled_facts {
+            let d = shuffled.fact(&lifecycle, fact, now);
+            prop_assert_ne!(d, Disposition::Conflict, "a fact on the path is never a conflict");
+        }
+        prop_assert_eq!(&shuffled.head.status, &in_order.head.status);
+        prop_assert_eq!(shuffled.timeline(&lifecycle), in_order.timeline(&lifecycle));
+        prop_assert!(shuffled.parked.is_empty(), "every parked fact was released");
+        prop_assert_eq!(&shuffled.head.timestamps, &in_order.head.timestamps);
+    }
+}
+
+/// A random forward path from the initial state, one fact per step, each from
+/// a source allowed to make that step, at strictly increasing times.
+fn path_facts(lifecycle: &Lifecycle, choices: &[Index], gaps: &[i64]) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    let mut status = lifecycle.initial().to_string();
+    let mut at = t0();
+    for (choice, gap) in choices.iter().zip(gaps) {
+        let steps: Vec<_> = lifecycle
+            .steps_from(&status)
+            .into_iter()
+            .filter(|s| lifecycle.is_before(&status, &s.target))
+            .collect();
+        if steps.is_empty() {
+            break;
+        }
+        let step = &steps[choice.index(steps.len())];
+        let actor = step.actors[choice.index(step.actors.len())];
+        at += Duration::minutes(*gap);
+        facts.push(Fact {
+            source: format!("{}:test", actor.as_str()),
+            actor,
+            to: step.target.clone(),
+            at,
+            tracking: (!step.guards.is_empty()).then(tracking),
+        });
+        status = step.target.clone();
+    }
+    facts
+}
+
+/// A deterministic Fisher–Yates shuffle driven by the generated seed, so a
+/// failing case shrinks and replays.
+fn shuffle<T>(items: &mut [T], mut seed: u64) {
+    for i in (1..items.len()).rev() {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let j = (seed >> 33) as usize % (i + 1);
+        items.swap(i, j);
+    }
+}
+
+#[test]
+fn a_fact_from_the_future_is_clamped_and_noted() {
+    let lifecycle = lifecycle(FulfilmentType::Shipping);
+    let mut order = Order::place(&lifecycle, FulfilmentType::Shipping, false);
+    let now = t0() + Duration::minutes(5);
+    let fact = Fact {
+        source: "payment:stripe".into(),
+        actor: Actor::Payment,
+        to: "paid".into(),
+        at: now + Duration::days(3),
+        tracking: None,
+    };
+    assert_eq!(order.fact(&lifecycle, &fact, now), Disposition::Applied);
+    let last = order.log.last().unwrap();
+    assert_eq!(last.occurred_at, now);
+    assert_eq!(last.status_fact().unwrap().clamped_from, Some(now + Duration::days(3)));
+}
+
+#[test]
+fn a_conflicting_fact_is_kept_and_flags_the_order() {
+    let lifecycle = lifecycle(FulfilmentType::Shipping);
+    let mut order = Order::place(&lifecycle, FulfilmentType::Shipping, false);
+    let cancel = Fact {
+        source: "customer".into(),
+        actor: Actor::Customer,
+        to: "cancelled".into(),
+        at: t0() + Duration::minutes(1),
+        tracking: None,
+    };
+    order.fact(&lifecycle, &cancel, t0() + Duration::minutes(2));
+    let scan = Fact {
+        source: "carrier:ups".into(),
+        actor: Actor::Carrier,
+        to: "in_transit".into(),
+        at: t0() + Duration::minutes(3),
+        tracking: None,
+    };
+    assert_eq!(order.fact(&lifecycle, &scan, t0() + Duration::minutes(4)), Disposition::Conflict);
+    assert_eq!(order.head.status, "cancelled");
+    assert!(order.head.has_flag(order_core::order::FlagKind::NeedsReview));
+    assert!(matches!(order.log.last().unwrap().body, EventBody::StatusFact(_)));
+}
+
+#[test]
+fn a_parked_fact_past_its_window_makes_the_order_due() {
+    let lifecycle = lifecycle(FulfilmentType::Shipping);
+    let mut order = Order::place(&lifecycle, FulfilmentType::Shipping, false);
+    let now = t0() + Duration::minutes(1);
+    let delivered = Fact {
+        source: "carrier:ups".into(),
+        actor: Actor::Carrier,
+        to: "delivered".into(),
+        at: now,
+        tracking: None,
+    };
+    assert_eq!(order.fact(&lifecycle, &delivered, now), Disposition::Parked);
+    let sla = order.head.sla_due_at.unwrap();
+    assert_eq!(order.head.due_at, Some(sla.min(now + projection::PARKED_WINDOW)));
+    assert_eq!(order.parked.len(), 1);
+}
