@@ -12,7 +12,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{AuthError, JwtKeys, Principal};
-use crate::order::decide::Rejection;
 use crate::ports::StoreError;
 use crate::service::ServiceError;
 
@@ -86,16 +85,12 @@ impl From<ServiceError> for Problem {
                     .with("current_version", version)
             }
             ServiceError::Rejected {
-                rejection,
                 status,
                 version,
                 allowed,
+                ..
             } => {
-                let (code, title) = match rejection {
-                    Rejection::VersionConflict { .. } => (StatusCode::CONFLICT, "Version conflict"),
-                    _ => (StatusCode::UNPROCESSABLE_ENTITY, "Illegal transition"),
-                };
-                Problem::new(code, title, detail)
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Illegal transition", detail)
                     .with("current_status", status)
                     .with("current_version", version)
                     .with("allowed_actions", allowed)

@@ -32,6 +32,22 @@ pub struct Commit {
     pub idempotency: Option<IdempotencyRecord>,
 }
 
+impl Commit {
+    /// The writes of a decision, with no dedupe marker or idempotency key.
+    pub fn of(decision: crate::order::decide::Decision) -> Self {
+        Commit {
+            expected_version: decision.expected_version,
+            head: decision.head,
+            first_move: decision.first_move,
+            events: decision.events,
+            park: decision.park,
+            unpark: decision.unpark,
+            dedupe: None,
+            idempotency: None,
+        }
+    }
+}
+
 /// A stored response to a request that carried an `Idempotency-Key`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {

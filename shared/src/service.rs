@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{Principal, Role};
 use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
-use crate::order::decide::{self, Decision, NextAction, Origin, Rejection, StatusClaim};
+use crate::order::decide::{self, NextAction, Origin, Rejection, StatusClaim};
 use crate::order::{
     Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderPolicy, ShippingSnapshot,
     TrackingInput,
@@ -188,7 +188,7 @@ impl OrderService {
             response: body.clone(),
             created_at: decision.head.created_at,
         });
-        match self.store.commit(&commit_of(decision, None, idempotency)).await {
+        match self.store.commit(&Commit { idempotency, ..Commit::of(decision) }).await {
             Ok(()) => Ok(Placed {
                 body,
                 replayed: false,
@@ -255,7 +255,7 @@ impl OrderService {
             );
             let decision = match decided {
                 Ok(d) => d,
-                Err(_) if raced => {
+                Err(rejection) if raced || lost_race(&rejection, &loaded.head) => {
                     return Err(ServiceError::Conflict {
                         status: loaded.head.status,
                         version: loaded.head.version,
@@ -263,7 +263,7 @@ impl OrderService {
                 }
                 Err(rejection) => return Err(rejected(rejection, &loaded.head, &lifecycle, principal.actor())),
             };
-            match self.store.commit(&commit_of(decision.clone(), None, None)).await {
+            match self.store.commit(&Commit::of(decision.clone())).await {
                 Ok(()) => return self.view_of(decision.head, &lifecycle, principal.actor()).await,
                 Err(StoreError::VersionConflict { current, status }) => {
                     if request.expected_version.is_some() {
@@ -310,7 +310,7 @@ impl OrderService {
                 status: decision.head.status.clone(),
                 version: decision.head.version,
             };
-            match self.store.commit(&commit_of(decision, dedupe.clone(), None)).await {
+            match self.store.commit(&Commit { dedupe: dedupe.clone(), ..Commit::of(decision) }).await {
                 Ok(()) => return Ok(outcome),
                 Err(StoreError::Duplicate) => return Ok(FactOutcome::Duplicate),
                 Err(StoreError::VersionConflict { .. }) => continue,
@@ -365,16 +365,14 @@ impl OrderService {
     }
 }
 
-fn commit_of(decision: Decision, dedupe: Option<(String, String)>, idempotency: Option<IdempotencyRecord>) -> Commit {
-    Commit {
-        expected_version: decision.expected_version,
-        head: decision.head,
-        first_move: decision.first_move,
-        events: decision.events,
-        park: decision.park,
-        unpark: decision.unpark,
-        dedupe,
-        idempotency,
+/// A stale version, or a move to where the order already is (a second click
+/// on the same button), means someone else got there first: a conflict, not
+/// an illegal request.
+fn lost_race(rejection: &Rejection, head: &Head) -> bool {
+    match rejection {
+        Rejection::VersionConflict { .. } => true,
+        Rejection::Illegal { target, .. } => *target == head.status,
+        _ => false,
     }
 }
 

@@ -1,0 +1,42 @@
+//! The store conformance suite on the embedded SQLite adapter, plus the
+//! outbox, which only the embedded store has (DynamoDB streams play its part
+//! on AWS).
+
+use std::sync::Arc;
+
+use order_core::ports::{Commit, OrderStore, Outbox};
+use order_core::store::conformance::{catalog, placed};
+use order_core::store::SqliteStore;
+
+order_core::store_conformance_suite!(async { Arc::new(SqliteStore::in_memory(catalog()).unwrap()) });
+
+#[tokio::test]
+async fn committed_events_wait_in_the_outbox_until_acknowledged() {
+    let store = SqliteStore::in_memory(catalog()).unwrap();
+    let d = placed("acme", "cus_1", 0);
+    let event_id = d.events[0].event_id.clone();
+    store.commit(&Commit::of(d.clone())).await.unwrap();
+    // A refused commit leaves nothing in the outbox.
+    assert!(store.commit(&Commit::of(d)).await.is_err());
+    let pending = store.pending(10).await.unwrap();
+    assert_eq!(pending.iter().map(|e| &e.event_id).collect::<Vec<_>>(), [&event_id]);
+    // Unacknowledged events are handed out again (at least once).
+    assert_eq!(store.pending(10).await.unwrap().len(), 1);
+    store.acknowledge(&[event_id]).await.unwrap();
+    assert!(store.pending(10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_store_file_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.sqlite3");
+    let d = placed("acme", "cus_1", 0);
+    let head = d.head.clone();
+    {
+        let store = SqliteStore::open(&path, catalog()).unwrap();
+        store.commit(&Commit::of(d)).await.unwrap();
+    }
+    let reopened = SqliteStore::open(&path, catalog()).unwrap();
+    assert_eq!(reopened.load(&head.id).await.unwrap().unwrap().head, head);
+    assert_eq!(reopened.pending(10).await.unwrap().len(), 1, "unpublished events survive too");
+}

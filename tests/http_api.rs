@@ -1,0 +1,1173 @@
+//! Black-box HTTP tests against the real local stack binary.
+//!
+//! Each test starts its own `order-tracking --addr 127.0.0.1:0 --memory`
+//! process, talks to it with reqwest and kills it when done, so tests are
+//! independent of each other and of anything on disk.
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use order_core::auth::{JwtKeys, Role};
+use reqwest::{Method, Url};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------
+// Helpers: the stack, tokens, request bodies, responses.
+// ---------------------------------------------------------------------------
+
+/// A running stack; the process is killed when this is dropped.
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    _tenants: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a stack with the default tenant policy.
+fn start() -> Server {
+    spawn_stack(None)
+}
+
+/// Starts a stack with the given tenant policy file contents.
+fn start_with_tenants(policy: Value) -> Server {
+    spawn_stack(Some(policy))
+}
+
+fn spawn_stack(policy: Option<Value>) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_order-tracking"));
+    cmd.args(["--addr", "127.0.0.1:0", "--memory"])
+        .env_remove("ORDER_TRACKING_JWT_SECRET")
+        .env_remove("ORDER_TRACKING_TENANTS")
+        .env_remove("ORDER_TRACKING_LIFECYCLES")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let dir = policy.map(|policy| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tenants.json");
+        std::fs::write(&path, policy.to_string()).expect("write tenants file");
+        cmd.arg("--tenants").arg(&path);
+        dir
+    });
+    let mut child = cmd.spawn().expect("start the order-tracking binary");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    let read = stdout.read_line(&mut first);
+    let base = match read {
+        Ok(n) if n > 0 => first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+            .to_string(),
+        _ => {
+            let _ = child.kill();
+            panic!("the stack exited before announcing its address: {read:?}");
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+    });
+    Server {
+        child,
+        base,
+        http: reqwest::Client::new(),
+        _tenants: dir,
+    }
+}
+
+fn token(tenant: &str, role: Role) -> String {
+    token_for(tenant, role, "user-1")
+}
+
+fn token_for(tenant: &str, role: Role, subject: &str) -> String {
+    JwtKeys::hs256(order_tracking::DEV_JWT_SECRET.as_bytes()).mint(
+        tenant,
+        role,
+        subject,
+        chrono::Duration::hours(1),
+    )
+}
+
+/// A checkout body; shipping and local delivery get an address.
+fn checkout_body(customer: &str, fulfilment: &str) -> Value {
+    let mut body = json!({
+        "customer_id": customer,
+        "currency": "CAD",
+        "fulfilment": fulfilment,
+        "items": [
+            { "sku": "MUG-01", "name": "Blue mug", "unit_price": 1250, "quantity": 2 },
+            { "sku": "TEA-07", "name": "Green tea", "unit_price": 899, "quantity": 3 }
+        ],
+        "contact": { "email": "dana@example.com", "phone": "+1-416-555-0199" }
+    });
+    if matches!(fulfilment, "shipping" | "local_delivery") {
+        body["shipping"] = json!({
+            "method": "standard",
+            "name": "Dana Doe",
+            "address": {
+                "line1": "1 King St W", "line2": "Suite 900", "city": "Toronto",
+                "region": "ON", "postal_code": "M5H 1A1", "country": "CA"
+            }
+        });
+    }
+    body
+}
+
+/// The total of `checkout_body`'s items: 2 × 1250 + 3 × 899.
+const CHECKOUT_TOTAL: i64 = 2 * 1250 + 3 * 899;
+
+fn tracking() -> Value {
+    json!({ "carrier": "canada_post", "code": "CP123456789CA", "url": "https://track.example/CP123456789CA" })
+}
+
+/// A response, read in full.
+struct Resp {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+    json: Value,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or_default()
+    }
+
+    /// Asserts the status and returns the JSON body.
+    fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        &self.json
+    }
+
+    /// Asserts an RFC 9457 problem response with this status.
+    fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "an error must be a problem document (status {status}, body {})",
+            self.text
+        );
+        assert_eq!(self.json["status"], json!(status), "problem body: {}", self.text);
+        assert!(
+            self.json["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "problem without a title: {}",
+            self.text
+        );
+        &self.json
+    }
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
+        let response = request.send().await.expect("request reaches the stack");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("response body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// A request to `path` (or a full URL), with an optional bearer token and JSON body.
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            self.url(path)
+        };
+        let mut request = self.http.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    /// A POST whose body is sent verbatim as JSON text.
+    async fn post_raw(&self, path: &str, token: &str, body: &str) -> Resp {
+        let request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    async fn checkout(&self, token: &str, body: &Value, key: Option<&str>) -> Resp {
+        let mut request = self.http.post(self.url("/orders")).bearer_auth(token).json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        self.send(request).await
+    }
+
+    /// Places an order and returns its view (asserting 201).
+    async fn place(&self, token: &str, body: &Value) -> Value {
+        self.checkout(token, body, None).await.expect(201).clone()
+    }
+
+    async fn transition(&self, token: &str, id: &str, body: Value) -> Resp {
+        self.call(Method::POST, &format!("/orders/{id}/transitions"), Some(token), Some(&body))
+            .await
+    }
+
+    /// Moves an order to `to` (with optional extra fields), asserting 200.
+    async fn advance(&self, token: &str, id: &str, to: &str, extra: Value) -> Value {
+        let mut body = json!({ "to": to });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        self.transition(token, id, body).await.expect(200).clone()
+    }
+
+    async fn order(&self, token: &str, id: &str) -> Value {
+        self.get(&format!("/orders/{id}"), token).await.expect(200).clone()
+    }
+
+    async fn events(&self, token: &str, id: &str) -> Vec<Value> {
+        let page = self.get(&format!("/orders/{id}/events"), token).await;
+        page.expect(200)["events"].as_array().expect("events array").clone()
+    }
+
+    async fn track(&self, public_id: &str) -> Resp {
+        self.call(Method::GET, &format!("/track/{public_id}"), None, None).await
+    }
+
+    /// GET /orders with query parameters (properly encoded).
+    async fn list(&self, token: &str, params: &[(&str, &str)]) -> Resp {
+        let mut url = Url::parse(&self.url("/orders")).expect("url");
+        if !params.is_empty() {
+            url.query_pairs_mut().extend_pairs(params);
+        }
+        self.call(Method::GET, url.as_str(), Some(token), None).await
+    }
+
+    /// Every order id the token's tenant can list.
+    async fn list_ids(&self, token: &str, params: &[(&str, &str)]) -> Vec<String> {
+        let page = self.list(token, params).await;
+        ids(&page.expect(200)["orders"])
+    }
+}
+
+fn ids(orders: &Value) -> Vec<String> {
+    orders
+        .as_array()
+        .expect("orders array")
+        .iter()
+        .map(|o| o["id"].as_str().expect("order id").to_string())
+        .collect()
+}
+
+fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {value}"))
+}
+
+fn allowed_targets(problem_or_view: &Value) -> Vec<String> {
+    problem_or_view["allowed_actions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("allowed_actions missing in {problem_or_view}"))
+        .iter()
+        .map(|a| str_of(a, "to").to_string())
+        .collect()
+}
+
+/// Asserts a 422 illegal-transition problem that tells the caller where the
+/// order is and what it may do instead.
+fn assert_illegal(resp: &Resp, current: &str) -> Value {
+    let problem = resp.problem(422).clone();
+    assert_eq!(problem["current_status"], json!(current), "{problem}");
+    assert!(problem["allowed_actions"].is_array(), "{problem}");
+    problem
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn claims(tenant: &str, role: &str) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({ "sub": "mallory", "tenant_id": tenant, "role": role, "iat": now, "exp": now + 3600 })
+}
+
+// ---------------------------------------------------------------------------
+// 1. Checkout
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn checkout_creates_a_pending_order_with_a_frozen_snapshot() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let body = checkout_body("cus_1", "shipping");
+
+    let created = server.checkout(&manager, &body, None).await;
+    let order = created.expect(201).clone();
+    let id = str_of(&order, "id").to_string();
+    assert!(id.starts_with("ord_"), "{id}");
+    assert!(str_of(&order, "public_id").starts_with("trk_"));
+    assert_ne!(order["public_id"], order["id"]);
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["version"], 1);
+    assert_eq!(order["tenant"], "acme");
+    assert_eq!(created.header("location"), Some(format!("/orders/{id}").as_str()));
+    assert!(created.content_type().starts_with("application/json"));
+
+    let fetched = server.order(&manager, &id).await;
+    assert_eq!(fetched["items"], body["items"]);
+    assert_eq!(fetched["total"], json!(CHECKOUT_TOTAL));
+    assert_eq!(fetched["currency"], "CAD");
+    assert_eq!(fetched["customer_id"], "cus_1");
+    assert_eq!(fetched["shipping"], body["shipping"]);
+    assert_eq!(fetched["contact"], body["contact"]);
+    assert_eq!(fetched["status"], "pending");
+    assert_eq!(fetched["version"], 1);
+    let snapshot = |v: &Value| {
+        json!([v["items"], v["total"], v["currency"], v["shipping"], v["contact"], v["customer_id"]])
+    };
+    let before = snapshot(&fetched);
+
+    server.advance(&manager, &id, "confirmed", json!({})).await;
+    server.advance(&manager, &id, "shipped", json!({ "tracking": tracking() })).await;
+    server.advance(&manager, &id, "delivered", json!({})).await;
+    let after = server.order(&manager, &id).await;
+    assert_eq!(after["status"], "delivered");
+    assert_eq!(snapshot(&after), before, "the checkout snapshot must never change");
+}
+
+// ---------------------------------------------------------------------------
+// 2. Idempotency
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn idempotency_key_replays_the_same_order_and_refuses_a_different_body() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let body = checkout_body("cus_1", "shipping");
+
+    let first = server.checkout(&manager, &body, Some("key-123")).await;
+    let order = first.expect(201).clone();
+    assert_eq!(first.header("idempotent-replayed"), None);
+
+    let again = server.checkout(&manager, &body, Some("key-123")).await;
+    let replayed = again.expect(200).clone();
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed["id"], order["id"]);
+    assert_eq!(replayed["public_id"], order["public_id"]);
+    assert_eq!(
+        again.header("location"),
+        Some(format!("/orders/{}", str_of(&order, "id")).as_str())
+    );
+
+    let mut other = body.clone();
+    other["items"][0]["quantity"] = json!(5);
+    let refused = server.checkout(&manager, &other, Some("key-123")).await;
+    refused.problem(422);
+
+    let blank = server.checkout(&manager, &body, Some("   ")).await;
+    blank.problem(400);
+
+    let listed = server.list_ids(&manager, &[]).await;
+    assert_eq!(listed, vec![str_of(&order, "id").to_string()], "exactly one order was created");
+
+    // A new key is a new order.
+    server.checkout(&manager, &body, Some("key-456")).await.expect(201);
+    assert_eq!(server.list_ids(&manager, &[]).await.len(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Shipping happy path
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn shipping_happy_path_stamps_times_and_bumps_versions() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+    assert_eq!(allowed_targets(&order), vec!["confirmed", "cancelled"]);
+
+    let confirmed = server.advance(&manager, id, "confirmed", json!({})).await;
+    assert_eq!(confirmed["status"], "confirmed");
+    assert_eq!(confirmed["version"], 2);
+    assert!(confirmed["timestamps"]["confirmed_at"].is_string(), "{confirmed}");
+    assert!(allowed_targets(&confirmed).contains(&"packing".to_string()));
+
+    let packing = server.advance(&manager, id, "packing", json!({})).await;
+    assert_eq!(packing["status"], "packing");
+    assert_eq!(packing["version"], 3);
+
+    let shipped = server.advance(&manager, id, "shipped", json!({ "tracking": tracking() })).await;
+    assert_eq!(shipped["status"], "shipped");
+    assert_eq!(shipped["version"], 4);
+    let shipments = shipped["shipments"].as_array().expect("shipments");
+    assert_eq!(shipments.len(), 1, "{shipped}");
+    assert_eq!(shipments[0]["carrier"], "canada_post");
+    assert_eq!(shipments[0]["tracking_code"], "CP123456789CA");
+    assert_eq!(shipments[0]["tracking_url"], "https://track.example/CP123456789CA");
+    assert!(allowed_targets(&shipped).contains(&"delivered".to_string()), "{shipped}");
+
+    // Staff may mark it delivered straight from shipped (the carrier states
+    // in between are skippable).
+    let delivered = server.advance(&manager, id, "delivered", json!({})).await;
+    assert_eq!(delivered["status"], "delivered");
+    assert_eq!(delivered["version"], 5);
+    assert!(allowed_targets(&delivered).is_empty(), "a delivered order has no next step");
+
+    let fetched = server.order(&manager, id).await;
+    let stamps = &fetched["timestamps"];
+    for stamp in ["placed_at", "confirmed_at", "delivered_at", "completed_at"] {
+        assert!(stamps[stamp].is_string(), "{stamp} missing: {stamps}");
+    }
+    let time = |k: &str| chrono::DateTime::parse_from_rfc3339(str_of(stamps, k)).expect(k);
+    assert!(time("placed_at") <= time("confirmed_at"));
+    assert!(time("confirmed_at") <= time("delivered_at"));
+    let timeline: Vec<&str> = fetched["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|t| str_of(t, "status"))
+        .collect();
+    assert_eq!(timeline, vec!["pending", "confirmed", "packing", "shipped", "delivered"]);
+
+    let track = server.track(str_of(&order, "public_id")).await;
+    let view = track.expect(200);
+    assert_eq!(view["status"], "delivered");
+    assert_eq!(view["terminal"], true);
+    assert_eq!(view["shipments"][0]["tracking_code"], "CP123456789CA");
+
+    let events = server.events(&manager, id).await;
+    let versions: Vec<u64> = events.iter().map(|e| e["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+}
+
+/// Once staff mark an order delivered, the customer should not see its one
+/// package still described as "Label created; waiting for the carrier's first
+/// scan" next to "Delivered.".
+#[tokio::test]
+async fn delivered_order_does_not_show_its_package_as_waiting_for_a_first_scan() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+    server.advance(&manager, id, "confirmed", json!({})).await;
+    server.advance(&manager, id, "shipped", json!({ "tracking": tracking() })).await;
+    server.advance(&manager, id, "delivered", json!({})).await;
+
+    let track = server.track(str_of(&order, "public_id")).await;
+    let view = track.expect(200);
+    assert_eq!(view["message"], "Delivered.");
+    let shipment = &view["shipments"][0];
+    assert_ne!(
+        shipment["status"], "label_created",
+        "customer view contradicts itself: order delivered, package still 'label created': {view}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 4. Tracking guard and tracking-pending tenants
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn shipping_without_tracking_is_refused_unless_the_tenant_allows_it() {
+    let server = start_with_tenants(json!({ "tenants": { "relaxed": { "allow_tracking_pending": true } } }));
+
+    // A default tenant: a tracking code is required.
+    let strict = token("acme", Role::Manager);
+    let order = server.place(&strict, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+    server.advance(&strict, id, "confirmed", json!({})).await;
+    server.advance(&strict, id, "packing", json!({})).await;
+    let refused = server.transition(&strict, id, json!({ "to": "shipped" })).await;
+    let problem = assert_illegal(&refused, "packing");
+    let actions = problem["allowed_actions"].as_array().unwrap();
+    let ship = actions
+        .iter()
+        .find(|a| a["to"] == "shipped")
+        .unwrap_or_else(|| panic!("shipped should be offered: {problem}"));
+    assert_eq!(ship["requires_tracking"], true, "{problem}");
+    let unchanged = server.order(&strict, id).await;
+    assert_eq!(unchanged["status"], "packing");
+    assert_eq!(unchanged["version"], 3);
+    assert_eq!(unchanged["shipments"], json!([]));
+
+    // A tenant that ships with the tracking number pending.
+    let relaxed = token("relaxed", Role::Manager);
+    let order = server.place(&relaxed, &checkout_body("cus_2", "shipping")).await;
+    let id = str_of(&order, "id");
+    server.advance(&relaxed, id, "confirmed", json!({})).await;
+    server.advance(&relaxed, id, "packing", json!({})).await;
+    let shipped = server.advance(&relaxed, id, "shipped", json!({})).await;
+    assert_eq!(shipped["status"], "shipped");
+    assert_eq!(shipped["shipments"][0]["status"], "tracking_pending", "{shipped}");
+
+    let track = server.track(str_of(&order, "public_id")).await;
+    let view = track.expect(200);
+    assert!(
+        str_of(view, "message").contains("tracking number pending"),
+        "honest message expected: {view}"
+    );
+    assert_eq!(view["shipments"][0]["status"], "tracking_pending");
+    assert_eq!(view["shipments"][0]["tracking_code"], Value::Null);
+}
+
+// ---------------------------------------------------------------------------
+// 5. Illegal transitions
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn illegal_transitions_are_422_problems_with_the_way_forward() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+
+    // Backwards.
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+    server.advance(&manager, id, "confirmed", json!({})).await;
+    let back = server.transition(&manager, id, json!({ "to": "pending" })).await;
+    let problem = assert_illegal(&back, "confirmed");
+    assert_eq!(problem["current_version"], 2);
+    assert!(allowed_targets(&problem).contains(&"packing".to_string()), "{problem}");
+
+    // Unknown status string.
+    let unknown = server.transition(&manager, id, json!({ "to": "teleported" })).await;
+    assert_illegal(&unknown, "confirmed");
+
+    // Same status again.
+    let same = server.transition(&manager, id, json!({ "to": "confirmed" })).await;
+    assert_illegal(&same, "confirmed");
+    assert_eq!(server.order(&manager, id).await["version"], 2, "refusals write nothing");
+
+    // Terminal.
+    server.advance(&manager, id, "shipped", json!({ "tracking": tracking() })).await;
+    server.advance(&manager, id, "delivered", json!({})).await;
+    for to in ["cancelled", "returned", "shipped", "pending", "delivered"] {
+        let after_end = server.transition(&manager, id, json!({ "to": to })).await;
+        let problem = assert_illegal(&after_end, "delivered");
+        assert_eq!(problem["allowed_actions"], json!([]), "{problem}");
+    }
+    assert_eq!(server.order(&manager, id).await["version"], 4);
+
+    // A pickup order has no packing step.
+    let pickup = server.place(&manager, &checkout_body("cus_2", "pickup")).await;
+    let pickup_id = str_of(&pickup, "id");
+    assert_eq!(pickup["lifecycle"], "pickup");
+    let packing = server.transition(&manager, pickup_id, json!({ "to": "packing" })).await;
+    let problem = assert_illegal(&packing, "pending");
+    assert!(allowed_targets(&problem).contains(&"accepted".to_string()), "{problem}");
+    assert_eq!(server.order(&manager, pickup_id).await["version"], 1);
+
+    // Unknown order.
+    let missing = server.transition(&manager, "ord_nope", json!({ "to": "confirmed" })).await;
+    missing.problem(404);
+}
+
+// ---------------------------------------------------------------------------
+// 6. Owner override
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn only_an_owner_may_override_and_only_with_a_reason() {
+    let server = start();
+    let owner = token("acme", Role::Owner);
+    let staff = token("acme", Role::Staff);
+    let order = server.place(&owner, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+
+    let no_reason = server.transition(&owner, id, json!({ "to": "packing" })).await;
+    assert_illegal(&no_reason, "pending");
+    let blank = server
+        .transition(&owner, id, json!({ "to": "packing", "reason": "   " }))
+        .await;
+    assert_illegal(&blank, "pending");
+    assert_eq!(server.order(&owner, id).await["version"], 1);
+
+    let reason = "paid by bank transfer, confirmed by phone";
+    let moved = server.advance(&owner, id, "packing", json!({ "reason": reason })).await;
+    assert_eq!(moved["status"], "packing");
+    assert_eq!(moved["version"], 2);
+
+    let events = server.events(&owner, id).await;
+    let fact = events
+        .iter()
+        .find(|e| e["kind"] == "status_fact")
+        .unwrap_or_else(|| panic!("no status fact: {events:?}"));
+    assert_eq!(fact["data"]["target"], "packing");
+    assert_eq!(fact["data"]["from"], "pending");
+    assert_eq!(fact["data"]["overridden"], true, "{fact}");
+    assert_eq!(fact["data"]["reason"], reason);
+    assert!(str_of(fact, "actor").contains("owner"), "{fact}");
+
+    // Even an owner cannot move an order backwards.
+    let back = server
+        .transition(&owner, id, json!({ "to": "pending", "reason": "oops" }))
+        .await;
+    assert_illegal(&back, "packing");
+
+    // Staff cannot override, reason or not.
+    let other = server.place(&staff, &checkout_body("cus_2", "shipping")).await;
+    let other_id = str_of(&other, "id");
+    let refused = server
+        .transition(&staff, other_id, json!({ "to": "packing", "reason": reason }))
+        .await;
+    assert_illegal(&refused, "pending");
+    let unchanged = server.order(&staff, other_id).await;
+    assert_eq!(unchanged["status"], "pending");
+    assert_eq!(unchanged["version"], 1);
+}
+
+// ---------------------------------------------------------------------------
+// 7. Optimistic concurrency
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn stale_expected_version_is_a_409_with_the_current_version() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+    server.advance(&manager, id, "confirmed", json!({ "expected_version": 1 })).await;
+
+    let stale = server
+        .transition(&manager, id, json!({ "to": "packing", "expected_version": 1 }))
+        .await;
+    let problem = stale.problem(409);
+    assert_eq!(problem["current_version"], 2, "{problem}");
+    assert_eq!(server.order(&manager, id).await["version"], 2, "a 409 writes nothing");
+
+    let ok = server.advance(&manager, id, "packing", json!({ "expected_version": 2 })).await;
+    assert_eq!(ok["version"], 3);
+    assert_eq!(ok["status"], "packing");
+}
+
+// ---------------------------------------------------------------------------
+// 8. Concurrency
+// ---------------------------------------------------------------------------
+
+/// Fires `n` identical transitions at once and returns their statuses.
+async fn race(server: &Server, token: &str, id: &str, body: Value, n: usize) -> Vec<u16> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let request = server
+                .http
+                .post(server.url(&format!("/orders/{id}/transitions")))
+                .bearer_auth(token)
+                .json(&body);
+            tokio::spawn(async move {
+                let response = request.send().await.expect("request reaches the stack");
+                let status = response.status().as_u16();
+                let content_type = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                if status != 200 {
+                    assert_eq!(content_type, "application/problem+json", "status {status}");
+                }
+                status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    statuses
+}
+
+/// The log is legal: seq and version go 1, 2, 3… and the only status change
+/// is pending → confirmed.
+async fn assert_single_confirmation(server: &Server, token: &str, id: &str) {
+    let events = server.events(token, id).await;
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    let versions: Vec<u64> = events.iter().map(|e| e["version"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (1..=events.len() as u64).collect();
+    assert_eq!(seqs, expected);
+    assert_eq!(versions, expected);
+    let moves: Vec<(&Value, &Value)> = events
+        .iter()
+        .filter(|e| e["kind"] == "status_fact")
+        .map(|e| (&e["data"]["from"], &e["data"]["target"]))
+        .collect();
+    assert_eq!(moves, vec![(&json!("pending"), &json!("confirmed"))], "{events:?}");
+    let order = server.order(token, id).await;
+    assert_eq!(order["status"], "confirmed");
+    assert_eq!(order["version"], 2);
+}
+
+#[tokio::test]
+async fn concurrent_transitions_with_expected_version_have_one_winner() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+
+    let statuses = race(&server, &manager, id, json!({ "to": "confirmed", "expected_version": 1 }), 20).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 200 | 409)), "{statuses:?}");
+    assert_single_confirmation(&server, &manager, id).await;
+}
+
+#[tokio::test]
+async fn concurrent_transitions_without_expected_version_have_one_winner() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+
+    let statuses = race(&server, &manager, id, json!({ "to": "confirmed" }), 20).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 409)),
+        "every loser of the race should get a 409: {statuses:?}"
+    );
+    assert_single_confirmation(&server, &manager, id).await;
+}
+
+// ---------------------------------------------------------------------------
+// 9. Tenant isolation
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn another_tenants_order_is_invisible() {
+    let server = start();
+    let a = token("tenant-a", Role::Owner);
+    let b = token("tenant-b", Role::Owner);
+    let body = checkout_body("cus_1", "shipping");
+    let first = server.checkout(&a, &body, Some("shared-key")).await;
+    let order = first.expect(201).clone();
+    let id = str_of(&order, "id");
+
+    server.get(&format!("/orders/{id}"), &b).await.problem(404);
+    server.get(&format!("/orders/{id}/events"), &b).await.problem(404);
+    let moved = server
+        .transition(&b, id, json!({ "to": "confirmed", "reason": "mine now" }))
+        .await;
+    moved.problem(404);
+    assert!(server.list_ids(&b, &[]).await.is_empty());
+    assert!(server.list_ids(&b, &[("customer_id", "cus_1")]).await.is_empty());
+
+    // The same Idempotency-Key in another tenant is another order, not a replay.
+    let theirs = server.checkout(&b, &body, Some("shared-key")).await;
+    let theirs = theirs.expect(201);
+    assert_ne!(theirs["id"], order["id"]);
+    assert_eq!(theirs["tenant"], "tenant-b");
+
+    let untouched = server.order(&a, id).await;
+    assert_eq!(untouched["status"], "pending");
+    assert_eq!(untouched["version"], 1);
+    assert_eq!(server.list_ids(&a, &[]).await, vec![id.to_string()]);
+}
+
+// ---------------------------------------------------------------------------
+// 10. Authentication and roles
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn staff_routes_need_a_valid_token_and_a_staff_role() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+    let body = checkout_body("cus_1", "shipping");
+
+    // No token.
+    server.call(Method::GET, "/orders", None, None).await.problem(401);
+    server
+        .call(Method::POST, "/orders", None, Some(&body))
+        .await
+        .problem(401);
+    server
+        .call(Method::GET, &format!("/orders/{id}"), None, None)
+        .await
+        .problem(401);
+
+    // Garbage, wrong scheme, wrong secret, expired, unsigned, tampered.
+    server.get("/orders", "not-a-jwt").await.problem(401);
+    let basic = server
+        .send(server.http.get(server.url("/orders")).header("authorization", format!("Basic {manager}")))
+        .await;
+    basic.problem(401);
+    let foreign = JwtKeys::hs256(b"some-other-secret").mint("acme", Role::Owner, "x", chrono::Duration::hours(1));
+    server.get("/orders", &foreign).await.problem(401);
+    let expired = JwtKeys::hs256(order_tracking::DEV_JWT_SECRET.as_bytes()).mint(
+        "acme",
+        Role::Manager,
+        "x",
+        chrono::Duration::hours(-2),
+    );
+    server.get("/orders", &expired).await.problem(401);
+    let unsigned = format!(
+        "{}.{}.",
+        base64url(br#"{"alg":"none","typ":"JWT"}"#),
+        base64url(claims("acme", "owner").to_string().as_bytes())
+    );
+    server.get("/orders", &unsigned).await.problem(401);
+    let parts: Vec<&str> = manager.split('.').collect();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64url(claims("acme", "owner").to_string().as_bytes()),
+        parts[2]
+    );
+    server.get("/orders", &tampered).await.problem(401);
+
+    // Nothing was written by the refused checkout.
+    assert_eq!(server.list_ids(&manager, &[]).await, vec![id.to_string()]);
+
+    // A customer may check out (as themselves) but not use staff routes.
+    let customer = token_for("acme", Role::Customer, "cus_real");
+    server.get(&format!("/orders/{id}"), &customer).await.problem(403);
+    server.get(&format!("/orders/{id}/events"), &customer).await.problem(403);
+    server.get("/orders", &customer).await.problem(403);
+    server
+        .transition(&customer, id, json!({ "to": "confirmed" }))
+        .await
+        .problem(403);
+    assert_eq!(server.order(&manager, id).await["version"], 1);
+
+    let mut someone_else = body.clone();
+    someone_else["customer_id"] = json!("cus_victim");
+    let placed = server.checkout(&customer, &someone_else, None).await;
+    let placed = placed.expect(201);
+    assert_eq!(placed["customer_id"], "cus_real", "a customer orders as themselves");
+}
+
+// ---------------------------------------------------------------------------
+// 11. Bad input
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn bad_input_is_a_400_problem_and_writes_nothing() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let valid = checkout_body("cus_1", "shipping");
+
+    let malformed = server.post_raw("/orders", &manager, r#"{"customer_id": "cus_1", "#).await;
+    malformed.problem(400);
+    let not_json = server.post_raw("/orders", &manager, "hello").await;
+    not_json.problem(400);
+
+    let mut unknown_field = valid.clone();
+    unknown_field["discount"] = json!(100);
+    let mut missing_items = valid.clone();
+    missing_items.as_object_mut().unwrap().remove("items");
+    let mut empty_items = valid.clone();
+    empty_items["items"] = json!([]);
+    let mut negative_price = valid.clone();
+    negative_price["items"][0]["unit_price"] = json!(-1);
+    let mut zero_quantity = valid.clone();
+    zero_quantity["items"][0]["quantity"] = json!(0);
+    let mut negative_quantity = valid.clone();
+    negative_quantity["items"][0]["quantity"] = json!(-2);
+    let mut lowercase_currency = valid.clone();
+    lowercase_currency["currency"] = json!("cad");
+    let mut no_address = valid.clone();
+    no_address.as_object_mut().unwrap().remove("shipping");
+    let mut bad_fulfilment = valid.clone();
+    bad_fulfilment["fulfilment"] = json!("teleport");
+    let mut blank_customer = valid.clone();
+    blank_customer["customer_id"] = json!("  ");
+    let mut bad_country = valid.clone();
+    bad_country["shipping"]["address"]["country"] = json!("Canada");
+    let mut no_sku = valid.clone();
+    no_sku["items"][0]["sku"] = json!("");
+    let mut overflow = valid.clone();
+    overflow["items"][0]["unit_price"] = json!(i64::MAX);
+
+    let cases = [
+        ("unknown field", unknown_field),
+        ("missing items", missing_items),
+        ("empty items", empty_items),
+        ("negative price", negative_price),
+        ("zero quantity", zero_quantity),
+        ("negative quantity", negative_quantity),
+        ("lowercase currency", lowercase_currency),
+        ("shipping without address", no_address),
+        ("unknown fulfilment", bad_fulfilment),
+        ("blank customer", blank_customer),
+        ("country name", bad_country),
+        ("empty sku", no_sku),
+        ("total overflow", overflow),
+    ];
+    for (what, body) in &cases {
+        let resp = server.checkout(&manager, body, Some(&format!("key-{what}"))).await;
+        assert_eq!(resp.status, 400, "{what}: {}", resp.text);
+        resp.problem(400);
+    }
+
+    // Not JSON at all.
+    let text = server
+        .send(
+            server
+                .http
+                .post(server.url("/orders"))
+                .bearer_auth(&manager)
+                .header("content-type", "text/plain")
+                .body(valid.to_string()),
+        )
+        .await;
+    assert!(text.status == 400 || text.status == 415, "{}", text.text);
+    text.problem(text.status);
+
+    assert!(
+        server.list_ids(&manager, &[]).await.is_empty(),
+        "bad input must not create orders"
+    );
+
+    // Bad transition bodies and queries on a real order.
+    let order = server.place(&manager, &valid).await;
+    let id = str_of(&order, "id");
+    let path = format!("/orders/{id}/transitions");
+    server.post_raw(&path, &manager, "{").await.problem(400);
+    server.post_raw(&path, &manager, r#"{"status": "confirmed"}"#).await.problem(400);
+    server
+        .post_raw(&path, &manager, r#"{"to": "confirmed", "force": true}"#)
+        .await
+        .problem(400);
+    server
+        .post_raw(&path, &manager, r#"{"to": "confirmed", "expected_version": "one"}"#)
+        .await
+        .problem(400);
+    server
+        .post_raw(&path, &manager, r#"{"to": "shipped", "tracking": {"carrier": "ups"}}"#)
+        .await
+        .problem(400);
+    assert_eq!(server.order(&manager, id).await["version"], 1, "bad input changes nothing");
+
+    server.list(&manager, &[("limit", "0")]).await.problem(400);
+    server.list(&manager, &[("limit", "100000")]).await.problem(400);
+    server.list(&manager, &[("limit", "two")]).await.problem(400);
+    server.list(&manager, &[("sort", "id")]).await.problem(400);
+    server
+        .get(&format!("/orders/{id}/events?limit=0"), &manager)
+        .await
+        .problem(400);
+
+    // Unknown things.
+    server.get("/orders/ord_missing", &manager).await.problem(404);
+    server.get("/nowhere", &manager).await.problem(404);
+    server.call(Method::GET, "/nowhere", None, None).await.problem(404);
+    assert_eq!(server.list_ids(&manager, &[]).await, vec![id.to_string()]);
+}
+
+#[tokio::test]
+async fn wrong_method_on_a_known_route_is_a_problem_document() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+
+    let delete = server
+        .call(Method::DELETE, &format!("/orders/{id}"), Some(&manager), None)
+        .await;
+    delete.problem(405);
+    let put = server
+        .call(Method::PUT, "/orders", Some(&manager), Some(&json!({})))
+        .await;
+    put.problem(405);
+    let post_track = server
+        .call(Method::POST, &format!("/track/{}", str_of(&order, "public_id")), None, None)
+        .await;
+    post_track.problem(405);
+    assert_eq!(server.order(&manager, id).await["version"], 1);
+}
+
+#[tokio::test]
+async fn oversized_body_is_a_problem_and_writes_nothing() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let mut body = checkout_body("cus_1", "shipping");
+    body["items"][0]["name"] = json!("x".repeat(3 * 1024 * 1024));
+    let resp = server.checkout(&manager, &body, None).await;
+    resp.problem(413);
+    assert!(server.list_ids(&manager, &[]).await.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// 12. The customer's tracking view
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tracking_view_is_honest_and_leaks_nothing_personal() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server.place(&manager, &checkout_body("cus_1", "shipping")).await;
+    let id = str_of(&order, "id");
+    let public_id = str_of(&order, "public_id");
+
+    let assert_private = |resp: &Resp| {
+        let body = &resp.text;
+        for secret in [
+            "ord_",
+            id,
+            "dana@example.com",
+            "555-0199",
+            "1 King St W",
+            "Suite 900",
+            "M5H 1A1",
+            "Dana Doe",
+            "acme",
+            "user-1",
+        ] {
+            assert!(!body.contains(secret), "tracking view leaks {secret:?}: {body}");
+        }
+    };
+
+    let pending = server.track(public_id).await;
+    let view = pending.expect(200).clone();
+    assert!(pending.content_type().starts_with("application/json"));
+    assert_private(&pending);
+    assert_eq!(view["public_id"], public_id);
+    assert_eq!(view["status"], "pending");
+    assert!(str_of(&view, "message").contains("Processing payment"), "{view}");
+    assert_eq!(view["ship_to"], json!({ "city": "Toronto", "country": "CA" }));
+    assert_eq!(
+        view["items"],
+        json!([{ "name": "Blue mug", "quantity": 2 }, { "name": "Green tea", "quantity": 3 }])
+    );
+    assert_eq!(view["terminal"], false);
+
+    server.advance(&manager, id, "confirmed", json!({})).await;
+    let confirmed = server.track(public_id).await;
+    let view = confirmed.expect(200).clone();
+    assert_private(&confirmed);
+    assert_eq!(view["status"], "confirmed");
+    assert!(
+        str_of(&view, "message").contains("tracking will appear once dispatched"),
+        "{view}"
+    );
+    let steps: Vec<&str> = view["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|s| str_of(s, "status"))
+        .collect();
+    assert_eq!(steps, vec!["pending", "confirmed"]);
+
+    server.advance(&manager, id, "shipped", json!({ "tracking": tracking() })).await;
+    let shipped = server.track(public_id).await;
+    let view = shipped.expect(200).clone();
+    assert_private(&shipped);
+    assert_eq!(view["message"], "Your order has shipped!");
+    assert_eq!(view["shipments"][0]["tracking_code"], "CP123456789CA");
+
+    // The view is reachable by public id only.
+    server.track("trk_doesnotexist").await.problem(404);
+    server.track(id).await.problem(404);
+}
+
+// ---------------------------------------------------------------------------
+// 13. Listing
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn list_filters_by_status_and_customer_and_pages_without_duplicates() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let mut all = Vec::new();
+    for i in 0..7 {
+        let customer = if i % 3 == 0 { "cus_a" } else { "cus_b" };
+        let fulfilment = if i % 2 == 0 { "shipping" } else { "pickup" };
+        let order = server.place(&manager, &checkout_body(customer, fulfilment)).await;
+        all.push(str_of(&order, "id").to_string());
+    }
+    // Another tenant's orders never show up.
+    let other = token("globex", Role::Manager);
+    server.place(&other, &checkout_body("cus_a", "shipping")).await;
+
+    let shipping_ids = [&all[0], &all[2]];
+    for id in shipping_ids {
+        server.advance(&manager, id, "confirmed", json!({})).await;
+    }
+    let confirmed: BTreeSet<String> = server
+        .list_ids(&manager, &[("status", "confirmed")])
+        .await
+        .into_iter()
+        .collect();
+    let expected: BTreeSet<String> = shipping_ids.iter().map(|s| s.to_string()).collect();
+    assert_eq!(confirmed, expected);
+    let page = server.list(&manager, &[("status", "confirmed")]).await;
+    for order in page.expect(200)["orders"].as_array().unwrap() {
+        assert_eq!(order["status"], "confirmed");
+    }
+    assert_eq!(server.list_ids(&manager, &[("status", "pending")]).await.len(), 5);
+    assert!(server.list_ids(&manager, &[("status", "delivered")]).await.is_empty());
+
+    let for_a: BTreeSet<String> = server
+        .list_ids(&manager, &[("customer_id", "cus_a")])
+        .await
+        .into_iter()
+        .collect();
+    let expected_a: BTreeSet<String> = [&all[0], &all[3], &all[6]].iter().map(|s| s.to_string()).collect();
+    assert_eq!(for_a, expected_a);
+    let both = server
+        .list_ids(&manager, &[("customer_id", "cus_a"), ("status", "confirmed")])
+        .await;
+    assert_eq!(both, vec![all[0].clone()]);
+
+    // Walk every page of two.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let mut params = vec![("limit", "2")];
+        if let Some(c) = &cursor {
+            params.push(("cursor", c.as_str()));
+        }
+        let page = server.list(&manager, &params).await;
+        let page = page.expect(200);
+        let batch = ids(&page["orders"]);
+        assert!(batch.len() <= 2);
+        seen.extend(batch);
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "duplicates across pages: {seen:?}");
+    let walked: BTreeSet<String> = seen.into_iter().collect();
+    let everything: BTreeSet<String> = all.iter().cloned().collect();
+    assert_eq!(walked, everything);
+}
