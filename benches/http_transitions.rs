@@ -15,7 +15,10 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -36,7 +39,9 @@ async fn main() {
         ..StackConfig::default()
     };
     let stack = Stack::open(&config).expect("stack");
-    let token = stack.keys.mint("bench", Role::Manager, "bench", chrono::Duration::hours(1));
+    let token = stack
+        .keys
+        .mint("bench", Role::Manager, "bench", chrono::Duration::hours(1));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -67,15 +72,24 @@ async fn main() {
         ids.push(order["id"].as_str().expect("id").to_string());
     }
 
-    eprintln!("driving {} transitions with {concurrency} concurrent clients…", orders * STEPS.len());
+    eprintln!(
+        "driving {} transitions with {concurrency} concurrent clients…",
+        orders * STEPS.len()
+    );
     let ids = Arc::new(ids);
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (http, ids, next, done, token, base) =
-                (http.clone(), ids.clone(), next.clone(), done.clone(), token.clone(), base.clone());
+            let (http, ids, next, done, token, base) = (
+                http.clone(),
+                ids.clone(),
+                next.clone(),
+                done.clone(),
+                token.clone(),
+                base.clone(),
+            );
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 loop {
@@ -84,7 +98,8 @@ async fn main() {
                     for to in STEPS {
                         let mut request = json!({ "to": to });
                         if to == "shipped" {
-                            request["tracking"] = json!({ "carrier": "UPS", "code": format!("1Z{i:08}") });
+                            request["tracking"] =
+                                json!({ "carrier": "UPS", "code": format!("1Z{i:08}") });
                         }
                         let t = Instant::now();
                         let response = http
@@ -94,7 +109,11 @@ async fn main() {
                             .send()
                             .await
                             .expect("transition");
-                        assert!(response.status().is_success(), "{to}: {}", response.status());
+                        assert!(
+                            response.status().is_success(),
+                            "{to}: {}",
+                            response.status()
+                        );
                         response.bytes().await.expect("body");
                         latencies.push(t.elapsed());
                     }

@@ -33,7 +33,11 @@ impl Demo<'_> {
         Ok(())
     }
 
-    async fn checkout(&mut self, fulfilment: &str, items: Value) -> Result<(String, String), String> {
+    async fn checkout(
+        &mut self,
+        fulfilment: &str,
+        items: Value,
+    ) -> Result<(String, String), String> {
         let address = json!({ "method": "standard", "name": "Dana Doe",
             "address": { "line1": "1 King St W", "city": "Toronto", "region": "ON",
                          "postal_code": "M5H 1A1", "country": "CA" } });
@@ -43,7 +47,9 @@ impl Demo<'_> {
         if matches!(fulfilment, "shipping" | "local_delivery") {
             body["shipping"] = address;
         }
-        let order: Value = self.send(self.http.post(format!("{}/orders", self.base)).json(&body)).await?;
+        let order: Value = self
+            .send(self.http.post(format!("{}/orders", self.base)).json(&body))
+            .await?;
         let id = order["id"].as_str().unwrap_or_default().to_string();
         let public_id = order["public_id"].as_str().unwrap_or_default().to_string();
         println!("\n== {fulfilment}: order {id}");
@@ -52,7 +58,13 @@ impl Demo<'_> {
         Ok((id, public_id))
     }
 
-    async fn staff(&mut self, id: &str, public_id: &str, to: &str, extra: Value) -> Result<(), String> {
+    async fn staff(
+        &mut self,
+        id: &str,
+        public_id: &str,
+        to: &str,
+        extra: Value,
+    ) -> Result<(), String> {
         let mut body = json!({ "to": to });
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);
@@ -62,7 +74,14 @@ impl Demo<'_> {
         self.show(public_id, &format!("staff → {to}")).await
     }
 
-    async fn fact(&mut self, id: &str, public_id: &str, source: &str, to: &str, at: DateTime<Utc>) -> Result<(), String> {
+    async fn fact(
+        &mut self,
+        id: &str,
+        public_id: &str,
+        source: &str,
+        to: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), String> {
         let origin = Origin {
             source: source.to_string(),
             actor_kind: Actor::of_source(source),
@@ -82,7 +101,8 @@ impl Demo<'_> {
             .map_err(|e| e.to_string())?;
         let outcome = serde_json::to_value(outcome).unwrap_or_default();
         let disposition = outcome["disposition"].as_str().unwrap_or("duplicate");
-        self.show(public_id, &format!("{source} says {to} ({disposition})")).await
+        self.show(public_id, &format!("{source} says {to} ({disposition})"))
+            .await
     }
 
     async fn show(&mut self, public_id: &str, step: &str) -> Result<(), String> {
@@ -123,19 +143,30 @@ impl Demo<'_> {
     async fn shipping(&mut self) -> Result<(), String> {
         let items = json!([{ "sku": "CHN-800", "name": "Crystal chandelier", "unit_price": 80000, "quantity": 1 }]);
         let (id, public) = self.checkout("shipping", items).await?;
-        self.fact(&id, &public, "payment:stripe", "PAID", Utc::now()).await?;
+        self.fact(&id, &public, "payment:stripe", "PAID", Utc::now())
+            .await?;
         self.staff(&id, &public, "packing", json!({})).await?;
         let tracking = TrackingInput {
             carrier: "UPS".into(),
             code: "1Z999AA10123456784".into(),
             url: Some("https://www.ups.com/track?tracknum=1Z999AA10123456784".into()),
         };
-        self.staff(&id, &public, "shipped", json!({ "tracking": tracking })).await?;
+        self.staff(&id, &public, "shipped", json!({ "tracking": tracking }))
+            .await?;
         // The carrier's scans arrive out of order: "delivered" first.
         let scans = scan_times();
-        self.fact(&id, &public, "carrier:easypost", "delivered", scans[2]).await?;
-        self.fact(&id, &public, "carrier:easypost", "in_transit", scans[0]).await?;
-        self.fact(&id, &public, "carrier:easypost", "out_for_delivery", scans[1]).await
+        self.fact(&id, &public, "carrier:easypost", "delivered", scans[2])
+            .await?;
+        self.fact(&id, &public, "carrier:easypost", "in_transit", scans[0])
+            .await?;
+        self.fact(
+            &id,
+            &public,
+            "carrier:easypost",
+            "out_for_delivery",
+            scans[1],
+        )
+        .await
     }
 
     async fn pickup(&mut self) -> Result<(), String> {
@@ -150,33 +181,56 @@ impl Demo<'_> {
     async fn kitchen(&mut self) -> Result<(), String> {
         let items = json!([{ "sku": "SHAW-1", "name": "Chicken shawarma", "unit_price": 1150, "quantity": 2 }]);
         let (id, public) = self.checkout("kitchen", items).await?;
-        self.fact(&id, &public, "payment:stripe", "paid", Utc::now()).await?;
+        self.fact(&id, &public, "payment:stripe", "paid", Utc::now())
+            .await?;
         for to in ["preparing", "ready", "delivering"] {
             self.staff(&id, &public, to, json!({})).await?;
         }
-        self.fact(&id, &public, "delivery:uber", "completed", Utc::now()).await
+        self.fact(&id, &public, "delivery:uber", "completed", Utc::now())
+            .await
     }
 
     async fn local_delivery(&mut self) -> Result<(), String> {
-        let items = json!([{ "sku": "MILK-2L", "name": "Milk 2L", "unit_price": 549, "quantity": 1 }]);
+        let items =
+            json!([{ "sku": "MILK-2L", "name": "Milk 2L", "unit_price": 549, "quantity": 1 }]);
         let (id, public) = self.checkout("local_delivery", items).await?;
-        self.fact(&id, &public, "system", "store_notified", Utc::now()).await?;
-        for to in ["store_acknowledged", "picking_in_progress", "substitutions_needed", "picking_in_progress", "ready_for_pickup"] {
+        self.fact(&id, &public, "system", "store_notified", Utc::now())
+            .await?;
+        for to in [
+            "store_acknowledged",
+            "picking_in_progress",
+            "substitutions_needed",
+            "picking_in_progress",
+            "ready_for_pickup",
+        ] {
             self.staff(&id, &public, to, json!({})).await?;
         }
         // "Delivered" arrives before "picked up": it waits (parked) for the
         // pickup it needs, then applies; "driver assigned" comes in last, late.
         let scans = scan_times();
-        self.fact(&id, &public, "delivery:doordash", "delivered", scans[2]).await?;
-        self.fact(&id, &public, "delivery:doordash", "picked_up", scans[1]).await?;
-        self.fact(&id, &public, "delivery:doordash", "driver_assigned", scans[0]).await
+        self.fact(&id, &public, "delivery:doordash", "delivered", scans[2])
+            .await?;
+        self.fact(&id, &public, "delivery:doordash", "picked_up", scans[1])
+            .await?;
+        self.fact(
+            &id,
+            &public,
+            "delivery:doordash",
+            "driver_assigned",
+            scans[0],
+        )
+        .await
     }
 }
 
 /// Three moments just past, oldest first, for a provider's event sequence.
 fn scan_times() -> [DateTime<Utc>; 3] {
     let now = Utc::now();
-    [now - Span::milliseconds(3), now - Span::milliseconds(2), now - Span::milliseconds(1)]
+    [
+        now - Span::milliseconds(3),
+        now - Span::milliseconds(2),
+        now - Span::milliseconds(1),
+    ]
 }
 
 /// The role the demo acts as: a manager can do every staff step.

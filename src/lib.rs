@@ -104,12 +104,17 @@ impl Stack {
             .merge(tracking::router(self.service.clone()))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(order_core::http::not_found)
+            .method_not_allowed_fallback(order_core::http::method_not_allowed)
             .layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
     /// Serves until `shutdown` resolves, relaying events meanwhile; pending
     /// events are flushed before returning.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let stop = Arc::new(Notify::new());
         let relay = tokio::spawn(relay::run(
             self.store.clone(),

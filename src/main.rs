@@ -12,7 +12,10 @@ use order_tracking::{Stack, StackConfig, DEV_JWT_SECRET};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "order-tracking", about = "Order tracking: the local stack and its tools")]
+#[command(
+    name = "order-tracking",
+    about = "Order tracking: the local stack and its tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -109,7 +112,8 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
     let result = match cli.command.unwrap_or(Command::Serve) {
@@ -121,7 +125,15 @@ async fn main() -> std::process::ExitCode {
             ttl_hours,
         } => {
             let keys = JwtKeys::hs256(cli.serve.jwt_secret.as_bytes());
-            println!("{}", keys.mint(&tenant, role.into(), &sub, chrono::Duration::hours(ttl_hours)));
+            println!(
+                "{}",
+                keys.mint(
+                    &tenant,
+                    role.into(),
+                    &sub,
+                    chrono::Duration::hours(ttl_hours)
+                )
+            );
             Ok(())
         }
         Command::Demo { pace_ms } => demo(&cli.serve, Duration::from_millis(pace_ms)).await,
@@ -144,10 +156,13 @@ async fn serve(args: &ServeArgs) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // Tests read this first line to find the port.
     println!("listening on http://{addr}");
-    println!("  store:     {}", match &config.data_dir {
-        Some(dir) => dir.join("orders.sqlite3").display().to_string(),
-        None => "in memory".into(),
-    });
+    println!(
+        "  store:     {}",
+        match &config.data_dir {
+            Some(dir) => dir.join("orders.sqlite3").display().to_string(),
+            None => "in memory".into(),
+        }
+    );
     println!("  checkout:  POST /orders                      (bearer JWT)");
     println!("  staff:     GET /orders, GET /orders/{{id}}, GET /orders/{{id}}/events,");
     println!("             POST /orders/{{id}}/transitions   (bearer JWT)");
@@ -168,11 +183,21 @@ async fn demo(args: &ServeArgs, pace: Duration) -> Result<(), String> {
     config.data_dir = None;
     config.print_events = false;
     let stack = Stack::open(&config)?;
-    let token = stack.keys.mint("demo", DEMO_ROLE, "demo-manager", chrono::Duration::hours(1));
+    let token = stack.keys.mint(
+        "demo",
+        DEMO_ROLE,
+        "demo-manager",
+        chrono::Duration::hours(1),
+    );
     let service = stack.service.clone();
     let mut events = stack.publisher.subscribe();
-    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(stack.serve(listener, async {
         let _ = stopped.await;

@@ -35,8 +35,10 @@ impl Problem {
     }
 
     pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Self {
-        self.extensions
-            .insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self.extensions.insert(
+            key.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
         self
     }
 
@@ -73,31 +75,38 @@ impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         let detail = e.to_string();
         match e {
-            ServiceError::NotFound => Problem::new(StatusCode::NOT_FOUND, "Order not found", detail),
-            ServiceError::Invalid(_) => Problem::new(StatusCode::BAD_REQUEST, "Invalid request", detail),
-            ServiceError::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, "Forbidden", detail),
-            ServiceError::IdempotencyMismatch => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused", detail)
+            ServiceError::NotFound => {
+                Problem::new(StatusCode::NOT_FOUND, "Order not found", detail)
             }
+            ServiceError::Invalid(_) => {
+                Problem::new(StatusCode::BAD_REQUEST, "Invalid request", detail)
+            }
+            ServiceError::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, "Forbidden", detail),
+            ServiceError::IdempotencyMismatch => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency key reused",
+                detail,
+            ),
             ServiceError::Conflict { status, version } => {
                 Problem::new(StatusCode::CONFLICT, "Version conflict", detail)
                     .with("current_status", status)
                     .with("current_version", version)
             }
-            ServiceError::Rejected {
-                status,
-                version,
-                allowed,
-                ..
-            } => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Illegal transition", detail)
-                    .with("current_status", status)
-                    .with("current_version", version)
-                    .with("allowed_actions", allowed)
-            }
+            ServiceError::Rejected(refusal) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Illegal transition",
+                detail,
+            )
+            .with("current_status", &refusal.status)
+            .with("current_version", refusal.version)
+            .with("allowed_actions", &refusal.allowed),
             ServiceError::Store(StoreError::Unavailable(_)) => {
                 tracing::error!(error = %detail, "store unavailable");
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Store unavailable", "please retry")
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Store unavailable",
+                    "please retry",
+                )
             }
             ServiceError::Store(_) => {
                 tracing::error!(error = %detail, "store refused a write");
@@ -167,7 +176,11 @@ fn unauthorized(e: &AuthError) -> Problem {
 
 /// Middleware: verifies `Authorization: Bearer <jwt>` and hands handlers the
 /// principal; anything else is a 401 before a handler runs.
-pub async fn require_bearer(keys: axum::extract::State<JwtKeys>, mut req: Request, next: Next) -> Response {
+pub async fn require_bearer(
+    keys: axum::extract::State<JwtKeys>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -185,4 +198,13 @@ pub async fn require_bearer(keys: axum::extract::State<JwtKeys>, mut req: Reques
 /// Fallback for unknown routes.
 pub async fn not_found() -> Problem {
     Problem::not_found()
+}
+
+/// Fallback for a known route asked with the wrong method.
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "this route does not accept that method",
+    )
 }

@@ -105,13 +105,22 @@ pub trait OrderStore: Send + Sync + 'static {
     /// Appends a command's events and replaces the head in one conditional write.
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
     /// The log from `after_seq` (exclusive), oldest first.
-    async fn events(&self, order_id: &str, after_seq: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+    async fn events(
+        &self,
+        order_id: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError>;
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError>;
     /// Orders of a tenant, most recently updated first.
     async fn list(&self, query: &ListQuery) -> Result<Page<Head>, StoreError>;
     /// Orders whose `due_at` has passed, earliest first.
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError>;
-    async fn idempotency(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+    async fn idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// The order a `(source, external_id)` fact was recorded against, if any.
     async fn seen(&self, source: &str, external_id: &str) -> Result<Option<String>, StoreError>;
 }

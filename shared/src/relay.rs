@@ -16,7 +16,10 @@ use crate::ports::{EventPublisher, Outbox, PublishError};
 const BATCH: usize = 100;
 
 /// Drains everything pending once; returns how many events were published.
-pub async fn drain(outbox: &dyn Outbox, publisher: &dyn EventPublisher) -> Result<usize, PublishError> {
+pub async fn drain(
+    outbox: &dyn Outbox,
+    publisher: &dyn EventPublisher,
+) -> Result<usize, PublishError> {
     let mut total = 0;
     loop {
         let batch = outbox

@@ -14,7 +14,9 @@ use crate::order::{
     Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderPolicy, ShippingSnapshot,
     TrackingInput,
 };
-use crate::ports::{Clock, Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError};
+use crate::ports::{
+    Clock, Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError,
+};
 use crate::tenants::Tenants;
 use crate::views::{OrderView, TrackingView};
 
@@ -31,13 +33,8 @@ pub enum ServiceError {
     Invalid(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error("{rejection}")]
-    Rejected {
-        rejection: Rejection,
-        status: String,
-        version: u64,
-        allowed: Vec<NextAction>,
-    },
+    #[error("{}", .0.rejection)]
+    Rejected(Box<Refusal>),
     #[error("the order changed while this request was being handled; it is now {status} at version {version}")]
     Conflict { status: String, version: u64 },
     #[error("this Idempotency-Key was already used with a different request")]
@@ -50,6 +47,15 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         ServiceError::Store(e)
     }
+}
+
+/// A command the rules refused, with what the caller may do instead.
+#[derive(Debug)]
+pub struct Refusal {
+    pub rejection: Rejection,
+    pub status: String,
+    pub version: u64,
+    pub allowed: Vec<NextAction>,
 }
 
 /// The checkout request body.
@@ -83,7 +89,11 @@ pub struct TransitionRequest {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum FactOutcome {
-    Recorded { disposition: Disposition, status: String, version: u64 },
+    Recorded {
+        disposition: Disposition,
+        status: String,
+        version: u64,
+    },
     Duplicate,
 }
 
@@ -153,7 +163,11 @@ impl OrderService {
         let total = request
             .items
             .iter()
-            .try_fold(0i64, |sum, i| i.unit_price.checked_mul(i64::from(i.quantity))?.checked_add(sum))
+            .try_fold(0i64, |sum, i| {
+                i.unit_price
+                    .checked_mul(i64::from(i.quantity))?
+                    .checked_add(sum)
+            })
             .ok_or_else(|| ServiceError::Invalid("order total overflows".into()))?;
         let placed = OrderPlaced {
             lifecycle: lifecycle.name().to_string(),
@@ -171,7 +185,8 @@ impl OrderService {
         };
         let origin = principal.origin();
         let ids = (decide::new_id("ord"), decide::new_id("trk"));
-        let decision = decide::place_order(ids, tenant, placed, &origin, &lifecycle, self.clock.now());
+        let decision =
+            decide::place_order(ids, tenant, placed, &origin, &lifecycle, self.clock.now());
         let view = OrderView::new(
             decision.head.clone(),
             &[],
@@ -188,7 +203,14 @@ impl OrderService {
             response: body.clone(),
             created_at: decision.head.created_at,
         });
-        match self.store.commit(&Commit { idempotency, ..Commit::of(decision) }).await {
+        match self
+            .store
+            .commit(&Commit {
+                idempotency,
+                ..Commit::of(decision)
+            })
+            .await
+        {
             Ok(()) => Ok(Placed {
                 body,
                 replayed: false,
@@ -204,7 +226,12 @@ impl OrderService {
         }
     }
 
-    async fn replay(&self, principal: &Principal, key: &str, fingerprint: &str) -> Result<Option<Placed>, ServiceError> {
+    async fn replay(
+        &self,
+        principal: &Principal,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Placed>, ServiceError> {
         match self.store.idempotency(&principal.tenant, key).await? {
             Some(found) if found.fingerprint == fingerprint => Ok(Some(Placed {
                 body: found.response,
@@ -216,7 +243,11 @@ impl OrderService {
     }
 
     /// Loads an order the principal's tenant owns; anyone else's is a 404.
-    async fn load_owned(&self, principal: &Principal, order_id: &str) -> Result<Loaded, ServiceError> {
+    async fn load_owned(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+    ) -> Result<Loaded, ServiceError> {
         match self.store.load(order_id).await? {
             Some(loaded) if loaded.head.tenant == principal.tenant => Ok(loaded),
             _ => Err(ServiceError::NotFound),
@@ -261,13 +292,27 @@ impl OrderService {
                         version: loaded.head.version,
                     })
                 }
-                Err(rejection) => return Err(rejected(rejection, &loaded.head, &lifecycle, principal.actor())),
+                Err(rejection) => {
+                    return Err(rejected(
+                        rejection,
+                        &loaded.head,
+                        &lifecycle,
+                        principal.actor(),
+                    ))
+                }
             };
             match self.store.commit(&Commit::of(decision.clone())).await {
-                Ok(()) => return self.view_of(decision.head, &lifecycle, principal.actor()).await,
+                Ok(()) => {
+                    return self
+                        .view_of(decision.head, &lifecycle, principal.actor())
+                        .await
+                }
                 Err(StoreError::VersionConflict { current, status }) => {
                     if request.expected_version.is_some() {
-                        return Err(ServiceError::Conflict { status, version: current });
+                        return Err(ServiceError::Conflict {
+                            status,
+                            version: current,
+                        });
                     }
                     raced = true;
                 }
@@ -284,7 +329,12 @@ impl OrderService {
     /// Records an outside fact (payment, carrier, delivery partner, system).
     /// A redelivery of the same `(source, external_id)` is acknowledged and
     /// changes nothing.
-    pub async fn record_fact(&self, order_id: &str, origin: &Origin, claim: StatusClaim) -> Result<FactOutcome, ServiceError> {
+    pub async fn record_fact(
+        &self,
+        order_id: &str,
+        origin: &Origin,
+        claim: StatusClaim,
+    ) -> Result<FactOutcome, ServiceError> {
         let dedupe = origin
             .external_id
             .clone()
@@ -295,7 +345,11 @@ impl OrderService {
             }
         }
         for _ in 0..MAX_ATTEMPTS {
-            let loaded = self.store.load(order_id).await?.ok_or(ServiceError::NotFound)?;
+            let loaded = self
+                .store
+                .load(order_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
             let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
             let decision = decide::record_fact(
                 &loaded.head,
@@ -310,42 +364,89 @@ impl OrderService {
                 status: decision.head.status.clone(),
                 version: decision.head.version,
             };
-            match self.store.commit(&Commit { dedupe: dedupe.clone(), ..Commit::of(decision) }).await {
+            match self
+                .store
+                .commit(&Commit {
+                    dedupe: dedupe.clone(),
+                    ..Commit::of(decision)
+                })
+                .await
+            {
                 Ok(()) => return Ok(outcome),
                 Err(StoreError::Duplicate) => return Ok(FactOutcome::Duplicate),
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        let head = self.store.load(order_id).await?.ok_or(ServiceError::NotFound)?.head;
+        let head = self
+            .store
+            .load(order_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?
+            .head;
         Err(ServiceError::Conflict {
             status: head.status,
             version: head.version,
         })
     }
 
-    async fn view_of(&self, head: Head, lifecycle: &Lifecycle, actor: Actor) -> Result<OrderView, ServiceError> {
-        let loaded = self.store.load(&head.id).await?.ok_or(ServiceError::NotFound)?;
+    async fn view_of(
+        &self,
+        head: Head,
+        lifecycle: &Lifecycle,
+        actor: Actor,
+    ) -> Result<OrderView, ServiceError> {
+        let loaded = self
+            .store
+            .load(&head.id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let events = self.store.events(&head.id, 0, MAX_LOG).await?;
-        Ok(OrderView::new(loaded.head, &loaded.parked, &events, lifecycle, actor))
+        Ok(OrderView::new(
+            loaded.head,
+            &loaded.parked,
+            &events,
+            lifecycle,
+            actor,
+        ))
     }
 
-    pub async fn get(&self, principal: &Principal, order_id: &str) -> Result<OrderView, ServiceError> {
+    pub async fn get(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+    ) -> Result<OrderView, ServiceError> {
         principal.require_staff()?;
         let loaded = self.load_owned(principal, order_id).await?;
         let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
         let events = self.store.events(order_id, 0, MAX_LOG).await?;
-        Ok(OrderView::new(loaded.head, &loaded.parked, &events, &lifecycle, principal.actor()))
+        Ok(OrderView::new(
+            loaded.head,
+            &loaded.parked,
+            &events,
+            &lifecycle,
+            principal.actor(),
+        ))
     }
 
     /// The audit log, oldest first, paged by sequence number.
-    pub async fn events(&self, principal: &Principal, order_id: &str, after: u64, limit: usize) -> Result<Vec<Event>, ServiceError> {
+    pub async fn events(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, ServiceError> {
         principal.require_staff()?;
         self.load_owned(principal, order_id).await?;
         Ok(self.store.events(order_id, after, limit).await?)
     }
 
-    pub async fn list(&self, principal: &Principal, mut query: ListQuery) -> Result<Page<Head>, ServiceError> {
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        mut query: ListQuery,
+    ) -> Result<Page<Head>, ServiceError> {
         principal.require_staff()?;
         query.tenant = principal.tenant.clone();
         query.now = Some(self.clock.now());
@@ -376,13 +477,18 @@ fn lost_race(rejection: &Rejection, head: &Head) -> bool {
     }
 }
 
-fn rejected(rejection: Rejection, head: &Head, lifecycle: &Lifecycle, actor: Actor) -> ServiceError {
-    ServiceError::Rejected {
+fn rejected(
+    rejection: Rejection,
+    head: &Head,
+    lifecycle: &Lifecycle,
+    actor: Actor,
+) -> ServiceError {
+    ServiceError::Rejected(Box::new(Refusal {
         rejection,
         status: head.status.clone(),
         version: head.version,
         allowed: decide::next_actions(head, lifecycle, actor),
-    }
+    }))
 }
 
 fn fingerprint(request: &Checkout) -> String {
@@ -419,7 +525,8 @@ fn validate_checkout(request: &Checkout) -> Result<(), ServiceError> {
         FulfilmentType::Shipping | FulfilmentType::LocalDelivery
     );
     match &request.shipping {
-        None if needs_address => problems.push("shipping (method, name, address) is required for this fulfilment type".into()),
+        None if needs_address => problems
+            .push("shipping (method, name, address) is required for this fulfilment type".into()),
         Some(s) => {
             let a = &s.address;
             if !text_ok(&s.method, 100) || !text_ok(&s.name, 200) {

@@ -77,7 +77,13 @@ pub struct OrderView {
 }
 
 impl OrderView {
-    pub fn new(head: Head, parked: &[Event], events: &[Event], lifecycle: &Lifecycle, actor: Actor) -> Self {
+    pub fn new(
+        head: Head,
+        parked: &[Event],
+        events: &[Event],
+        lifecycle: &Lifecycle,
+        actor: Actor,
+    ) -> Self {
         OrderView {
             status_label: lifecycle
                 .state(&head.status)
@@ -200,14 +206,20 @@ impl TrackingView {
 
 fn tracked_shipment(s: &Shipment) -> TrackedShipment {
     let message = match s.status {
-        ShipmentStatus::TrackingPending => "Tracking number pending — it will appear here as soon as the carrier provides it.",
+        ShipmentStatus::TrackingPending => {
+            "Tracking number pending — it will appear here as soon as the carrier provides it."
+        }
         ShipmentStatus::LabelCreated => "Label created; waiting for the carrier's first scan.",
         ShipmentStatus::InTransit => "In transit.",
         ShipmentStatus::Delayed => "Delayed in transit — the carrier reports a delay.",
         ShipmentStatus::OutForDelivery => "Out for delivery.",
-        ShipmentStatus::DeliveryAttempted => "Delivery attempted — the carrier will try again or leave a notice.",
+        ShipmentStatus::DeliveryAttempted => {
+            "Delivery attempted — the carrier will try again or leave a notice."
+        }
         ShipmentStatus::ReadyForPickup => "Waiting for you at the carrier's pickup point.",
-        ShipmentStatus::ActionRequired => "The carrier needs more information to deliver this parcel.",
+        ShipmentStatus::ActionRequired => {
+            "The carrier needs more information to deliver this parcel."
+        }
         ShipmentStatus::Delivered => "Delivered.",
         ShipmentStatus::Returning => "On its way back to us.",
         ShipmentStatus::Returned => "Returned to us.",

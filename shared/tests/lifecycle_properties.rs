@@ -67,7 +67,11 @@ impl Order {
 
     fn accept(&mut self, d: Decision) {
         assert_eq!(d.expected_version, self.head.version);
-        assert_eq!(d.head.version, self.head.version + 1, "one version per command");
+        assert_eq!(
+            d.head.version,
+            self.head.version + 1,
+            "one version per command"
+        );
         self.parked.retain(|p| !d.unpark.contains(&p.event_id));
         self.parked.extend(d.park);
         self.log.extend(d.events);
@@ -152,16 +156,26 @@ struct Command {
 }
 
 fn command() -> impl Strategy<Value = Command> {
-    (any::<bool>(), any::<Index>(), any::<Index>(), -30i64..90, any::<bool>(), any::<bool>(), prop::bool::weighted(0.1))
-        .prop_map(|(staff_move, actor, target, minutes, reason, with_tracking, stale_version)| Command {
-            staff_move,
-            actor,
-            target,
-            minutes,
-            reason,
-            with_tracking,
-            stale_version,
-        })
+    (
+        any::<bool>(),
+        any::<Index>(),
+        any::<Index>(),
+        -30i64..90,
+        any::<bool>(),
+        any::<bool>(),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(
+            |(staff_move, actor, target, minutes, reason, with_tracking, stale_version)| Command {
+                staff_move,
+                actor,
+                target,
+                minutes,
+                reason,
+                with_tracking,
+                stale_version,
+            },
+        )
 }
 
 fn vocabulary(lifecycle: &Lifecycle) -> Vec<String> {
@@ -176,19 +190,37 @@ fn vocabulary(lifecycle: &Lifecycle) -> Vec<String> {
 
 /// Every status change in `events` is a legal move (or an owner's reasoned
 /// override along the path) and none leaves a terminal state.
-fn assert_moves_are_legal(lifecycle: &Lifecycle, events: &[Event], mut status: String) -> Result<(), TestCaseError> {
+fn assert_moves_are_legal(
+    lifecycle: &Lifecycle,
+    events: &[Event],
+    mut status: String,
+) -> Result<(), TestCaseError> {
     for event in events {
-        let Some(fact) = event.status_fact() else { continue };
+        let Some(fact) = event.status_fact() else {
+            continue;
+        };
         if fact.disposition != Disposition::Applied {
             continue;
         }
-        prop_assert!(!lifecycle.is_terminal(&status), "left terminal {status} for {}", fact.target);
+        prop_assert!(
+            !lifecycle.is_terminal(&status),
+            "left terminal {status} for {}",
+            fact.target
+        );
         prop_assert_eq!(fact.from.as_deref(), Some(status.as_str()));
         if fact.overridden {
             prop_assert!(event.source == "staff" && fact.reason.is_some());
-            prop_assert!(lifecycle.reachable(&status, &fact.target), "override backwards {status} -> {}", fact.target);
+            prop_assert!(
+                lifecycle.reachable(&status, &fact.target),
+                "override backwards {status} -> {}",
+                fact.target
+            );
         } else {
-            prop_assert!(lifecycle.step(&status, &fact.target).is_some(), "illegal {status} -> {}", fact.target);
+            prop_assert!(
+                lifecycle.step(&status, &fact.target).is_some(),
+                "illegal {status} -> {}",
+                fact.target
+            );
         }
         status = fact.target.clone();
     }
@@ -313,7 +345,9 @@ fn path_facts(lifecycle: &Lifecycle, choices: &[Index], gaps: &[i64]) -> Vec<Fac
 /// failing case shrinks and replays.
 fn shuffle<T>(items: &mut [T], mut seed: u64) {
     for i in (1..items.len()).rev() {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let j = (seed >> 33) as usize % (i + 1);
         items.swap(i, j);
     }
@@ -334,7 +368,10 @@ fn a_fact_from_the_future_is_clamped_and_noted() {
     assert_eq!(order.fact(&lifecycle, &fact, now), Disposition::Applied);
     let last = order.log.last().unwrap();
     assert_eq!(last.occurred_at, now);
-    assert_eq!(last.status_fact().unwrap().clamped_from, Some(now + Duration::days(3)));
+    assert_eq!(
+        last.status_fact().unwrap().clamped_from,
+        Some(now + Duration::days(3))
+    );
 }
 
 #[test]
@@ -356,10 +393,18 @@ fn a_conflicting_fact_is_kept_and_flags_the_order() {
         at: t0() + Duration::minutes(3),
         tracking: None,
     };
-    assert_eq!(order.fact(&lifecycle, &scan, t0() + Duration::minutes(4)), Disposition::Conflict);
+    assert_eq!(
+        order.fact(&lifecycle, &scan, t0() + Duration::minutes(4)),
+        Disposition::Conflict
+    );
     assert_eq!(order.head.status, "cancelled");
-    assert!(order.head.has_flag(order_core::order::FlagKind::NeedsReview));
-    assert!(matches!(order.log.last().unwrap().body, EventBody::StatusFact(_)));
+    assert!(order
+        .head
+        .has_flag(order_core::order::FlagKind::NeedsReview));
+    assert!(matches!(
+        order.log.last().unwrap().body,
+        EventBody::StatusFact(_)
+    ));
 }
 
 #[test]
@@ -376,6 +421,9 @@ fn a_parked_fact_past_its_window_makes_the_order_due() {
     };
     assert_eq!(order.fact(&lifecycle, &delivered, now), Disposition::Parked);
     let sla = order.head.sla_due_at.unwrap();
-    assert_eq!(order.head.due_at, Some(sla.min(now + projection::PARKED_WINDOW)));
+    assert_eq!(
+        order.head.due_at,
+        Some(sla.min(now + projection::PARKED_WINDOW))
+    );
     assert_eq!(order.parked.len(), 1);
 }

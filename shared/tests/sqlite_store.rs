@@ -8,7 +8,9 @@ use order_core::ports::{Commit, OrderStore, Outbox};
 use order_core::store::conformance::{catalog, placed};
 use order_core::store::SqliteStore;
 
-order_core::store_conformance_suite!(async { Arc::new(SqliteStore::in_memory(catalog()).unwrap()) });
+order_core::store_conformance_suite!(async {
+    Arc::new(SqliteStore::in_memory(catalog()).unwrap())
+});
 
 #[tokio::test]
 async fn committed_events_wait_in_the_outbox_until_acknowledged() {
@@ -19,7 +21,10 @@ async fn committed_events_wait_in_the_outbox_until_acknowledged() {
     // A refused commit leaves nothing in the outbox.
     assert!(store.commit(&Commit::of(d)).await.is_err());
     let pending = store.pending(10).await.unwrap();
-    assert_eq!(pending.iter().map(|e| &e.event_id).collect::<Vec<_>>(), [&event_id]);
+    assert_eq!(
+        pending.iter().map(|e| &e.event_id).collect::<Vec<_>>(),
+        [&event_id]
+    );
     // Unacknowledged events are handed out again (at least once).
     assert_eq!(store.pending(10).await.unwrap().len(), 1);
     store.acknowledge(&[event_id]).await.unwrap();
@@ -38,5 +43,9 @@ async fn the_store_file_survives_a_restart() {
     }
     let reopened = SqliteStore::open(&path, catalog()).unwrap();
     assert_eq!(reopened.load(&head.id).await.unwrap().unwrap().head, head);
-    assert_eq!(reopened.pending(10).await.unwrap().len(), 1, "unpublished events survive too");
+    assert_eq!(
+        reopened.pending(10).await.unwrap().len(),
+        1,
+        "unpublished events survive too"
+    );
 }

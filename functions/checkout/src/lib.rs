@@ -53,9 +53,10 @@ async fn place_order(
         response.headers_mut().insert(header::LOCATION, location);
     }
     if placed.replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
     }
     Ok(response)
 }

@@ -67,7 +67,9 @@ async fn order_events(
 ) -> Result<Json<EventsPage>, Problem> {
     let limit = page_size(query.limit)?;
     let events = service.events(&principal, &id, query.after, limit).await?;
-    let next_after = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
+    let next_after = (events.len() == limit)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
     Ok(Json(EventsPage { events, next_after }))
 }
 

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, Guard, Lifecycle};
+use crate::order::ShipmentStatus;
 
 /// One state of a lifecycle, in the order of the happy path.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -32,6 +33,10 @@ pub struct StateDef {
     /// Timestamps stamped the first time the state is entered; defaults to `<name>_at`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stamps: Vec<String>,
+    /// What entering this state says about the order's packages (in_transit,
+    /// delivered…), for shipments no carrier has told us more about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment: Option<ShipmentStatus>,
     /// How long an order may sit here before the sweep calls it stalled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla_minutes: Option<u32>,

@@ -21,6 +21,7 @@ fn def(states: &[(&str, bool)], transitions: &[(&str, &str, bool)]) -> Lifecycle
                 terminal: *terminal,
                 skippable: false,
                 stamps: Vec::new(),
+                shipment: None,
                 sla_minutes: None,
             })
             .collect(),
@@ -42,20 +43,31 @@ fn def(states: &[(&str, bool)], transitions: &[(&str, &str, bool)]) -> Lifecycle
 fn every_preset_is_valid_and_named_after_its_fulfilment_type() {
     let catalog = Catalog::presets();
     for f in FulfilmentType::ALL {
-        let lifecycle = catalog.get(f.preset()).expect("preset for each fulfilment type");
+        let lifecycle = catalog
+            .get(f.preset())
+            .expect("preset for each fulfilment type");
         assert_eq!(lifecycle.name(), f.preset());
     }
 }
 
 #[test]
 fn validation_rejects_unreachable_dead_backwards_and_terminal_exits() {
-    let unreachable = def(&[("a", false), ("b", true), ("c", true)], &[("a", "b", false)]);
+    let unreachable = def(
+        &[("a", false), ("b", true), ("c", true)],
+        &[("a", "b", false)],
+    );
     assert_eq!(
         Lifecycle::from_definition(unreachable).unwrap_err(),
         DefinitionError::Unreachable("c".into())
     );
-    let dead = def(&[("a", false), ("b", false), ("c", true)], &[("a", "b", false), ("a", "c", false)]);
-    assert_eq!(Lifecycle::from_definition(dead).unwrap_err(), DefinitionError::Dead("b".into()));
+    let dead = def(
+        &[("a", false), ("b", false), ("c", true)],
+        &[("a", "b", false), ("a", "c", false)],
+    );
+    assert_eq!(
+        Lifecycle::from_definition(dead).unwrap_err(),
+        DefinitionError::Dead("b".into())
+    );
     let backwards = def(
         &[("a", false), ("b", false), ("c", true)],
         &[("a", "b", false), ("b", "a", false), ("b", "c", false)],
@@ -64,7 +76,10 @@ fn validation_rejects_unreachable_dead_backwards_and_terminal_exits() {
         Lifecycle::from_definition(backwards).unwrap_err(),
         DefinitionError::UndeclaredBackwards { .. }
     ));
-    let exits_terminal = def(&[("a", false), ("b", true), ("c", true)], &[("a", "b", false), ("b", "c", false)]);
+    let exits_terminal = def(
+        &[("a", false), ("b", true), ("c", true)],
+        &[("a", "b", false), ("b", "c", false)],
+    );
     assert!(matches!(
         Lifecycle::from_definition(exits_terminal).unwrap_err(),
         DefinitionError::LeavesTerminal { .. }
@@ -80,7 +95,10 @@ fn validation_rejects_unreachable_dead_backwards_and_terminal_exits() {
         Lifecycle::from_definition(bad_alias).unwrap_err(),
         DefinitionError::BadAlias { .. }
     ));
-    assert!(matches!(LifecycleDef::from_json("{"), Err(DefinitionError::Syntax(_))));
+    assert!(matches!(
+        LifecycleDef::from_json("{"),
+        Err(DefinitionError::Syntax(_))
+    ));
 }
 
 #[test]
@@ -100,12 +118,22 @@ fn definitions_load_from_files_and_bad_ones_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut custom = preset("pickup").definition().clone();
     custom.name = "curbside".into();
-    std::fs::write(dir.path().join("curbside.json"), serde_json::to_string(&custom).unwrap()).unwrap();
-    let catalog = Catalog::presets().load_dir(dir.path()).expect("valid file loads");
+    std::fs::write(
+        dir.path().join("curbside.json"),
+        serde_json::to_string(&custom).unwrap(),
+    )
+    .unwrap();
+    let catalog = Catalog::presets()
+        .load_dir(dir.path())
+        .expect("valid file loads");
     assert!(catalog.get("curbside").is_some());
 
     let broken = def(&[("a", false), ("b", false)], &[("a", "b", false)]);
-    std::fs::write(dir.path().join("broken.json"), serde_json::to_string(&broken).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("broken.json"),
+        serde_json::to_string(&broken).unwrap(),
+    )
+    .unwrap();
     let err = Catalog::presets().load_dir(dir.path()).unwrap_err();
     assert!(err.to_string().contains("broken.json"), "{err}");
 }
@@ -120,24 +148,41 @@ fn outside_vocabulary_resolves_through_aliases() {
     assert_eq!(shipping.resolve("teleported"), None);
     assert_eq!(preset("kitchen").resolve("completed"), Some("completed"));
     assert_eq!(preset("pickup").resolve("confirmed"), Some("accepted"));
-    assert_eq!(preset("pickup").resolve("packing"), None, "packing is for shipping orders only");
+    assert_eq!(
+        preset("pickup").resolve("packing"),
+        None,
+        "packing is for shipping orders only"
+    );
 }
 
 #[test]
 fn carrier_sub_states_may_be_skipped_but_milestones_may_not() {
     let shipping = preset("shipping");
-    let step = shipping.step("shipped", "delivered").expect("carrier states are skippable");
+    let step = shipping
+        .step("shipped", "delivered")
+        .expect("carrier states are skippable");
     assert_eq!(step.skipped, ["in_transit", "out_for_delivery"]);
-    assert!(shipping.step("confirmed", "delivered").is_none(), "shipped is a milestone");
-    assert!(shipping.step("pending", "shipped").is_none(), "confirmed is a milestone");
-    let to_shipped = shipping.step("confirmed", "shipped").expect("packing may be skipped");
+    assert!(
+        shipping.step("confirmed", "delivered").is_none(),
+        "shipped is a milestone"
+    );
+    assert!(
+        shipping.step("pending", "shipped").is_none(),
+        "confirmed is a milestone"
+    );
+    let to_shipped = shipping
+        .step("confirmed", "shipped")
+        .expect("packing may be skipped");
     assert_eq!(to_shipped.guards, [Guard::TrackingCode]);
 }
 
 #[test]
 fn predecessors_are_derived_from_the_definition() {
     let shipping = preset("shipping");
-    assert_eq!(shipping.predecessors("shipped", false), ["confirmed", "packing"]);
+    assert_eq!(
+        shipping.predecessors("shipped", false),
+        ["confirmed", "packing"]
+    );
     assert_eq!(
         shipping.predecessors("delivered", false),
         ["shipped", "in_transit", "out_for_delivery"]
@@ -152,11 +197,26 @@ fn predecessors_are_derived_from_the_definition() {
 fn facts_are_placed_as_apply_late_ahead_or_conflict() {
     let shipping = preset("shipping");
     let t = |m| Utc.with_ymd_and_hms(2026, 1, 1, 12, m, 0).unwrap();
-    assert!(matches!(shipping.place("shipped", t(10), "delivered", t(20)), Placement::Apply(_)));
-    assert_eq!(shipping.place("delivered", t(20), "in_transit", t(15)), Placement::Late);
-    assert_eq!(shipping.place("confirmed", t(10), "delivered", t(20)), Placement::Ahead);
-    assert_eq!(shipping.place("cancelled", t(10), "shipped", t(20)), Placement::Conflict);
-    assert_eq!(shipping.place("confirmed", t(10), "confirmed", t(20)), Placement::Late);
+    assert!(matches!(
+        shipping.place("shipped", t(10), "delivered", t(20)),
+        Placement::Apply(_)
+    ));
+    assert_eq!(
+        shipping.place("delivered", t(20), "in_transit", t(15)),
+        Placement::Late
+    );
+    assert_eq!(
+        shipping.place("confirmed", t(10), "delivered", t(20)),
+        Placement::Ahead
+    );
+    assert_eq!(
+        shipping.place("cancelled", t(10), "shipped", t(20)),
+        Placement::Conflict
+    );
+    assert_eq!(
+        shipping.place("confirmed", t(10), "confirmed", t(20)),
+        Placement::Late
+    );
 }
 
 #[test]
@@ -176,7 +236,9 @@ fn an_old_fact_never_takes_a_declared_loop_back() {
 #[test]
 fn owners_inherit_manager_and_staff_powers() {
     let shipping = preset("shipping");
-    let cancel = shipping.step("packing", "cancelled").expect("managers may cancel while packing");
+    let cancel = shipping
+        .step("packing", "cancelled")
+        .expect("managers may cancel while packing");
     assert!(Lifecycle::permits(&cancel, Actor::Owner));
     assert!(Lifecycle::permits(&cancel, Actor::Manager));
     assert!(!Lifecycle::permits(&cancel, Actor::Staff));
@@ -186,7 +248,10 @@ fn owners_inherit_manager_and_staff_powers() {
 #[test]
 fn states_stamp_their_timestamps() {
     let shipping = preset("shipping");
-    assert_eq!(shipping.stamps("delivered"), ["delivered_at", "completed_at"]);
+    assert_eq!(
+        shipping.stamps("delivered"),
+        ["delivered_at", "completed_at"]
+    );
     assert_eq!(shipping.stamps("packing"), ["packing_at"]);
     assert_eq!(preset("pickup").stamps("ready"), ["ready_at"]);
 }

@@ -166,7 +166,12 @@ impl<'a> Draft<'a> {
                     actor: parked.actor.clone(),
                     external_id: parked.external_id.clone(),
                 };
-                let placement = self.place_fact(&origin, &original.target, parked.occurred_at, original.tracking.as_ref());
+                let placement = self.place_fact(
+                    &origin,
+                    &original.target,
+                    parked.occurred_at,
+                    original.tracking.as_ref(),
+                );
                 if placement == Disposition::Parked {
                     continue;
                 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::event::{Disposition, Event, EventBody, StatusFact};
 use super::head::{Flag, FlagKind, Head, ParkedRef};
-use super::shipment::Shipment;
+use super::shipment::{Shipment, ShipmentStatus};
 use crate::lifecycle::Lifecycle;
 
 /// How long a parked fact may wait for the states it needs before the order
@@ -82,6 +82,9 @@ fn apply_fact(head: &mut Head, event: &Event, fact: &StatusFact, lifecycle: &Lif
             stamp(head, lifecycle, &fact.target, event.occurred_at);
             head.sla_due_at = sla_deadline(lifecycle, &fact.target, event.recorded_at);
             record_shipment(head, fact, event.recorded_at);
+            if let Some(status) = lifecycle.state(&fact.target).and_then(|s| s.shipment) {
+                roll_down(head, status, event.recorded_at);
+            }
             // A stall is about the state the order has just left.
             head.flags.retain(|f| f.kind != FlagKind::Stalled);
         }
@@ -116,6 +119,23 @@ fn record_shipment(head: &mut Head, fact: &StatusFact, at: DateTime<Utc>) {
     } else if fact.tracking_pending && head.shipments.is_empty() {
         let shipment = Shipment::new(next_id(), None, at);
         head.shipments.push(shipment);
+    }
+}
+
+/// The order's status speaks for packages no carrier has reported on
+/// individually; a package with its own news keeps it.
+fn roll_down(head: &mut Head, status: ShipmentStatus, at: DateTime<Utc>) {
+    for shipment in &mut head.shipments {
+        if matches!(
+            shipment.status,
+            ShipmentStatus::TrackingPending
+                | ShipmentStatus::LabelCreated
+                | ShipmentStatus::InTransit
+                | ShipmentStatus::OutForDelivery
+        ) {
+            shipment.status = status;
+            shipment.updated_at = at;
+        }
     }
 }
 

@@ -126,8 +126,16 @@ async fn create(store: &Arc<dyn OrderStore>, tenant: &str, customer: &str, at: i
 /// Moves an order with a staff command decided against its stored state.
 async fn advance(store: &Arc<dyn OrderStore>, id: &str, to: &str, at: i64) -> Head {
     let loaded = store.load(id).await.unwrap().expect("order exists");
-    let d = decide::transition(&loaded.head, &loaded.parked, &shipping(), &staff(), claim(to, at), None, t(at))
-        .expect("legal move");
+    let d = decide::transition(
+        &loaded.head,
+        &loaded.parked,
+        &shipping(),
+        &staff(),
+        claim(to, at),
+        None,
+        t(at),
+    )
+    .expect("legal move");
     let head = d.head.clone();
     store.commit(&Commit::of(d)).await.expect("commit");
     head
@@ -142,22 +150,50 @@ pub async fn create_then_load_round_trips(store: Arc<dyn OrderStore>) {
     assert_eq!(loaded.head, head);
     assert!(loaded.parked.is_empty());
     assert_eq!(store.events(&head.id, 0, 100).await.unwrap(), vec![event]);
-    assert_eq!(store.find_by_public_id(&head.public_id).await.unwrap(), Some(head.clone()));
-    assert_eq!(store.find_by_public_id(&head.id).await.unwrap(), None, "the internal id is not a public id");
+    assert_eq!(
+        store.find_by_public_id(&head.public_id).await.unwrap(),
+        Some(head.clone())
+    );
+    assert_eq!(
+        store.find_by_public_id(&head.id).await.unwrap(),
+        None,
+        "the internal id is not a public id"
+    );
     assert!(store.load("ord_missing").await.unwrap().is_none());
 }
 
 pub async fn creating_twice_is_refused(store: Arc<dyn OrderStore>) {
     let d = placed("acme", "cus_1", 0);
     store.commit(&Commit::of(d.clone())).await.unwrap();
-    assert_eq!(store.commit(&Commit::of(d)).await, Err(StoreError::AlreadyExists));
+    assert_eq!(
+        store.commit(&Commit::of(d)).await,
+        Err(StoreError::AlreadyExists)
+    );
 }
 
 pub async fn a_stale_version_is_refused_and_writes_nothing(store: Arc<dyn OrderStore>) {
     let head = create(&store, "acme", "cus_1", 0).await;
     let loaded = store.load(&head.id).await.unwrap().unwrap();
-    let first = decide::transition(&loaded.head, &[], &shipping(), &staff(), claim("confirmed", 1), None, t(1)).unwrap();
-    let second = decide::transition(&loaded.head, &[], &shipping(), &staff(), claim("cancelled", 1), None, t(1)).unwrap();
+    let first = decide::transition(
+        &loaded.head,
+        &[],
+        &shipping(),
+        &staff(),
+        claim("confirmed", 1),
+        None,
+        t(1),
+    )
+    .unwrap();
+    let second = decide::transition(
+        &loaded.head,
+        &[],
+        &shipping(),
+        &staff(),
+        claim("cancelled", 1),
+        None,
+        t(1),
+    )
+    .unwrap();
     store.commit(&Commit::of(first)).await.unwrap();
     let refused = store.commit(&Commit::of(second)).await;
     assert_eq!(
@@ -180,7 +216,16 @@ pub async fn the_database_refuses_an_illegal_transition(store: Arc<dyn OrderStor
     let mut forged = head.clone();
     forged.status = "delivered".into();
     forged.version = 2;
-    let legit = decide::transition(&head, &[], &shipping(), &staff(), claim("confirmed", 1), None, t(1)).unwrap();
+    let legit = decide::transition(
+        &head,
+        &[],
+        &shipping(),
+        &staff(),
+        claim("confirmed", 1),
+        None,
+        t(1),
+    )
+    .unwrap();
     let mut commit = Commit::of(legit);
     commit.head = forged;
     commit.first_move = Some(StatusMove {
@@ -211,7 +256,10 @@ pub async fn an_override_must_still_lead_forward(store: Arc<dyn OrderStore>) {
     let mut request = claim("confirmed", 2);
     request.reason = Some("customer changed their mind".into());
     let refused = decide::transition(&cancelled, &[], &shipping(), &owner, request, None, t(2));
-    assert!(refused.is_err(), "not even an owner leaves a terminal state");
+    assert!(
+        refused.is_err(),
+        "not even an owner leaves a terminal state"
+    );
     // And if a forged override reached the store, the store refuses it too.
     let mut forged = cancelled.clone();
     forged.status = "packing".into();
@@ -229,13 +277,25 @@ pub async fn an_override_must_still_lead_forward(store: Arc<dyn OrderStore>) {
         dedupe: None,
         idempotency: None,
     };
-    assert!(matches!(store.commit(&commit).await, Err(StoreError::IllegalTransition { .. })));
+    assert!(matches!(
+        store.commit(&commit).await,
+        Err(StoreError::IllegalTransition { .. })
+    ));
 }
 
 pub async fn a_dedupe_marker_refuses_a_second_recording(store: Arc<dyn OrderStore>) {
     let head = create(&store, "acme", "cus_1", 0).await;
     let lifecycle = shipping();
-    let fact = |h: &Head| decide::record_fact(h, &[], &lifecycle, &carrier("evt_9"), claim("delivered", 1), t(2));
+    let fact = |h: &Head| {
+        decide::record_fact(
+            h,
+            &[],
+            &lifecycle,
+            &carrier("evt_9"),
+            claim("delivered", 1),
+            t(2),
+        )
+    };
     let key = Some(("carrier:ups".to_string(), "evt_9".to_string()));
     store
         .commit(&Commit {
@@ -244,7 +304,10 @@ pub async fn a_dedupe_marker_refuses_a_second_recording(store: Arc<dyn OrderStor
         })
         .await
         .unwrap();
-    assert_eq!(store.seen("carrier:ups", "evt_9").await.unwrap(), Some(head.id.clone()));
+    assert_eq!(
+        store.seen("carrier:ups", "evt_9").await.unwrap(),
+        Some(head.id.clone())
+    );
     assert_eq!(store.seen("carrier:fedex", "evt_9").await.unwrap(), None);
     let current = store.load(&head.id).await.unwrap().unwrap().head;
     let again = store
@@ -259,7 +322,9 @@ pub async fn a_dedupe_marker_refuses_a_second_recording(store: Arc<dyn OrderStor
     assert_eq!(after.parked.len(), 1);
 }
 
-pub async fn an_idempotency_key_is_stored_with_its_order_and_refused_twice(store: Arc<dyn OrderStore>) {
+pub async fn an_idempotency_key_is_stored_with_its_order_and_refused_twice(
+    store: Arc<dyn OrderStore>,
+) {
     let record = |order_id: &str| IdempotencyRecord {
         tenant: "acme".into(),
         key: "key-1".into(),
@@ -277,8 +342,15 @@ pub async fn an_idempotency_key_is_stored_with_its_order_and_refused_twice(store
         })
         .await
         .unwrap();
-    assert_eq!(store.idempotency("acme", "key-1").await.unwrap(), Some(record(&first_id)));
-    assert_eq!(store.idempotency("other", "key-1").await.unwrap(), None, "keys are per tenant");
+    assert_eq!(
+        store.idempotency("acme", "key-1").await.unwrap(),
+        Some(record(&first_id))
+    );
+    assert_eq!(
+        store.idempotency("other", "key-1").await.unwrap(),
+        None,
+        "keys are per tenant"
+    );
     let second = placed("acme", "cus_1", 1);
     let second_id = second.head.id.clone();
     let refused = store
@@ -288,13 +360,23 @@ pub async fn an_idempotency_key_is_stored_with_its_order_and_refused_twice(store
         })
         .await;
     assert_eq!(refused, Err(StoreError::IdempotencyKeyTaken));
-    assert!(store.load(&second_id).await.unwrap().is_none(), "the whole commit was undone");
+    assert!(
+        store.load(&second_id).await.unwrap().is_none(),
+        "the whole commit was undone"
+    );
 }
 
 pub async fn parked_facts_load_with_the_head_and_leave_when_released(store: Arc<dyn OrderStore>) {
     let head = create(&store, "acme", "cus_1", 0).await;
     let lifecycle = shipping();
-    let d = decide::record_fact(&head, &[], &lifecycle, &carrier("scan-1"), claim("in_transit", 5), t(6));
+    let d = decide::record_fact(
+        &head,
+        &[],
+        &lifecycle,
+        &carrier("scan-1"),
+        claim("in_transit", 5),
+        t(6),
+    );
     assert_eq!(d.disposition, Disposition::Parked);
     store.commit(&Commit::of(d)).await.unwrap();
     let loaded = store.load(&head.id).await.unwrap().unwrap();
@@ -309,7 +391,16 @@ pub async fn parked_facts_load_with_the_head_and_leave_when_released(store: Arc<
         url: None,
     });
     let loaded = store.load(&head.id).await.unwrap().unwrap();
-    let d = decide::transition(&loaded.head, &loaded.parked, &lifecycle, &staff(), shipped, None, t(8)).unwrap();
+    let d = decide::transition(
+        &loaded.head,
+        &loaded.parked,
+        &lifecycle,
+        &staff(),
+        shipped,
+        None,
+        t(8),
+    )
+    .unwrap();
     store.commit(&Commit::of(d)).await.unwrap();
     let loaded = store.load(&head.id).await.unwrap().unwrap();
     assert!(loaded.parked.is_empty(), "released when shipped arrived");
@@ -332,7 +423,15 @@ pub async fn events_page_by_sequence(store: Arc<dyn OrderStore>) {
 pub async fn lists_filter_by_tenant_status_and_customer_and_page(store: Arc<dyn OrderStore>) {
     let mut acme = Vec::new();
     for i in 0..5 {
-        acme.push(create(&store, "acme", if i % 2 == 0 { "cus_even" } else { "cus_odd" }, i).await);
+        acme.push(
+            create(
+                &store,
+                "acme",
+                if i % 2 == 0 { "cus_even" } else { "cus_odd" },
+                i,
+            )
+            .await,
+        );
     }
     create(&store, "globex", "cus_even", 9).await;
     advance(&store, &acme[0].id, "confirmed", 10).await;
@@ -349,7 +448,10 @@ pub async fn lists_filter_by_tenant_status_and_customer_and_page(store: Arc<dyn 
     assert!(all.items.iter().all(|h| h.tenant == "acme"));
     assert_eq!(all.items[0].id, acme[0].id, "most recently updated first");
     let confirmed = store.list(&query(Some("confirmed"), None)).await.unwrap();
-    assert_eq!(confirmed.items.iter().map(|h| &h.id).collect::<Vec<_>>(), [&acme[0].id]);
+    assert_eq!(
+        confirmed.items.iter().map(|h| &h.id).collect::<Vec<_>>(),
+        [&acme[0].id]
+    );
     let even = store.list(&query(None, Some("cus_even"))).await.unwrap();
     assert_eq!(even.items.len(), 3);
 
@@ -380,8 +482,18 @@ pub async fn stalled_and_due_look_ups_follow_deadlines(store: Arc<dyn OrderStore
     let done = create(&store, "acme", "cus_1", 0).await;
     advance(&store, &done.id, "cancelled", 1).await;
 
-    let due: Vec<String> = store.due(t(30), 100).await.unwrap().into_iter().map(|h| h.id).collect();
-    assert_eq!(due, [old.id.clone()], "only the overdue, live order");
+    let due: Vec<String> = store
+        .due(t(30), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(
+        due,
+        std::slice::from_ref(&old.id),
+        "only the overdue, live order"
+    );
     assert!(store.due(t(0), 100).await.unwrap().is_empty());
 
     let stalled = ListQuery {
@@ -391,13 +503,27 @@ pub async fn stalled_and_due_look_ups_follow_deadlines(store: Arc<dyn OrderStore
         limit: 50,
         ..ListQuery::default()
     };
-    let ids: Vec<String> = store.list(&stalled).await.unwrap().items.into_iter().map(|h| h.id).collect();
-    assert_eq!(ids, [old.id.clone()]);
+    let ids: Vec<String> = store
+        .list(&stalled)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(ids, std::slice::from_ref(&old.id));
     let healthy = ListQuery {
         stalled: Some(false),
         ..stalled
     };
-    let ids: Vec<String> = store.list(&healthy).await.unwrap().items.into_iter().map(|h| h.id).collect();
+    let ids: Vec<String> = store
+        .list(&healthy)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&fresh.id) && ids.contains(&done.id));
 }
@@ -434,7 +560,8 @@ pub async fn concurrent_commands_have_one_winner_per_version(store: Arc<dyn Orde
     let race = |to: &str, expected_version: Option<u64>| {
         let handles: Vec<_> = (0..50)
             .map(|_| {
-                let (service, principal, id) = (service.clone(), principal.clone(), head.id.clone());
+                let (service, principal, id) =
+                    (service.clone(), principal.clone(), head.id.clone());
                 let request = TransitionRequest {
                     to: to.into(),
                     reason: None,
@@ -457,18 +584,30 @@ pub async fn concurrent_commands_have_one_winner_per_version(store: Arc<dyn Orde
         let winners = outcomes.iter().filter(|o| o.is_ok()).count();
         let conflicts = outcomes
             .iter()
-            .filter(|o| matches!(o, Err(ServiceError::Conflict { .. }) | Err(ServiceError::Rejected { .. })))
+            .filter(|o| {
+                matches!(
+                    o,
+                    Err(ServiceError::Conflict { .. }) | Err(ServiceError::Rejected(_))
+                )
+            })
             .count();
         assert_eq!(winners, 1, "exactly one winner moving to {to}");
         assert_eq!(conflicts, 49);
         for o in &outcomes {
             if let Err(e) = o {
-                assert!(matches!(e, ServiceError::Conflict { .. }), "a lost race is a conflict, got {e:?}");
+                assert!(
+                    matches!(e, ServiceError::Conflict { .. }),
+                    "a lost race is a conflict, got {e:?}"
+                );
             }
         }
     }
     let events = store.events(&head.id, 0, 1000).await.unwrap();
-    assert_eq!(events.len(), 3, "placed, confirmed, packing: no duplicate event");
+    assert_eq!(
+        events.len(),
+        3,
+        "placed, confirmed, packing: no duplicate event"
+    );
     let versions: Vec<u64> = events.iter().map(|e| e.version).collect();
     assert_eq!(versions, [1, 2, 3]);
     let after = store.load(&head.id).await.unwrap().unwrap().head;

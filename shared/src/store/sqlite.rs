@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use tokio::sync::Notify;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction};
+use tokio::sync::Notify;
 
 use crate::lifecycle::Catalog;
 use crate::order::{Event, Head};
@@ -142,7 +142,11 @@ impl SqliteStore {
         .map_err(unavailable)?
     }
 
-    fn write_head(tx: &Transaction, commit: &Commit, predecessors: Option<Vec<String>>) -> Result<(), StoreError> {
+    fn write_head(
+        tx: &Transaction,
+        commit: &Commit,
+        predecessors: Option<Vec<String>>,
+    ) -> Result<(), StoreError> {
         let head = &commit.head;
         let body = to_json(head)?;
         let due = head.due_at.map(ts);
@@ -177,24 +181,38 @@ impl SqliteStore {
             sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
             args.extend(legal.into_iter().map(Into::into));
         }
-        let changed = tx.execute(&sql, params_from_iter(args)).map_err(unavailable)?;
+        let changed = tx
+            .execute(&sql, params_from_iter(args))
+            .map_err(unavailable)?;
         if changed == 1 {
             return Ok(());
         }
         let (version, status): (i64, String) = tx
-            .query_row("SELECT version, status FROM heads WHERE id = ?1", [&head.id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT version, status FROM heads WHERE id = ?1",
+                [&head.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(unavailable)?;
         let version = version as u64;
         Err(if version != commit.expected_version {
-            StoreError::VersionConflict { current: version, status }
+            StoreError::VersionConflict {
+                current: version,
+                status,
+            }
         } else {
-            StoreError::IllegalTransition { current: status, version }
+            StoreError::IllegalTransition {
+                current: status,
+                version,
+            }
         })
     }
 
-    fn write_commit(tx: &Transaction, commit: &Commit, predecessors: Option<Vec<String>>) -> Result<(), StoreError> {
+    fn write_commit(
+        tx: &Transaction,
+        commit: &Commit,
+        predecessors: Option<Vec<String>>,
+    ) -> Result<(), StoreError> {
         Self::write_head(tx, commit, predecessors)?;
         let conflict = |e: rusqlite::Error| {
             if is_constraint(&e) {
@@ -212,8 +230,11 @@ impl SqliteStore {
                 params![event.order_id, event.seq, event.event_id, to_json(event)?],
             )
             .map_err(conflict)?;
-            tx.execute("INSERT INTO outbox (event_id) VALUES (?1)", [&event.event_id])
-                .map_err(conflict)?;
+            tx.execute(
+                "INSERT INTO outbox (event_id) VALUES (?1)",
+                [&event.event_id],
+            )
+            .map_err(conflict)?;
         }
         for fact in &commit.park {
             tx.execute(
@@ -241,7 +262,13 @@ impl SqliteStore {
                 "INSERT INTO idempotency (tenant, key, body) VALUES (?1, ?2, ?3)",
                 params![record.tenant, record.key, to_json(record)?],
             )
-            .map_err(|e| if is_constraint(&e) { StoreError::IdempotencyKeyTaken } else { unavailable(e) })?;
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StoreError::IdempotencyKeyTaken
+                } else {
+                    unavailable(e)
+                }
+            })?;
         }
         Ok(())
     }
@@ -253,21 +280,28 @@ impl OrderStore for SqliteStore {
         let id = order_id.to_string();
         self.with(move |conn| {
             let Some(body) = conn
-                .query_row("SELECT body FROM heads WHERE id = ?1", [&id], |r| r.get::<_, String>(0))
+                .query_row("SELECT body FROM heads WHERE id = ?1", [&id], |r| {
+                    r.get::<_, String>(0)
+                })
                 .optional()
                 .map_err(unavailable)?
             else {
                 return Ok(None);
             };
             let mut stmt = conn
-                .prepare_cached("SELECT body FROM parked WHERE order_id = ?1 ORDER BY occurred_at, event_id")
+                .prepare_cached(
+                    "SELECT body FROM parked WHERE order_id = ?1 ORDER BY occurred_at, event_id",
+                )
                 .map_err(unavailable)?;
             let parked = stmt
                 .query_map([&id], |r| r.get::<_, String>(0))
                 .map_err(unavailable)?
                 .map(|row| from_json(&row.map_err(unavailable)?))
                 .collect::<Result<Vec<Event>, _>>()?;
-            Ok(Some(Loaded { head: from_json(&body)?, parked }))
+            Ok(Some(Loaded {
+                head: from_json(&body)?,
+                parked,
+            }))
         })
         .await
     }
@@ -296,7 +330,12 @@ impl OrderStore for SqliteStore {
         Ok(())
     }
 
-    async fn events(&self, order_id: &str, after_seq: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+    async fn events(
+        &self,
+        order_id: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
         let id = order_id.to_string();
         self.with(move |conn| {
             let mut stmt = conn
@@ -313,11 +352,13 @@ impl OrderStore for SqliteStore {
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError> {
         let id = public_id.to_string();
         self.with(move |conn| {
-            conn.query_row("SELECT body FROM heads WHERE public_id = ?1", [&id], |r| r.get::<_, String>(0))
-                .optional()
-                .map_err(unavailable)?
-                .map(|body| from_json(&body))
-                .transpose()
+            conn.query_row("SELECT body FROM heads WHERE public_id = ?1", [&id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(unavailable)?
+            .map(|body| from_json(&body))
+            .transpose()
         })
         .await
     }
@@ -338,7 +379,11 @@ impl OrderStore for SqliteStore {
             if let Some(stalled) = query.stalled {
                 let now = ts(query.now.unwrap_or_else(Utc::now));
                 let test = "(flagged = 1 OR (due_at IS NOT NULL AND due_at <= ?))";
-                sql.push_str(&if stalled { format!(" AND {test}") } else { format!(" AND NOT {test}") });
+                sql.push_str(&if stalled {
+                    format!(" AND {test}")
+                } else {
+                    format!(" AND NOT {test}")
+                });
                 args.push(now.into());
             }
             if let Some(after) = &query.after {
@@ -352,7 +397,11 @@ impl OrderStore for SqliteStore {
             let mut stmt = conn.prepare(&sql).map_err(unavailable)?;
             let rows = stmt
                 .query_map(params_from_iter(args), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
                 })
                 .map_err(unavailable)?
                 .collect::<Result<Vec<_>, _>>()
@@ -360,9 +409,15 @@ impl OrderStore for SqliteStore {
             let more = rows.len() > query.limit;
             let rows = &rows[..rows.len().min(query.limit)];
             let next = more
-                .then(|| rows.last().map(|(_, updated, id)| format!("{updated}|{id}")))
+                .then(|| {
+                    rows.last()
+                        .map(|(_, updated, id)| format!("{updated}|{id}"))
+                })
                 .flatten();
-            let items = rows.iter().map(|(body, _, _)| from_json(body)).collect::<Result<_, _>>()?;
+            let items = rows
+                .iter()
+                .map(|(body, _, _)| from_json(body))
+                .collect::<Result<_, _>>()?;
             Ok(Page { items, next })
         })
         .await
@@ -383,7 +438,11 @@ impl OrderStore for SqliteStore {
         .await
     }
 
-    async fn idempotency(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+    async fn idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let (tenant, key) = (tenant.to_string(), key.to_string());
         self.with(move |conn| {
             conn.query_row(
@@ -427,7 +486,8 @@ impl Outbox for SqliteStore {
             let rows = stmt
                 .query_map([limit as i64], |r| r.get::<_, String>(0))
                 .map_err(unavailable)?;
-            rows.map(|row| from_json(&row.map_err(unavailable)?)).collect()
+            rows.map(|row| from_json(&row.map_err(unavailable)?))
+                .collect()
         })
         .await
     }
