@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Runs every check and test the project has. Used by CI (.ci/run) and by hand.
+# Runs every check and test the project has, from a fresh clone: installs the
+# test tools (idempotently), starts the AWS emulators on loopback, runs
+# everything, and stops the emulators. Used by CI (.ci/run) and by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Emulators only: never look for real AWS credentials or instance metadata.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+
+echo "== tools"
+eval "$(scripts/install-tools.sh)"
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== tests"
+if [[ -f template.yaml ]]; then
+  echo "== template"
+  cfn-lint template.yaml
+fi
+
+echo "== emulators"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+source scripts/emulators.sh
+trap 'stop_emulators; rm -f "$log"' EXIT
+
+echo "== tests"
 set +e
 cargo test --workspace --lib --bins --tests 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

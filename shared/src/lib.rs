@@ -11,6 +11,8 @@
 //! - [`bus`], [`relay`]: how events leave, at least once.
 
 pub mod auth;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod bus;
 pub mod http;
 pub mod lifecycle;

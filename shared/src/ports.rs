@@ -26,7 +26,7 @@ pub struct Commit {
     pub first_move: Option<crate::order::decide::StatusMove>,
     pub events: Vec<Event>,
     pub park: Vec<Event>,
-    pub unpark: Vec<String>,
+    pub unpark: Vec<crate::order::decide::ParkedKey>,
     /// `(source, external_id)` of the fact, refused if already seen.
     pub dedupe: Option<(String, String)>,
     pub idempotency: Option<IdempotencyRecord>,

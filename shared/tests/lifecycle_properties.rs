@@ -72,7 +72,8 @@ impl Order {
             self.head.version + 1,
             "one version per command"
         );
-        self.parked.retain(|p| !d.unpark.contains(&p.event_id));
+        self.parked
+            .retain(|p| !d.unpark.iter().any(|u| u.event_id == p.event_id));
         self.parked.extend(d.park);
         self.log.extend(d.events);
         self.head = d.head;

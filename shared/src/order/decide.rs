@@ -44,11 +44,18 @@ pub struct Decision {
     /// Facts to keep until the states they need have happened.
     pub park: Vec<Event>,
     /// Parked facts this command settled.
-    pub unpark: Vec<String>,
+    pub unpark: Vec<ParkedKey>,
     /// The first status this command moves to, for the database-side check.
     pub first_move: Option<StatusMove>,
     /// How the command's own fact was placed.
     pub disposition: Disposition,
+}
+
+/// Identifies a stored parked fact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParkedKey {
+    pub event_id: String,
+    pub occurred_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,7 +98,7 @@ struct Draft<'a> {
     head: Head,
     events: Vec<Event>,
     park: Vec<Event>,
-    unpark: Vec<String>,
+    unpark: Vec<ParkedKey>,
     first_move: Option<StatusMove>,
     now: DateTime<Utc>,
 }
@@ -128,7 +135,11 @@ impl<'a> Draft<'a> {
         projection::apply(&mut self.head, &event, self.lifecycle);
         if let EventBody::StatusFact(fact) = &event.body {
             if let Some(parked) = &fact.released {
-                self.unpark.push(parked.clone());
+                // A released fact keeps the time it was parked under.
+                self.unpark.push(ParkedKey {
+                    event_id: parked.clone(),
+                    occurred_at: event.occurred_at,
+                });
             }
             if fact.disposition == Disposition::Parked {
                 self.park.push(event.clone());
@@ -152,7 +163,7 @@ impl<'a> Draft<'a> {
     fn release_parked(&mut self, parked: &[Event]) {
         let mut waiting: Vec<&Event> = parked
             .iter()
-            .filter(|p| !self.unpark.contains(&p.event_id))
+            .filter(|p| !self.unpark.iter().any(|u| u.event_id == p.event_id))
             .collect();
         waiting.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
         'retry: loop {

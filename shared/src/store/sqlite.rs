@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+
+use super::ts;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction};
 use tokio::sync::Notify;
 
@@ -88,11 +90,6 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 
 fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
-}
-
-/// Fixed-width UTC timestamps, so text order is time order.
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -243,10 +240,10 @@ impl SqliteStore {
             )
             .map_err(conflict)?;
         }
-        for event_id in &commit.unpark {
+        for parked in &commit.unpark {
             tx.execute(
                 "DELETE FROM parked WHERE order_id = ?1 AND event_id = ?2",
-                params![commit.head.id, event_id],
+                params![commit.head.id, parked.event_id],
             )
             .map_err(unavailable)?;
         }
@@ -307,16 +304,7 @@ impl OrderStore for SqliteStore {
     }
 
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
-        let predecessors = match &commit.first_move {
-            Some(m) => {
-                let lifecycle = self
-                    .catalog
-                    .get(&commit.head.lifecycle)
-                    .ok_or_else(|| StoreError::UnknownLifecycle(commit.head.lifecycle.clone()))?;
-                Some(lifecycle.predecessors(&m.to, m.overriding))
-            }
-            None => None,
-        };
+        let predecessors = super::legal_predecessors(&self.catalog, commit)?;
         let commit = commit.clone();
         self.with(move |conn| {
             let tx = conn
