@@ -18,6 +18,8 @@ pub mod http;
 pub mod lifecycle;
 pub mod order;
 pub mod ports;
+#[cfg(feature = "aws")]
+pub mod publish;
 pub mod relay;
 pub mod service;
 pub mod store;

@@ -134,8 +134,21 @@ pub trait Outbox: Send + Sync + 'static {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("publish failed: {0}")]
-pub struct PublishError(pub String);
+#[error("publish failed: {message}")]
+pub struct PublishError {
+    pub message: String,
+    /// Events known not to have been published (all of them when unknown).
+    pub failed: Vec<String>,
+}
+
+impl PublishError {
+    pub fn all(events: &[Event], message: impl Into<String>) -> Self {
+        PublishError {
+            message: message.into(),
+            failed: events.iter().map(|e| e.event_id.clone()).collect(),
+        }
+    }
+}
 
 /// Distributes committed events (EventBridge on AWS, in-process locally).
 #[async_trait]

@@ -25,7 +25,7 @@ pub async fn drain(
         let batch = outbox
             .pending(BATCH)
             .await
-            .map_err(|e| PublishError(e.to_string()))?;
+            .map_err(|e| PublishError::all(&[], e.to_string()))?;
         if batch.is_empty() {
             return Ok(total);
         }
@@ -34,7 +34,7 @@ pub async fn drain(
         outbox
             .acknowledge(&ids)
             .await
-            .map_err(|e| PublishError(e.to_string()))?;
+            .map_err(|e| PublishError::all(&batch, e.to_string()))?;
         total += batch.len();
     }
 }

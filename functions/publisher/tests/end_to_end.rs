@@ -1,0 +1,317 @@
+//! End to end on emulators: commands against DynamoDB Local, the table's
+//! stream read back (GetShardIterator/GetRecords) and turned into the Lambda
+//! event the stream trigger would deliver, the publisher run on it against
+//! moto's EventBridge, a rule routing to an SQS queue, and the messages read
+//! back and checked. `scripts/test.sh` starts both emulators.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
+use order_core::auth::{Principal, Role};
+use order_core::ports::{OrderStore, SystemClock};
+use order_core::publish::EventBridgePublisher;
+use order_core::service::{Checkout, OrderService, TransitionRequest};
+use order_core::store::conformance::catalog;
+use order_core::store::DynamoStore;
+use serde_json::{json, Value};
+
+fn endpoint(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
+}
+
+/// Places a shipping order and moves it three times: four events.
+async fn commands(table: &str) -> Vec<String> {
+    let config = order_core::aws::emulator_config(&endpoint("DYNAMODB_ENDPOINT")).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    DynamoStore::create_table(&client, table).await.unwrap();
+    let store: Arc<dyn OrderStore> = Arc::new(DynamoStore::new(client, table, catalog()));
+    let service = OrderService::new(
+        store.clone(),
+        catalog(),
+        Arc::default(),
+        Arc::new(SystemClock),
+    );
+    let principal = Principal {
+        tenant: "acme".into(),
+        role: Role::Manager,
+        subject: "m".into(),
+    };
+    let checkout: Checkout = serde_json::from_value(json!({
+        "customer_id": "cus_1", "currency": "CAD", "fulfilment": "pickup",
+        "items": [{ "sku": "A", "name": "Lamp", "unit_price": 100, "quantity": 1 }]
+    }))
+    .unwrap();
+    let placed = service.place(&principal, checkout, None).await.unwrap();
+    let id = placed.body["id"].as_str().unwrap().to_string();
+    for to in ["accepted", "in_progress", "ready"] {
+        let request = TransitionRequest {
+            to: to.into(),
+            reason: None,
+            tracking: None,
+            expected_version: None,
+        };
+        service.transition(&principal, &id, request).await.unwrap();
+    }
+    store
+        .events(&id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect()
+}
+
+fn attribute_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        other => panic!("unexpected attribute {other:?}"),
+    }
+}
+
+fn image_json(image: &std::collections::HashMap<String, AttributeValue>) -> Value {
+    Value::Object(
+        image
+            .iter()
+            .map(|(k, v)| (k.clone(), attribute_json(v)))
+            .collect(),
+    )
+}
+
+/// Reads the whole stream and shapes it as the Lambda trigger's event.
+async fn stream_batch(table: &str) -> aws_lambda_events::dynamodb::Event {
+    let config = order_core::aws::emulator_config(&endpoint("DYNAMODB_ENDPOINT")).await;
+    let tables = aws_sdk_dynamodb::Client::new(&config);
+    let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+    let described = tables
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap();
+    let arn = described
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .expect("stream enabled")
+        .to_string();
+    let stream = streams
+        .describe_stream()
+        .stream_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let mut records = Vec::new();
+    for shard in stream.stream_description().unwrap().shards() {
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(shard.shard_id().unwrap())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator()
+            .map(str::to_string);
+        while let Some(it) = iterator {
+            let out = streams
+                .get_records()
+                .shard_iterator(it)
+                .send()
+                .await
+                .unwrap();
+            if out.records().is_empty() {
+                break;
+            }
+            for r in out.records() {
+                let change = r.dynamodb().unwrap();
+                records.push(json!({
+                    "eventID": r.event_id(),
+                    "eventName": r.event_name().unwrap().as_str(),
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": "us-east-1",
+                    "eventSourceARN": arn,
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": 1_700_000_000,
+                        "Keys": image_json(change.keys().unwrap()),
+                        "NewImage": image_json(change.new_image().unwrap()),
+                        "SequenceNumber": change.sequence_number(),
+                        "SizeBytes": change.size_bytes(),
+                        "StreamViewType": "NEW_IMAGE",
+                    },
+                }));
+            }
+            iterator = out.next_shard_iterator().map(str::to_string);
+        }
+    }
+    serde_json::from_value(json!({ "Records": records })).expect("a valid DynamoDB stream event")
+}
+
+/// A bus with a rule routing our events to a fresh queue; returns the queue URL.
+async fn bus_to_queue(bus: &str) -> (aws_sdk_sqs::Client, String) {
+    let config = order_core::aws::emulator_config(&endpoint("MOTO_ENDPOINT")).await;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue = sqs
+        .create_queue()
+        .queue_name(bus)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn =
+        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    events.create_event_bus().name(bus).send().await.unwrap();
+    events
+        .put_rule()
+        .name("all-order-events")
+        .event_bus_name(bus)
+        .event_pattern(json!({ "source": ["order-tracking"] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("all-order-events")
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (sqs, queue)
+}
+
+async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str, expected: usize) -> Vec<Value> {
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages() {
+            messages.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        if out.messages().is_empty() && messages.len() >= expected {
+            break;
+        }
+    }
+    messages
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn every_committed_event_reaches_the_bus_exactly_once() {
+    let table = unique("orders");
+    let event_ids = commands(&table).await;
+    assert_eq!(event_ids.len(), 4);
+    let batch = stream_batch(&table).await;
+    assert!(
+        batch.records.len() >= 4,
+        "heads are in the stream too, events must be"
+    );
+
+    let bus = unique("bus");
+    let (sqs, queue) = bus_to_queue(&bus).await;
+    let config = order_core::aws::emulator_config(&endpoint("MOTO_ENDPOINT")).await;
+    let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config), &bus);
+    let response = publisher::handle(&publisher, batch).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let messages = drain(&sqs, &queue, 4).await;
+    let by_id: BTreeMap<String, &Value> = messages
+        .iter()
+        .map(|m| (m["detail"]["event_id"].as_str().unwrap().to_string(), m))
+        .collect();
+    assert_eq!(
+        messages.len(),
+        4,
+        "exactly one message per event: {messages:#?}"
+    );
+    assert_eq!(by_id.keys().cloned().collect::<Vec<_>>(), {
+        let mut ids = event_ids.clone();
+        ids.sort();
+        ids
+    });
+    let types: Vec<&str> = event_ids
+        .iter()
+        .map(|id| by_id[id]["detail-type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "OrderPlaced",
+            "OrderStatusChanged",
+            "OrderStatusChanged",
+            "OrderStatusChanged"
+        ]
+    );
+    let last = &by_id[&event_ids[3]];
+    assert_eq!(last["source"], "order-tracking");
+    let detail = &last["detail"];
+    assert_eq!(
+        (detail["from"].as_str(), detail["to"].as_str()),
+        (Some("in_progress"), Some("ready"))
+    );
+    assert_eq!(detail["tenant"], "acme");
+    assert_eq!(detail["version"], 4);
+    assert!(detail["public_id"].as_str().unwrap().starts_with("trk_"));
+    assert!(detail["order_id"].as_str().unwrap().starts_with("ord_"));
+}
+
+#[tokio::test]
+async fn records_that_could_not_be_published_are_reported_for_retry() {
+    let table = unique("orders");
+    commands(&table).await;
+    let batch = stream_batch(&table).await;
+    let event_records: Vec<String> = batch
+        .records
+        .iter()
+        .filter(|r| publisher::event_of(r).is_some())
+        .filter_map(|r| r.change.sequence_number.clone())
+        .collect();
+    let config = order_core::aws::emulator_config(&endpoint("MOTO_ENDPOINT")).await;
+    let publisher =
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config), "no-such-bus");
+    let response = publisher::handle(&publisher, batch).await;
+    let reported: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .filter_map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(
+        reported, event_records,
+        "every event record is reported, no head record is"
+    );
+}
