@@ -15,6 +15,8 @@ pub mod auth;
 pub mod aws;
 pub mod bus;
 pub mod http;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod lifecycle;
 pub mod order;
 pub mod ports;

@@ -1,0 +1,108 @@
+//! What every HTTP Lambda function's `main` shares: the service built from
+//! the environment (once per container, outside any handler) and the glue
+//! from API Gateway's verified JWT claims to the handlers' `Principal`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use lambda_http::request::RequestContext;
+
+use crate::auth::{Claims, Principal};
+use crate::http::{method_not_allowed, not_found, Problem};
+use crate::lifecycle::Catalog;
+use crate::ports::{OrderStore, SystemClock};
+use crate::service::OrderService;
+use crate::store::{DynamoStore, SqliteStore};
+use crate::tenants::Tenants;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The order service, configured from the environment:
+/// - `TABLE_NAME`: the DynamoDB table (the AWS deployment);
+/// - or `ORDER_TRACKING_SQLITE`: an embedded store file, so the binaries run
+///   under `cargo lambda watch` with no AWS at all;
+/// - `TENANTS_JSON` (optional): tenant policies, as in the local stack's file.
+pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
+    let catalog = Arc::new(Catalog::presets());
+    let tenants: Tenants = match std::env::var("TENANTS_JSON") {
+        Ok(json) => serde_json::from_str(&json).map_err(|e| format!("TENANTS_JSON: {e}"))?,
+        Err(_) => Tenants::default(),
+    };
+    let store: Arc<dyn OrderStore> = if let Ok(table) = std::env::var("TABLE_NAME") {
+        let config = crate::aws::sdk_config().await;
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            table,
+            catalog.clone(),
+        ))
+    } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
+        Arc::new(SqliteStore::open(Path::new(&path), catalog.clone())?)
+    } else {
+        return Err(
+            "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
+        );
+    };
+    Ok(Arc::new(OrderService::new(
+        store,
+        catalog,
+        Arc::new(tenants),
+        Arc::new(SystemClock),
+    )))
+}
+
+/// A function's router as Lambda serves it: principals from the JWT
+/// authorizer's claims, and problem responses for unknown routes.
+pub fn app(router: Router) -> Router {
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(principal_from_claims))
+}
+
+fn principal(claims: &HashMap<String, String>) -> Result<Principal, String> {
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| claims.get(*n))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let claims = Claims {
+        sub: get(&["sub"]),
+        tenant_id: get(&["tenant_id", "custom:tenant_id"]),
+        role: get(&["role", "custom:role"]),
+        exp: 0,
+        iat: 0,
+    };
+    Principal::from_claims(&claims).map_err(|e| e.to_string())
+}
+
+/// API Gateway has already verified the token; we only read its claims. A
+/// request without them gets no principal, so staff routes answer 401.
+async fn principal_from_claims(mut req: Request, next: Next) -> Response {
+    let claims = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| jwt.claims.clone()),
+        _ => None,
+    };
+    if let Some(claims) = claims {
+        match principal(&claims) {
+            Ok(p) => {
+                req.extensions_mut().insert(p);
+            }
+            Err(e) => {
+                return Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", e).into_response()
+            }
+        }
+    }
+    next.run(req).await
+}
