@@ -198,7 +198,6 @@ fn ttl(at: DateTime<Utc>) -> AttributeValue {
 /// Which item of a transaction a cancellation reason refers to.
 enum Part {
     Head,
-    Event,
     Dedupe,
     Idempotency,
     Other,
@@ -362,47 +361,44 @@ impl DynamoStore {
             return unavailable(error);
         };
         let reasons = cancelled.cancellation_reasons();
-        let failed = |wanted: fn(&Part) -> bool| {
+        // A failed condition names the item that refused; a transaction
+        // conflict (another writer on the same item) is only a lost race.
+        let refused = |wanted: fn(&Part) -> bool| {
             reasons
                 .iter()
                 .zip(parts)
-                .find(|(r, p)| wanted(p) && r.code().is_some_and(|c| c != "None"))
+                .find(|(r, p)| wanted(p) && r.code() == Some("ConditionalCheckFailed"))
                 .map(|(r, _)| r)
         };
-        if failed(|p| matches!(p, Part::Dedupe)).is_some() {
+        if refused(|p| matches!(p, Part::Dedupe)).is_some() {
             return StoreError::Duplicate;
         }
-        if failed(|p| matches!(p, Part::Idempotency)).is_some() {
+        if refused(|p| matches!(p, Part::Idempotency)).is_some() {
             return StoreError::IdempotencyKeyTaken;
         }
-        if commit.expected_version == 0 && failed(|p| matches!(p, Part::Head)).is_some() {
-            return StoreError::AlreadyExists;
+        let head_refused = refused(|p| matches!(p, Part::Head));
+        if commit.expected_version == 0 {
+            return match head_refused {
+                Some(_) => StoreError::AlreadyExists,
+                None => StoreError::VersionConflict {
+                    current: 0,
+                    status: String::new(),
+                },
+            };
         }
-        let old = failed(|p| matches!(p, Part::Head)).and_then(|r| r.item());
-        let current = match old {
-            Some(item) => Some((
-                item.get("version")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok()),
-                text(item, "status").map(str::to_string),
-            )),
-            None => None,
-        };
-        let (version, status) = match current {
-            Some((Some(v), Some(s))) => (v, s),
-            // A conflicting transaction or an event collision: read the head.
-            _ => match self.load(&commit.head.id).await {
+        let old = head_refused.and_then(|r| r.item()).and_then(|item| {
+            let version = item.get("version")?.as_n().ok()?.parse().ok()?;
+            Some((version, text(item, "status")?.to_string()))
+        });
+        let (version, status) = match old {
+            Some(current) => current,
+            None => match self.load(&commit.head.id).await {
                 Ok(Some(loaded)) => (loaded.head.version, loaded.head.status),
                 Ok(None) => return StoreError::Unavailable("order vanished".into()),
                 Err(e) => return e,
             },
         };
-        if version != commit.expected_version || failed(|p| matches!(p, Part::Event)).is_some() {
-            StoreError::VersionConflict {
-                current: version,
-                status,
-            }
-        } else if failed(|p| matches!(p, Part::Head)).is_some() {
+        if head_refused.is_some() && version == commit.expected_version {
             StoreError::IllegalTransition {
                 current: status,
                 version,
@@ -490,7 +486,7 @@ impl OrderStore for DynamoStore {
                 event_item(event, event_sk(event.seq))?,
                 "attribute_not_exists(pk)",
             ));
-            parts.push(Part::Event);
+            parts.push(Part::Other);
         }
         for fact in &commit.park {
             items.push(self.put(
