@@ -17,6 +17,8 @@ pub mod bus;
 pub mod http;
 #[cfg(feature = "aws")]
 pub mod lambda;
+#[cfg(feature = "testkit")]
+pub mod lambda_harness;
 pub mod lifecycle;
 pub mod order;
 pub mod ports;

@@ -315,3 +315,33 @@ async fn records_that_could_not_be_published_are_reported_for_retry() {
         "every event record is reported, no head record is"
     );
 }
+
+/// The real binary, through `cargo lambda`, with `events/publisher.json`.
+#[tokio::test]
+async fn the_publisher_binary_delivers_the_sample_stream_batch() {
+    use order_core::lambda_harness::LambdaEmulator;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bus = unique("bus");
+    let (sqs, queue) = bus_to_queue(&bus).await;
+    let moto = endpoint("MOTO_ENDPOINT");
+    let mut lambda = LambdaEmulator::start(&root.join("Cargo.toml"));
+    lambda.function(
+        "publisher",
+        std::path::Path::new(env!("CARGO_BIN_EXE_publisher")),
+        &[
+            ("EVENT_BUS_NAME", bus.as_str()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", moto.as_str()),
+        ],
+    );
+    let response = lambda
+        .invoke("publisher", &root.join("events/publisher.json"))
+        .unwrap();
+    assert_eq!(response, json!({ "batchItemFailures": [] }));
+    let messages = drain(&sqs, &queue, 2).await;
+    let mut types: Vec<&str> = messages
+        .iter()
+        .map(|m| m["detail-type"].as_str().unwrap())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["OrderPlaced", "OrderStatusChanged"]);
+}
