@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::order::{Event, Head};
+use crate::order::{Event, Head, OrderSummary};
 
 /// An order as a command needs it: the head and its parked facts, read together.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,7 +113,7 @@ pub trait OrderStore: Send + Sync + 'static {
     ) -> Result<Vec<Event>, StoreError>;
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError>;
     /// Orders of a tenant, most recently updated first.
-    async fn list(&self, query: &ListQuery) -> Result<Page<Head>, StoreError>;
+    async fn list(&self, query: &ListQuery) -> Result<Page<OrderSummary>, StoreError>;
     /// Orders whose `due_at` has passed, earliest first.
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError>;
     async fn idempotency(

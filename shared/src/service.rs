@@ -11,8 +11,8 @@ use crate::auth::{Principal, Role};
 use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
 use crate::order::decide::{self, NextAction, Origin, Rejection, StatusClaim};
 use crate::order::{
-    Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderPolicy, ShippingSnapshot,
-    TrackingInput,
+    Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderPolicy, OrderSummary,
+    ShippingSnapshot, TrackingInput,
 };
 use crate::ports::{
     Clock, Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError,
@@ -190,7 +190,7 @@ impl OrderService {
         let view = OrderView::new(
             decision.head.clone(),
             &[],
-            &decision.events,
+            Some(decision.events.as_slice()),
             &lifecycle,
             principal.actor(),
         );
@@ -301,11 +301,14 @@ impl OrderService {
                     ))
                 }
             };
-            match self.store.commit(&Commit::of(decision.clone())).await {
+            let mut parked = loaded.parked;
+            parked.retain(|p| !decision.unpark.iter().any(|u| u.event_id == p.event_id));
+            parked.extend(decision.park.iter().cloned());
+            let head = decision.head.clone();
+            match self.store.commit(&Commit::of(decision)).await {
                 Ok(()) => {
-                    return self
-                        .view_of(decision.head, &lifecycle, principal.actor())
-                        .await
+                    let actor = principal.actor();
+                    return Ok(OrderView::new(head, &parked, None, &lifecycle, actor));
                 }
                 Err(StoreError::VersionConflict { current, status }) => {
                     if request.expected_version.is_some() {
@@ -390,27 +393,6 @@ impl OrderService {
         })
     }
 
-    async fn view_of(
-        &self,
-        head: Head,
-        lifecycle: &Lifecycle,
-        actor: Actor,
-    ) -> Result<OrderView, ServiceError> {
-        let loaded = self
-            .store
-            .load(&head.id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let events = self.store.events(&head.id, 0, MAX_LOG).await?;
-        Ok(OrderView::new(
-            loaded.head,
-            &loaded.parked,
-            &events,
-            lifecycle,
-            actor,
-        ))
-    }
-
     pub async fn get(
         &self,
         principal: &Principal,
@@ -423,7 +405,7 @@ impl OrderService {
         Ok(OrderView::new(
             loaded.head,
             &loaded.parked,
-            &events,
+            Some(&events),
             &lifecycle,
             principal.actor(),
         ))
@@ -446,7 +428,7 @@ impl OrderService {
         &self,
         principal: &Principal,
         mut query: ListQuery,
-    ) -> Result<Page<Head>, ServiceError> {
+    ) -> Result<Page<OrderSummary>, ServiceError> {
         principal.require_staff()?;
         query.tenant = principal.tenant.clone();
         query.now = Some(self.clock.now());

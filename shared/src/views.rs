@@ -70,7 +70,10 @@ pub struct OrderView {
     #[serde(flatten)]
     pub head: Head,
     pub status_label: String,
-    pub timeline: Vec<TimelineEntry>,
+    /// Left out of command responses, so a command costs one read and one
+    /// write however long the history; `GET /orders/{id}` has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineEntry>>,
     pub parked_facts: Vec<ParkedView>,
     pub allowed_actions: Vec<NextAction>,
     pub tracking_url: String,
@@ -80,7 +83,7 @@ impl OrderView {
     pub fn new(
         head: Head,
         parked: &[Event],
-        events: &[Event],
+        events: Option<&[Event]>,
         lifecycle: &Lifecycle,
         actor: Actor,
     ) -> Self {
@@ -89,7 +92,7 @@ impl OrderView {
                 .state(&head.status)
                 .map(|s| s.label.clone())
                 .unwrap_or_default(),
-            timeline: timeline(events, lifecycle),
+            timeline: events.map(|e| timeline(e, lifecycle)),
             parked_facts: parked
                 .iter()
                 .filter_map(|e| {

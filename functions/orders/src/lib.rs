@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use order_core::auth::Principal;
 use order_core::http::{ApiJson, ApiQuery, Problem};
-use order_core::order::{Event, Head};
+use order_core::order::{Event, OrderSummary};
 use order_core::ports::ListQuery;
 use order_core::service::{OrderService, TransitionRequest};
 use order_core::views::OrderView;
@@ -85,7 +85,7 @@ struct ListParams {
 
 #[derive(Serialize)]
 struct OrderPage {
-    orders: Vec<Head>,
+    orders: Vec<OrderSummary>,
     next_cursor: Option<String>,
 }
 

@@ -143,7 +143,52 @@ pub struct Head {
     pub due_at: Option<DateTime<Utc>>,
 }
 
+/// One row of a board or list: enough to show and sort an order, small
+/// enough to copy into every list index cheaply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: String,
+    pub public_id: String,
+    pub tenant: String,
+    pub customer_id: String,
+    pub fulfilment: FulfilmentType,
+    pub status: String,
+    pub version: u64,
+    pub currency: String,
+    pub total: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<FlagKind>,
+    #[serde(default)]
+    pub parked: usize,
+    #[serde(default)]
+    pub tracking_pending: bool,
+}
+
 impl Head {
+    pub fn summary(&self) -> OrderSummary {
+        OrderSummary {
+            id: self.id.clone(),
+            public_id: self.public_id.clone(),
+            tenant: self.tenant.clone(),
+            customer_id: self.customer_id.clone(),
+            fulfilment: self.fulfilment,
+            status: self.status.clone(),
+            version: self.version,
+            currency: self.currency.clone(),
+            total: self.total,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            due_at: self.due_at,
+            flags: self.flags.iter().map(|f| f.kind).collect(),
+            parked: self.parked.len(),
+            tracking_pending: self.tracking_pending(),
+        }
+    }
+
     pub fn has_flag(&self, kind: FlagKind) -> bool {
         self.flags.iter().any(|f| f.kind == kind)
     }

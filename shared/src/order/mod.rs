@@ -9,7 +9,7 @@ mod shipment;
 
 pub use event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
 pub use head::{
-    Address, Contact, Flag, FlagKind, Head, LineItem, OrderPolicy, ParkedRef, PaymentInfo,
-    ShippingSnapshot,
+    Address, Contact, Flag, FlagKind, Head, LineItem, OrderPolicy, OrderSummary, ParkedRef,
+    PaymentInfo, ShippingSnapshot,
 };
 pub use shipment::{Shipment, ShipmentStatus, TrackingInput};

@@ -33,11 +33,14 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{legal_predecessors, ts};
 use crate::lifecycle::Catalog;
-use crate::order::{Event, Head};
+use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError};
 
 /// Shards of the due index, so the sweep's reads spread over partitions.
 pub const DUE_SHARDS: u32 = 8;
+/// What the list indexes carry besides their keys: the summary a list shows
+/// and what its filters test.
+const LISTED_ATTRIBUTES: [&str; 4] = ["summary", "flagged", "due_at", "customer_key"];
 /// How long a dedupe marker outlives its fact: longer than any provider retries.
 const DEDUPE_TTL: Duration = Duration::days(30);
 /// How long an idempotency key is honoured (as long as Stripe's).
@@ -152,6 +155,7 @@ fn head_item(head: &Head) -> Result<Item, StoreError> {
         ("pk".into(), s(order_pk(&head.id))),
         ("sk".into(), s("HEAD")),
         ("body".into(), json(head)?),
+        ("summary".into(), json(&head.summary())?),
         (
             "version".into(),
             AttributeValue::N(head.version.to_string()),
@@ -238,20 +242,29 @@ impl DynamoStore {
                 .build()
                 .expect("key schema is complete")
         };
-        let index = |name: &str, hash: &str, range: Option<&str>| {
+        // Indexes copy as little as they can: every write to a head rewrites
+        // each index entry whose key or projected attributes changed.
+        let index = |name: &str, hash: &str, range: Option<&str>, include: &[&str]| {
             let mut keys = vec![key(hash, KeyType::Hash)];
             keys.extend(range.map(|r| key(r, KeyType::Range)));
+            let projection = if include.is_empty() {
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build()
+            } else {
+                Projection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .set_non_key_attributes(Some(include.iter().map(|a| a.to_string()).collect()))
+                    .build()
+            };
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .set_key_schema(Some(keys))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(projection)
                 .build()
                 .expect("index is complete")
         };
+        let listed = LISTED_ATTRIBUTES;
         let names = [
             "pk",
             "sk",
@@ -269,11 +282,16 @@ impl DynamoStore {
             .set_attribute_definitions(Some(names.iter().map(|n| attr(n)).collect()))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
-            .global_secondary_indexes(index("ByPublicId", "public_id", None))
-            .global_secondary_indexes(index("ByStatus", "status_key", Some("updated")))
-            .global_secondary_indexes(index("ByTenant", "tenant_key", Some("updated")))
-            .global_secondary_indexes(index("ByCustomer", "customer_key", Some("updated")))
-            .global_secondary_indexes(index("Due", "due_shard", Some("due_key")))
+            .global_secondary_indexes(index("ByPublicId", "public_id", None, &[]))
+            .global_secondary_indexes(index("ByStatus", "status_key", Some("updated"), &listed))
+            .global_secondary_indexes(index("ByTenant", "tenant_key", Some("updated"), &listed))
+            .global_secondary_indexes(index(
+                "ByCustomer",
+                "customer_key",
+                Some("updated"),
+                &listed,
+            ))
+            .global_secondary_indexes(index("Due", "due_shard", Some("due_key"), &[]))
             .billing_mode(BillingMode::PayPerRequest)
             .stream_specification(
                 StreamSpecification::builder()
@@ -588,11 +606,18 @@ impl OrderStore for DynamoStore {
             .index_name("ByPublicId")
             .key_condition_expression("public_id = :p")
             .expression_attribute_values(":p", s(public_id));
-        let items = self.query_all(request).await?;
-        items.first().map(body).transpose()
+        let keys = self.query_all(request).await?;
+        let Some(pk) = keys.first().and_then(|k| text(k, "pk")) else {
+            return Ok(None);
+        };
+        self.get(pk.to_string(), "HEAD")
+            .await?
+            .as_ref()
+            .map(body)
+            .transpose()
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page<Head>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Page<OrderSummary>, StoreError> {
         let tenant = &query.tenant;
         let (index, key_attr, key) = match (&query.status, &query.customer_id) {
             (Some(status), _) => (
@@ -646,7 +671,7 @@ impl OrderStore for DynamoStore {
                 ("sk".to_string(), s("HEAD")),
             ]))
         });
-        let mut heads: Vec<Head> = Vec::new();
+        let mut heads: Vec<OrderSummary> = Vec::new();
         loop {
             let wanted = query.limit + 1 - heads.len();
             let out = request
@@ -659,7 +684,11 @@ impl OrderStore for DynamoStore {
                 .map_err(unavailable)?;
             self.usage.record(false, out.consumed_capacity());
             for item in out.items() {
-                heads.push(body(item)?);
+                let summary = text(item, "summary").unwrap_or_default();
+                heads.push(
+                    serde_json::from_str(summary)
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                );
             }
             start = out.last_evaluated_key().cloned();
             if heads.len() > query.limit || start.is_none() {
@@ -668,7 +697,13 @@ impl OrderStore for DynamoStore {
         }
         let more = heads.len() > query.limit;
         heads.truncate(query.limit);
-        let next = more.then(|| heads.last().map(updated_key)).flatten();
+        let next = more
+            .then(|| {
+                heads
+                    .last()
+                    .map(|h| format!("{}#{}", ts(h.updated_at), h.id))
+            })
+            .flatten();
         Ok(Page { items: heads, next })
     }
 
@@ -690,8 +725,13 @@ impl OrderStore for DynamoStore {
                 .await
                 .map_err(unavailable)?;
             self.usage.record(false, out.consumed_capacity());
-            for item in out.items() {
-                due.push(body::<Head>(item)?);
+            // The due index holds keys only: read each overdue head.
+            for key in out.items() {
+                if let Some(pk) = text(key, "pk") {
+                    if let Some(head) = self.get(pk.to_string(), "HEAD").await? {
+                        due.push(body::<Head>(&head)?);
+                    }
+                }
             }
         }
         due.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));

@@ -19,7 +19,7 @@ use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtensio
 use tokio::sync::Notify;
 
 use crate::lifecycle::Catalog;
-use crate::order::{Event, Head};
+use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{
     Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Outbox, Page, StoreError,
 };
@@ -351,7 +351,7 @@ impl OrderStore for SqliteStore {
         .await
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page<Head>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Page<OrderSummary>, StoreError> {
         let query = query.clone();
         self.with(move |conn| {
             let mut sql = String::from("SELECT body, updated_at, id FROM heads WHERE tenant = ?");
@@ -404,7 +404,7 @@ impl OrderStore for SqliteStore {
                 .flatten();
             let items = rows
                 .iter()
-                .map(|(body, _, _)| from_json(body))
+                .map(|(body, _, _)| from_json::<Head>(body).map(|h| h.summary()))
                 .collect::<Result<_, _>>()?;
             Ok(Page { items, next })
         })
