@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::order::{Disposition, Event, EventBody};
+use crate::order::{Disposition, Event, EventBody, FlagKind};
 
 /// The `source` of every entry we put on the bus.
 pub const SOURCE: &str = "order-tracking";
@@ -53,11 +53,23 @@ pub fn entry(event: &Event) -> BusEntry {
         }
         EventBody::FlagRaised { flag, reason } => (
             match flag {
-                crate::order::FlagKind::Stalled => "OrderStalled",
-                crate::order::FlagKind::NeedsReview => "OrderNeedsReview",
+                FlagKind::Stalled => "OrderStalled",
+                FlagKind::NeedsReview => "OrderNeedsReview",
+                FlagKind::DeliveryException => "DeliveryException",
             },
             json!({ "flag": flag, "reason": reason }),
         ),
+        EventBody::ShipmentUpdated(news) => ("ShipmentUpdated", json!({ "shipment": news })),
+        EventBody::TrackingAdded(tracking) => ("ShipmentUpdated", json!({ "tracking": tracking })),
+        EventBody::PaymentRecorded(news) => ("PaymentUpdated", json!({ "payment": news })),
+        EventBody::DeliveryUpdated(news) => {
+            // The driver's phone number stays with us.
+            let mut news = news.clone();
+            if let Some(driver) = &mut news.driver {
+                driver.phone = None;
+            }
+            ("DeliveryUpdated", json!({ "delivery": news }))
+        }
     };
     if let (Value::Object(d), Value::Object(e)) = (&mut detail, extra) {
         d.extend(e);

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::order::inbound::Inbound;
 use crate::order::{Event, Head, OrderSummary};
 
 /// An order as a command needs it: the head and its parked facts, read together.
@@ -30,6 +31,9 @@ pub struct Commit {
     /// `(source, external_id)` of the fact, refused if already seen.
     pub dedupe: Option<(String, String)>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// Normalised tracking codes that now lead to this order (the latest
+    /// order wins: carriers recycle codes).
+    pub tracking_codes: Vec<String>,
 }
 
 impl Commit {
@@ -44,6 +48,7 @@ impl Commit {
             unpark: decision.unpark,
             dedupe: None,
             idempotency: None,
+            tracking_codes: decision.tracking_codes,
         }
     }
 }
@@ -123,6 +128,14 @@ pub trait OrderStore: Send + Sync + 'static {
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// The order a `(source, external_id)` fact was recorded against, if any.
     async fn seen(&self, source: &str, external_id: &str) -> Result<Option<String>, StoreError>;
+    /// The order a (normalised) tracking code currently leads to.
+    async fn find_by_tracking(&self, code: &str) -> Result<Option<String>, StoreError>;
+    /// Keeps a provider fact whose order is not known yet, under its subject
+    /// key; false if that event was already kept.
+    async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError>;
+    /// The facts waiting under a subject key, oldest first.
+    async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError>;
+    async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError>;
 }
 
 /// Committed events not yet handed to the publisher. The embedded store keeps

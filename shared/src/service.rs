@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::{Principal, Role};
 use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
 use crate::order::decide::{self, NextAction, Origin, Rejection, StatusClaim};
+use crate::order::inbound::{normalise_tracking, Inbound, Subject};
 use crate::order::{
     Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderPolicy, OrderSummary,
     ShippingSnapshot, TrackingInput,
@@ -95,6 +96,8 @@ pub enum FactOutcome {
         version: u64,
     },
     Duplicate,
+    /// No order (or tracking code) matches yet; kept until one does.
+    Unmatched,
 }
 
 /// The result of a checkout: the order view as JSON, and whether it is a
@@ -195,6 +198,7 @@ impl OrderService {
             principal.actor(),
         );
         let body = serde_json::to_value(&view).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let order_id = decision.head.id.clone();
         let idempotency = idempotency_key.as_ref().map(|key| IdempotencyRecord {
             tenant: tenant.clone(),
             key: key.clone(),
@@ -211,10 +215,20 @@ impl OrderService {
             })
             .await
         {
-            Ok(()) => Ok(Placed {
-                body,
-                replayed: false,
-            }),
+            Ok(()) => {
+                self.match_stashed(
+                    &Subject::Order {
+                        order_id: order_id.clone(),
+                    }
+                    .key(),
+                    &order_id,
+                )
+                .await;
+                Ok(Placed {
+                    body,
+                    replayed: false,
+                })
+            }
             // Lost a race with the same key: answer as the winner did.
             Err(StoreError::IdempotencyKeyTaken) => {
                 let key = idempotency_key.unwrap_or_default();
@@ -305,8 +319,10 @@ impl OrderService {
             parked.retain(|p| !decision.unpark.iter().any(|u| u.event_id == p.event_id));
             parked.extend(decision.park.iter().cloned());
             let head = decision.head.clone();
+            let codes = decision.tracking_codes.clone();
             match self.store.commit(&Commit::of(decision)).await {
                 Ok(()) => {
+                    self.match_tracking(&codes, &head.id).await;
                     let actor = principal.actor();
                     return Ok(OrderView::new(head, &parked, None, &lifecycle, actor));
                 }
@@ -326,6 +342,166 @@ impl OrderService {
         Err(ServiceError::Conflict {
             status: head.status,
             version: head.version,
+        })
+    }
+
+    /// Takes in a verified provider fact. A redelivery is acknowledged and
+    /// changes nothing; a fact for an order or tracking code we do not know
+    /// yet is kept and applied as soon as the order (or code) appears.
+    pub async fn intake(&self, inbound: &Inbound) -> Result<FactOutcome, ServiceError> {
+        if self
+            .store
+            .seen(&inbound.source, &inbound.event_id)
+            .await?
+            .is_some()
+        {
+            return Ok(FactOutcome::Duplicate);
+        }
+        let order_id = match &inbound.subject {
+            Subject::Order { order_id } => {
+                self.store.load(order_id).await?.map(|_| order_id.clone())
+            }
+            Subject::Tracking { code } => {
+                self.store
+                    .find_by_tracking(&normalise_tracking(code))
+                    .await?
+            }
+        };
+        match order_id {
+            Some(id) => self.record_inbound(&id, inbound).await,
+            None => {
+                let fresh = self.store.stash(&inbound.subject.key(), inbound).await?;
+                tracing::info!(key = %inbound.subject.key(), event_id = %inbound.event_id, "kept until its order is known");
+                Ok(if fresh {
+                    FactOutcome::Unmatched
+                } else {
+                    FactOutcome::Duplicate
+                })
+            }
+        }
+    }
+
+    async fn record_inbound(
+        &self,
+        order_id: &str,
+        inbound: &Inbound,
+    ) -> Result<FactOutcome, ServiceError> {
+        let dedupe = Some((inbound.source.clone(), inbound.event_id.clone()));
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = self
+                .store
+                .load(order_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+            let decision = decide::record_inbound(
+                &loaded.head,
+                &loaded.parked,
+                &lifecycle,
+                inbound,
+                self.clock.now(),
+            );
+            let outcome = FactOutcome::Recorded {
+                disposition: decision.disposition,
+                status: decision.head.status.clone(),
+                version: decision.head.version,
+            };
+            let codes = decision.tracking_codes.clone();
+            let commit = Commit {
+                dedupe: dedupe.clone(),
+                ..Commit::of(decision)
+            };
+            match self.store.commit(&commit).await {
+                Ok(()) => {
+                    self.match_tracking(&codes, order_id).await;
+                    return Ok(outcome);
+                }
+                Err(StoreError::Duplicate) => return Ok(FactOutcome::Duplicate),
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict {
+            status: String::new(),
+            version: 0,
+        })
+    }
+
+    /// Applies facts that were waiting for these tracking codes.
+    async fn match_tracking(&self, codes: &[String], order_id: &str) {
+        for code in codes {
+            self.match_stashed(&Subject::Tracking { code: code.clone() }.key(), order_id)
+                .await;
+        }
+    }
+
+    /// Best effort: a fact that fails to apply stays stashed for the next try.
+    async fn match_stashed(&self, key: &str, order_id: &str) {
+        let waiting = match self.store.stashed(key).await {
+            Ok(waiting) => waiting,
+            Err(e) => {
+                tracing::warn!(error = %e, key, "could not read waiting facts");
+                return;
+            }
+        };
+        for inbound in waiting {
+            match Box::pin(self.record_inbound(order_id, &inbound)).await {
+                Ok(_) => {
+                    if let Err(e) = self.store.unstash(key, &inbound.event_id).await {
+                        tracing::warn!(error = %e, key, "could not clear a matched fact");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, key, "a waiting fact did not apply"),
+            }
+        }
+    }
+
+    /// Staff add (or give late) a package's tracking code.
+    pub async fn add_tracking(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        tracking: TrackingInput,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        if tracking.code.trim().is_empty() || tracking.carrier.trim().is_empty() {
+            return Err(ServiceError::Invalid(
+                "tracking needs a carrier and a code".into(),
+            ));
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = self.load_owned(principal, order_id).await?;
+            let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+            let decision = decide::add_tracking(
+                &loaded.head,
+                &lifecycle,
+                &principal.origin(),
+                tracking.clone(),
+                self.clock.now(),
+            )
+            .map_err(|r| rejected(r, &loaded.head, &lifecycle, principal.actor()))?;
+            let codes = decision.tracking_codes.clone();
+            match self.store.commit(&Commit::of(decision)).await {
+                Ok(()) => {
+                    self.match_tracking(&codes, order_id).await;
+                    // Matching may have moved the order on: show where it is now.
+                    let loaded = self.load_owned(principal, order_id).await?;
+                    let actor = principal.actor();
+                    return Ok(OrderView::new(
+                        loaded.head,
+                        &loaded.parked,
+                        None,
+                        &lifecycle,
+                        actor,
+                    ));
+                }
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict {
+            status: String::new(),
+            version: 0,
         })
     }
 

@@ -38,7 +38,7 @@ pub fn timeline(events: &[Event], lifecycle: &Lifecycle) -> Vec<TimelineEntry> {
                     Disposition::Late => (f.target.clone(), true),
                     _ => return None,
                 },
-                EventBody::FlagRaised { .. } => return None,
+                _ => return None,
             };
             let entry = TimelineEntry {
                 label: label(&status),

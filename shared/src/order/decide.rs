@@ -6,7 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
+use super::head::FlagKind;
 use super::head::Head;
+use super::inbound::{normalise_tracking, DeliveryKind, Inbound, InboundFact, PaymentKind};
 use super::projection;
 use super::shipment::TrackingInput;
 use crate::lifecycle::{Actor, Guard, Lifecycle, Placement, Step};
@@ -49,6 +51,8 @@ pub struct Decision {
     pub first_move: Option<StatusMove>,
     /// How the command's own fact was placed.
     pub disposition: Disposition,
+    /// Tracking codes the order gained, for carriers' facts to find it by.
+    pub tracking_codes: Vec<String>,
 }
 
 /// Identifies a stored parked fact.
@@ -94,6 +98,7 @@ pub enum Rejection {
 /// Builds events on top of a head, folding each into it as it goes.
 struct Draft<'a> {
     lifecycle: &'a Lifecycle,
+    before: &'a Head,
     expected_version: u64,
     head: Head,
     events: Vec<Event>,
@@ -104,9 +109,10 @@ struct Draft<'a> {
 }
 
 impl<'a> Draft<'a> {
-    fn new(head: &Head, lifecycle: &'a Lifecycle, now: DateTime<Utc>) -> Self {
+    fn new(head: &'a Head, lifecycle: &'a Lifecycle, now: DateTime<Utc>) -> Self {
         Draft {
             lifecycle,
+            before: head,
             expected_version: head.version,
             head: head.clone(),
             events: Vec::new(),
@@ -235,7 +241,19 @@ impl<'a> Draft<'a> {
     }
 
     fn finish(self, disposition: Disposition) -> Decision {
+        let codes = |h: &Head| -> Vec<String> {
+            h.shipments
+                .iter()
+                .filter_map(|s| s.tracking_code.as_deref().map(normalise_tracking))
+                .collect()
+        };
+        let known = codes(&self.before);
+        let tracking_codes = codes(&self.head)
+            .into_iter()
+            .filter(|c| !known.contains(c))
+            .collect();
         Decision {
+            tracking_codes,
             expected_version: self.expected_version,
             head: self.head,
             events: self.events,
@@ -319,6 +337,7 @@ pub fn place_order(
     };
     let head = projection::start(&event, lifecycle);
     Decision {
+        tracking_codes: Vec::new(),
         expected_version: 0,
         head,
         events: vec![event],
@@ -456,4 +475,151 @@ pub fn next_actions(head: &Head, lifecycle: &Lifecycle, actor: Actor) -> Vec<Nex
             to: s.target,
         })
         .collect()
+}
+
+/// Failed payment attempts after which the order is cancelled (seed 003:
+/// "payment fails after all retries").
+pub const MAX_PAYMENT_FAILURES: u32 = 3;
+
+/// Records a provider's fact on a matched order: the provider's news as an
+/// event, then — when the news implies one — a status fact placed like any
+/// other (applied, late, parked or conflict), releasing parked facts.
+pub fn record_inbound(
+    head: &Head,
+    parked: &[Event],
+    lifecycle: &Lifecycle,
+    inbound: &Inbound,
+    now: DateTime<Utc>,
+) -> Decision {
+    let (at, clamped_from) = clamp(inbound.occurred_at, now);
+    let origin = Origin {
+        source: inbound.source.clone(),
+        actor_kind: Actor::of_source(&inbound.source),
+        actor: None,
+        external_id: Some(inbound.event_id.clone()),
+    };
+    let mut draft = Draft::new(head, lifecycle, now);
+    let latest_scan = |h: &Head, code: &str| {
+        let code = normalise_tracking(code);
+        h.shipments
+            .iter()
+            .find(|s| s.tracking_code.as_deref().map(normalise_tracking) == Some(code.clone()))
+            .and_then(|s| s.last_scan_at)
+    };
+    let claim: Option<(String, Option<String>)> = match &inbound.fact {
+        InboundFact::Shipment(news) => {
+            let newest = latest_scan(head, &news.tracking_code).is_none_or(|last| at >= last);
+            draft.push(&origin, at, EventBody::ShipmentUpdated(news.clone()));
+            // The newest scan speaks for the order through the roll-up of all
+            // its packages; an older one is history for its own state.
+            let target = if newest {
+                rollup(&draft.head, lifecycle)
+            } else {
+                news.status.order_state().map(str::to_string)
+            };
+            target.map(|t| (t, news.message.clone()))
+        }
+        InboundFact::Payment(news) => {
+            draft.push(&origin, at, EventBody::PaymentRecorded(news.clone()));
+            let failures = draft.head.payment.as_ref().map_or(0, |p| p.failures);
+            match news.kind {
+                PaymentKind::Succeeded => Some(("paid".to_string(), None)),
+                PaymentKind::Canceled => Some((
+                    "cancelled".to_string(),
+                    Some("the payment was cancelled".to_string()),
+                )),
+                PaymentKind::Failed if failures >= MAX_PAYMENT_FAILURES => Some((
+                    "cancelled".to_string(),
+                    Some(format!("payment failed {failures} times")),
+                )),
+                PaymentKind::Failed | PaymentKind::Refunded => None,
+            }
+        }
+        InboundFact::Delivery(news) => {
+            draft.push(&origin, at, EventBody::DeliveryUpdated(news.clone()));
+            let target = match news.kind {
+                DeliveryKind::DriverAssigned => Some("driver_assigned"),
+                DeliveryKind::PickedUp => Some("picked_up"),
+                DeliveryKind::Delivered => Some("delivered"),
+                DeliveryKind::Failed => Some("failed"),
+                DeliveryKind::Location => None,
+            };
+            if news.kind == DeliveryKind::Failed {
+                let reason = news
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "the delivery partner reports a failure".into());
+                draft.push(
+                    &origin,
+                    at,
+                    EventBody::FlagRaised {
+                        flag: FlagKind::DeliveryException,
+                        reason,
+                    },
+                );
+            }
+            target.map(|t| (t.to_string(), news.message.clone()))
+        }
+    };
+    let Some((target, reason)) = claim else {
+        return draft.finish(Disposition::Applied);
+    };
+    // A state the lifecycle does not have (a driver for a kitchen order) or
+    // one already recorded adds nothing to the order's path.
+    let Some(target) = lifecycle.resolve(&target).map(str::to_string) else {
+        return draft.finish(Disposition::Applied);
+    };
+    let already = lifecycle
+        .stamps(&target)
+        .first()
+        .is_some_and(|stamp| draft.head.timestamps.contains_key(stamp));
+    if already {
+        return draft.finish(Disposition::Applied);
+    }
+    let disposition = draft.place_fact(&origin, &target, at, None);
+    let mut fact = StatusFact::new(target, disposition, origin.actor_kind);
+    fact.reason = reason;
+    fact.clamped_from = clamped_from;
+    draft.record_placed(&origin, at, fact);
+    if disposition == Disposition::Applied {
+        draft.release_parked(parked);
+    }
+    draft.finish(disposition)
+}
+
+/// The order state every package has reached: the least advanced of them.
+pub fn rollup(head: &Head, lifecycle: &Lifecycle) -> Option<String> {
+    head.shipments
+        .iter()
+        .filter_map(|s| s.status.order_state())
+        .filter(|state| lifecycle.state(state).is_some())
+        .reduce(|least, state| {
+            if lifecycle.is_before(state, least) {
+                state
+            } else {
+                least
+            }
+        })
+        .map(str::to_string)
+}
+
+/// Staff give a tracking code after the fact (shipped with "tracking
+/// pending", or a second package). Allowed once the order has shipped.
+pub fn add_tracking(
+    head: &Head,
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    tracking: TrackingInput,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
+    if !head.timestamps.contains_key("shipped_at") {
+        return Err(Rejection::Illegal {
+            current: head.status.clone(),
+            target: head.status.clone(),
+            why: "tracking can be added once the order has shipped".into(),
+        });
+    }
+    let mut draft = Draft::new(head, lifecycle, now);
+    draft.push(origin, now, EventBody::TrackingAdded(tracking));
+    Ok(draft.finish(Disposition::Applied))
 }

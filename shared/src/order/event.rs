@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::head::{Contact, FlagKind, LineItem, OrderPolicy, ShippingSnapshot};
+use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
 use super::shipment::TrackingInput;
 use crate::lifecycle::{Actor, FulfilmentType};
 
@@ -40,7 +41,17 @@ pub struct Event {
 pub enum EventBody {
     OrderPlaced(Box<OrderPlaced>),
     StatusFact(StatusFact),
-    FlagRaised { flag: FlagKind, reason: String },
+    FlagRaised {
+        flag: FlagKind,
+        reason: String,
+    },
+    /// A carrier's news about one package.
+    ShipmentUpdated(ShipmentNews),
+    /// Staff gave (or corrected) a tracking code after the fact.
+    TrackingAdded(TrackingInput),
+    PaymentRecorded(PaymentNews),
+    /// A delivery partner's news: driver, position, ETA.
+    DeliveryUpdated(DeliveryNews),
 }
 
 impl EventBody {
@@ -49,6 +60,10 @@ impl EventBody {
             EventBody::OrderPlaced(_) => "order_placed",
             EventBody::StatusFact(_) => "status_fact",
             EventBody::FlagRaised { .. } => "flag_raised",
+            EventBody::ShipmentUpdated(_) => "shipment_updated",
+            EventBody::TrackingAdded(_) => "tracking_added",
+            EventBody::PaymentRecorded(_) => "payment_recorded",
+            EventBody::DeliveryUpdated(_) => "delivery_updated",
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::inbound::{DeliveryKind, Driver, GeoPoint, PaymentKind};
 use super::shipment::Shipment;
 use crate::lifecycle::FulfilmentType;
 
@@ -63,9 +64,32 @@ pub struct OrderPolicy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentInfo {
     pub provider: String,
-    pub status: String,
+    pub status: PaymentKind,
+    pub reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    pub amount: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_refunded: Option<i64>,
+    /// Failed attempts so far; the order is cancelled after too many.
+    #[serde(default)]
+    pub failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the delivery partner last told us (seed 004).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryInfo {
+    pub partner: String,
+    pub reference: String,
+    pub kind: DeliveryKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<Driver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -85,6 +109,9 @@ pub enum FlagKind {
     NeedsReview,
     /// Sat in a state longer than its SLA.
     Stalled,
+    /// A carrier or partner reports a problem: a failed attempt, an
+    /// exception, a return.
+    DeliveryException,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +155,8 @@ pub struct Head {
     pub payment: Option<PaymentInfo>,
     #[serde(default)]
     pub shipments: Vec<Shipment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryInfo>,
     #[serde(default)]
     pub flags: Vec<Flag>,
     /// Facts waiting for the states they need (the facts themselves are

@@ -4,12 +4,13 @@
 pub mod decide;
 mod event;
 mod head;
+pub mod inbound;
 pub mod projection;
 mod shipment;
 
 pub use event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
 pub use head::{
-    Address, Contact, Flag, FlagKind, Head, LineItem, OrderPolicy, OrderSummary, ParkedRef,
-    PaymentInfo, ShippingSnapshot,
+    Address, Contact, DeliveryInfo, Flag, FlagKind, Head, LineItem, OrderPolicy, OrderSummary,
+    ParkedRef, PaymentInfo, ShippingSnapshot,
 };
 pub use shipment::{Shipment, ShipmentStatus, TrackingInput};

@@ -4,8 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::event::{Disposition, Event, EventBody, StatusFact};
+use super::head::{DeliveryInfo, PaymentInfo};
 use super::head::{Flag, FlagKind, Head, ParkedRef};
-use super::shipment::{Shipment, ShipmentStatus};
+use super::inbound::{
+    normalise_tracking, DeliveryNews, GeoPoint, PaymentKind, PaymentNews, ShipmentNews,
+};
+use super::shipment::{Shipment, ShipmentStatus, TrackingInput};
 use crate::lifecycle::Lifecycle;
 
 /// How long a parked fact may wait for the states it needs before the order
@@ -43,6 +47,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         timestamps: Default::default(),
         payment: None,
         shipments: Vec::new(),
+        delivery: None,
         flags: Vec::new(),
         parked: Vec::new(),
         sla_due_at: None,
@@ -67,6 +72,10 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
         EventBody::OrderPlaced(_) => {}
         EventBody::StatusFact(fact) => apply_fact(head, event, fact, lifecycle),
         EventBody::FlagRaised { flag, reason } => raise(head, *flag, reason.clone(), event),
+        EventBody::ShipmentUpdated(news) => apply_shipment_news(head, news, event),
+        EventBody::TrackingAdded(tracking) => add_tracking(head, tracking, event.recorded_at),
+        EventBody::PaymentRecorded(news) => apply_payment(head, news, event),
+        EventBody::DeliveryUpdated(news) => apply_delivery(head, news, event),
     }
     head.due_at = next_due(head);
 }
@@ -137,6 +146,139 @@ fn roll_down(head: &mut Head, status: ShipmentStatus, at: DateTime<Utc>) {
             shipment.updated_at = at;
         }
     }
+}
+
+/// The newest scan wins, whatever order the scans arrive in.
+fn apply_shipment_news(head: &mut Head, news: &ShipmentNews, event: &Event) {
+    let code = normalise_tracking(&news.tracking_code);
+    let index = match head
+        .shipments
+        .iter()
+        .position(|s| s.tracking_code.as_deref().map(normalise_tracking) == Some(code.clone()))
+    {
+        Some(i) => i,
+        None => {
+            let tracking = TrackingInput {
+                carrier: news.carrier.clone().unwrap_or_default(),
+                code: news.tracking_code.clone(),
+                url: news.tracking_url.clone(),
+            };
+            let id = format!("shp_{}", head.shipments.len() + 1);
+            head.shipments
+                .push(Shipment::new(id, Some(&tracking), event.recorded_at));
+            head.shipments.len() - 1
+        }
+    };
+    let shipment = &mut head.shipments[index];
+    if shipment
+        .last_scan_at
+        .is_some_and(|last| last > event.occurred_at)
+    {
+        return;
+    }
+    shipment.status = news.status;
+    shipment.raw_status = Some(news.raw_status.clone());
+    shipment.message = news.message.clone();
+    shipment.location = news.location.clone().or(shipment.location.take());
+    shipment.estimated_delivery = news.estimated_delivery.or(shipment.estimated_delivery);
+    shipment.tracking_url = news.tracking_url.clone().or(shipment.tracking_url.take());
+    shipment.last_scan_at = Some(event.occurred_at);
+    shipment.updated_at = event.recorded_at;
+    if news.status.is_exception() {
+        let reason = format!(
+            "package {} is {:?}: {}",
+            news.tracking_code,
+            news.status,
+            news.message.as_deref().unwrap_or("no details")
+        );
+        raise(head, FlagKind::DeliveryException, reason, event);
+    }
+}
+
+/// Fills the shipment waiting for its code, or adds a package.
+fn add_tracking(head: &mut Head, tracking: &TrackingInput, at: DateTime<Utc>) {
+    let code = normalise_tracking(&tracking.code);
+    if head
+        .shipments
+        .iter()
+        .any(|s| s.tracking_code.as_deref().map(normalise_tracking) == Some(code.clone()))
+    {
+        return;
+    }
+    match head
+        .shipments
+        .iter_mut()
+        .find(|s| s.tracking_code.is_none())
+    {
+        Some(pending) => {
+            pending.carrier = Some(tracking.carrier.clone());
+            pending.tracking_code = Some(tracking.code.clone());
+            pending.tracking_url = tracking.url.clone();
+            if pending.status == ShipmentStatus::TrackingPending {
+                pending.status = ShipmentStatus::LabelCreated;
+            }
+            pending.updated_at = at;
+        }
+        None => {
+            let id = format!("shp_{}", head.shipments.len() + 1);
+            head.shipments.push(Shipment::new(id, Some(tracking), at));
+        }
+    }
+}
+
+fn provider(source: &str) -> String {
+    source
+        .split_once(':')
+        .map_or(source, |(_, p)| p)
+        .to_string()
+}
+
+fn apply_payment(head: &mut Head, news: &PaymentNews, event: &Event) {
+    let previous = head.payment.take();
+    let failures =
+        previous.as_ref().map_or(0, |p| p.failures) + u32::from(news.kind == PaymentKind::Failed);
+    let amount = match news.kind {
+        PaymentKind::Succeeded => news.amount,
+        _ => previous.as_ref().and_then(|p| p.amount),
+    };
+    let amount_refunded = match news.kind {
+        PaymentKind::Refunded => news.amount,
+        _ => previous.as_ref().and_then(|p| p.amount_refunded),
+    };
+    head.payment = Some(PaymentInfo {
+        provider: provider(&event.source),
+        status: news.kind,
+        reference: news.reference.clone(),
+        amount,
+        amount_refunded,
+        failures,
+        message: news.message.clone(),
+        updated_at: event.recorded_at,
+    });
+}
+
+/// Keeps the last known driver and the newest position.
+fn apply_delivery(head: &mut Head, news: &DeliveryNews, event: &Event) {
+    let previous = head.delivery.take();
+    let newest = |fresh: Option<GeoPoint>, old: Option<GeoPoint>| match (fresh, old) {
+        (Some(f), Some(o)) if o.at > f.at => Some(o),
+        (f, o) => f.or(o),
+    };
+    head.delivery = Some(DeliveryInfo {
+        partner: provider(&event.source),
+        reference: news.reference.clone(),
+        kind: news.kind,
+        driver: news
+            .driver
+            .clone()
+            .or(previous.as_ref().and_then(|p| p.driver.clone())),
+        location: newest(
+            news.location.clone(),
+            previous.as_ref().and_then(|p| p.location.clone()),
+        ),
+        eta: news.eta.or(previous.as_ref().and_then(|p| p.eta)),
+        updated_at: event.recorded_at,
+    });
 }
 
 fn raise(head: &mut Head, kind: FlagKind, reason: String, event: &Event) {

@@ -47,7 +47,50 @@ pub struct Shipment {
     /// The carrier's own status code, kept verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_status: Option<String>,
+    /// The carrier's own words for the latest scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    /// When the carrier last scanned it (per the carrier); none before the first scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_scan_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl ShipmentStatus {
+    /// Problems staff should hear about.
+    pub fn is_exception(self) -> bool {
+        matches!(
+            self,
+            ShipmentStatus::DeliveryAttempted
+                | ShipmentStatus::ActionRequired
+                | ShipmentStatus::Failed
+                | ShipmentStatus::Returning
+                | ShipmentStatus::Returned
+        )
+    }
+
+    /// The order state this package, on its own, has reached.
+    pub fn order_state(self) -> Option<&'static str> {
+        match self {
+            ShipmentStatus::TrackingPending | ShipmentStatus::LabelCreated => Some("shipped"),
+            ShipmentStatus::InTransit
+            | ShipmentStatus::Delayed
+            | ShipmentStatus::DeliveryAttempted
+            | ShipmentStatus::ReadyForPickup
+            | ShipmentStatus::ActionRequired => Some("in_transit"),
+            ShipmentStatus::OutForDelivery => Some("out_for_delivery"),
+            ShipmentStatus::Delivered => Some("delivered"),
+            ShipmentStatus::Returned => Some("returned"),
+            ShipmentStatus::Returning
+            | ShipmentStatus::Failed
+            | ShipmentStatus::Cancelled
+            | ShipmentStatus::Stale => None,
+        }
+    }
 }
 
 impl Shipment {
@@ -63,6 +106,10 @@ impl Shipment {
                 ShipmentStatus::TrackingPending
             },
             raw_status: None,
+            message: None,
+            location: None,
+            estimated_delivery: None,
+            last_scan_at: None,
             updated_at: at,
         }
     }

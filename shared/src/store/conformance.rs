@@ -35,6 +35,8 @@ macro_rules! store_conformance_suite {
             stalled_and_due_look_ups_follow_deadlines,
             concurrent_commands_have_one_winner_per_version,
             concurrent_redeliveries_are_recorded_once,
+            tracking_codes_lead_to_their_latest_order,
+            unmatched_facts_wait_once_per_event,
         );
     };
 }
@@ -276,6 +278,7 @@ pub async fn an_override_must_still_lead_forward(store: Arc<dyn OrderStore>) {
         unpark: Vec::new(),
         dedupe: None,
         idempotency: None,
+        tracking_codes: Vec::new(),
     };
     assert!(matches!(
         store.commit(&commit).await,
@@ -638,11 +641,93 @@ pub async fn concurrent_redeliveries_are_recorded_once(store: Arc<dyn OrderStore
                 assert_eq!(disposition, Disposition::Applied);
                 recorded += 1;
             }
-            FactOutcome::Duplicate => {}
+            other => assert_eq!(other, FactOutcome::Duplicate),
         }
     }
     assert_eq!(recorded, 1);
     let after = store.load(&head.id).await.unwrap().unwrap().head;
     assert_eq!((after.status.as_str(), after.version), ("confirmed", 2));
     assert_eq!(store.events(&head.id, 0, 100).await.unwrap().len(), 2);
+}
+
+async fn ship(store: &Arc<dyn OrderStore>, id: &str, code: &str) {
+    advance(store, id, "confirmed", 1).await;
+    let loaded = store.load(id).await.unwrap().unwrap();
+    let mut shipped = claim("shipped", 2);
+    shipped.tracking = Some(crate::order::TrackingInput {
+        carrier: "UPS".into(),
+        code: code.into(),
+        url: None,
+    });
+    let d = decide::transition(
+        &loaded.head,
+        &loaded.parked,
+        &shipping(),
+        &staff(),
+        shipped,
+        None,
+        t(2),
+    )
+    .unwrap();
+    assert_eq!(d.tracking_codes, [code.to_string()]);
+    store.commit(&Commit::of(d)).await.unwrap();
+}
+
+/// Carriers recycle tracking codes: the code leads to the newest order.
+pub async fn tracking_codes_lead_to_their_latest_order(store: Arc<dyn OrderStore>) {
+    let first = create(&store, "acme", "cus_1", 0).await;
+    let second = create(&store, "acme", "cus_2", 0).await;
+    assert_eq!(store.find_by_tracking("1Z999").await.unwrap(), None);
+    ship(&store, &first.id, "1Z999").await;
+    assert_eq!(
+        store.find_by_tracking("1Z999").await.unwrap(),
+        Some(first.id.clone())
+    );
+    ship(&store, &second.id, "1Z999").await;
+    assert_eq!(
+        store.find_by_tracking("1Z999").await.unwrap(),
+        Some(second.id.clone())
+    );
+}
+
+pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
+    use crate::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
+    use crate::order::ShipmentStatus;
+    let inbound = |event_id: &str| Inbound {
+        source: "carrier:ups".into(),
+        event_id: event_id.into(),
+        occurred_at: t(5),
+        subject: Subject::Tracking {
+            code: "1Z42".into(),
+        },
+        fact: InboundFact::Shipment(ShipmentNews {
+            tracking_code: "1Z42".into(),
+            carrier: Some("UPS".into()),
+            status: ShipmentStatus::InTransit,
+            raw_status: "I".into(),
+            message: None,
+            location: None,
+            tracking_url: None,
+            estimated_delivery: None,
+        }),
+    };
+    let key = inbound("a").subject.key();
+    assert!(store.stash(&key, &inbound("a")).await.unwrap());
+    assert!(
+        !store.stash(&key, &inbound("a")).await.unwrap(),
+        "a redelivery is kept once"
+    );
+    assert!(store.stash(&key, &inbound("b")).await.unwrap());
+    let waiting = store.stashed(&key).await.unwrap();
+    assert_eq!(waiting.len(), 2);
+    assert!(store.stashed("tracking:OTHER").await.unwrap().is_empty());
+    store.unstash(&key, "a").await.unwrap();
+    let left: Vec<String> = store
+        .stashed(&key)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.event_id)
+        .collect();
+    assert_eq!(left, ["b"]);
 }

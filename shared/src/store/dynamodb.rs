@@ -33,6 +33,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{legal_predecessors, ts};
 use crate::lifecycle::Catalog;
+use crate::order::inbound::Inbound;
 use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError};
 
@@ -530,6 +531,21 @@ impl OrderStore for DynamoStore {
             items.push(TransactWriteItem::builder().delete(delete).build());
             parts.push(Part::Other);
         }
+        for code in &commit.tracking_codes {
+            // Unconditional: a recycled code now leads to the newest order.
+            let pointer = Item::from([
+                ("pk".into(), s(format!("TRACKING#{code}"))),
+                ("sk".into(), s("TRACKING")),
+                ("order_id".into(), s(&commit.head.id)),
+            ]);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(pointer))
+                .build()
+                .map_err(unavailable)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+            parts.push(Part::Other);
+        }
         let now = commit.head.updated_at;
         if let Some((source, external_id)) = &commit.dedupe {
             let marker = Item::from([
@@ -756,5 +772,65 @@ impl OrderStore for DynamoStore {
             .get(dedupe_pk(source, external_id), "DEDUPE")
             .await?
             .and_then(|item| text(&item, "order_id").map(str::to_string)))
+    }
+
+    async fn find_by_tracking(&self, code: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(format!("TRACKING#{code}"), "TRACKING")
+            .await?
+            .and_then(|item| text(&item, "order_id").map(str::to_string)))
+    }
+
+    async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError> {
+        let item = Item::from([
+            ("pk".into(), s(format!("UNMATCHED#{key}"))),
+            ("sk".into(), s(&inbound.event_id)),
+            ("body".into(), json(inbound)?),
+            ("expires_at".into(), ttl(Utc::now() + DEDUPE_TTL)),
+        ]);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        self.usage.record(true, []);
+        match put {
+            Ok(_) => Ok(true),
+            // The same provider event stashed twice is kept once.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("UNMATCHED#{key}")))
+            .consistent_read(true);
+        self.query_all(request).await?.iter().map(body).collect()
+    }
+
+    async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("UNMATCHED#{key}")))
+            .key("sk", s(event_id))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        self.usage.record(true, []);
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtensio
 use tokio::sync::Notify;
 
 use crate::lifecycle::Catalog;
+use crate::order::inbound::Inbound;
 use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{
     Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Outbox, Page, StoreError,
@@ -70,6 +71,17 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (tenant, key)
+);
+CREATE TABLE IF NOT EXISTS tracking (
+    code TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unmatched (
+    key TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (key, event_id)
 );
 CREATE TABLE IF NOT EXISTS outbox (
     position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -244,6 +256,13 @@ impl SqliteStore {
             tx.execute(
                 "DELETE FROM parked WHERE order_id = ?1 AND event_id = ?2",
                 params![commit.head.id, parked.event_id],
+            )
+            .map_err(unavailable)?;
+        }
+        for code in &commit.tracking_codes {
+            tx.execute(
+                "INSERT OR REPLACE INTO tracking (code, order_id) VALUES (?1, ?2)",
+                params![code, commit.head.id],
             )
             .map_err(unavailable)?;
         }
@@ -455,6 +474,64 @@ impl OrderStore for SqliteStore {
                 |r| r.get(0),
             )
             .optional()
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn find_by_tracking(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let code = code.to_string();
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT order_id FROM tracking WHERE code = ?1",
+                [&code],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError> {
+        let (key, body) = (key.to_string(), to_json(inbound)?);
+        let event_id = inbound.event_id.clone();
+        self.with(move |conn| {
+            let added = conn
+                .execute(
+                    "INSERT OR IGNORE INTO unmatched (key, event_id, position, body)
+                     VALUES (?1, ?2, (SELECT COALESCE(MAX(position), 0) + 1 FROM unmatched), ?3)",
+                    params![key, event_id, body],
+                )
+                .map_err(unavailable)?;
+            Ok(added == 1)
+        })
+        .await
+    }
+
+    async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError> {
+        let key = key.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM unmatched WHERE key = ?1 ORDER BY position")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([&key], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| from_json(&row.map_err(unavailable)?))
+                .collect()
+        })
+        .await
+    }
+
+    async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError> {
+        let (key, event_id) = (key.to_string(), event_id.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "DELETE FROM unmatched WHERE key = ?1 AND event_id = ?2",
+                params![key, event_id],
+            )
+            .map(drop)
             .map_err(unavailable)
         })
         .await
