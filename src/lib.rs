@@ -38,6 +38,8 @@ pub struct StackConfig {
     pub lifecycles_dir: Option<PathBuf>,
     /// Log every relayed event as the EventBridge entry it would be.
     pub print_events: bool,
+    /// Webhook signing secrets per provider.
+    pub webhook_secrets: webhooks::Secrets,
 }
 
 impl Default for StackConfig {
@@ -48,6 +50,7 @@ impl Default for StackConfig {
             tenants: Tenants::default(),
             lifecycles_dir: None,
             print_events: true,
+            webhook_secrets: webhooks::Secrets::default(),
         }
     }
 }
@@ -55,6 +58,7 @@ impl Default for StackConfig {
 /// A wired-up stack, ready to serve.
 pub struct Stack {
     pub service: Arc<OrderService>,
+    webhook_secrets: webhooks::Secrets,
     pub keys: JwtKeys,
     pub publisher: Arc<InProcessPublisher>,
     store: Arc<SqliteStore>,
@@ -84,6 +88,7 @@ impl Stack {
         ));
         Ok(Stack {
             service,
+            webhook_secrets: config.webhook_secrets.clone(),
             keys: JwtKeys::hs256(config.jwt_secret.as_bytes()),
             publisher: Arc::new(InProcessPublisher::new(config.print_events)),
             store,
@@ -102,6 +107,10 @@ impl Stack {
         Router::new()
             .merge(staff)
             .merge(tracking::router(self.service.clone()))
+            .merge(webhooks::router(
+                self.service.clone(),
+                self.webhook_secrets.clone(),
+            ))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(order_core::http::not_found)
             .method_not_allowed_fallback(order_core::http::method_not_allowed)

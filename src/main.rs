@@ -99,6 +99,7 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         tenants,
         lifecycles_dir: args.lifecycles.clone(),
         print_events: true,
+        webhook_secrets: webhooks::Secrets::from_env(),
     })
 }
 
@@ -169,6 +170,7 @@ async fn serve(args: &ServeArgs) -> Result<(), String> {
     println!("  staff:     GET /orders, GET /orders/{{id}}, GET /orders/{{id}}/events,");
     println!("             POST /orders/{{id}}/transitions   (bearer JWT)");
     println!("  customer:  GET /track/{{public_id}}");
+    println!("  webhooks:  POST /webhooks/{{carrier|payment|delivery}}/{{provider}}  (signed; WEBHOOK_SECRET_<PROVIDER>)");
     println!("  events:    relayed in-process, logged as EventBridge entries");
     println!("  a token:   cargo run -- token --tenant acme --role manager");
     stack

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::order::decide::{next_actions, NextAction};
+use crate::order::inbound::{GeoPoint, PaymentKind};
 use crate::order::{Disposition, Event, EventBody, Head, Shipment, ShipmentStatus};
 
 /// One line of an order's history.
@@ -51,7 +52,10 @@ pub fn timeline(events: &[Event], lifecycle: &Lifecycle) -> Vec<TimelineEntry> {
         })
         .collect();
     entries.sort_by(|(sa, a), (sb, b)| (a.occurred_at, sa).cmp(&(b.occurred_at, sb)));
-    entries.into_iter().map(|(_, e)| e).collect()
+    let mut steps: Vec<TimelineEntry> = entries.into_iter().map(|(_, e)| e).collect();
+    // Two reports of the same step in a row are one step, from its first report.
+    steps.dedup_by(|later, earlier| later.status == earlier.status);
+    steps
 }
 
 /// A fact waiting for the states it needs.
@@ -130,7 +134,33 @@ pub struct TrackingView {
     pub shipments: Vec<TrackedShipment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_to: Option<Destination>,
+    /// The driver on the way, while there is one (seed 004).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentView>,
     pub timeline: Vec<CustomerStep>,
+}
+
+/// What a customer may know of their driver: no phone number.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PaymentView {
+    pub status: PaymentKind,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -165,7 +195,7 @@ pub struct CustomerStep {
 impl TrackingView {
     pub fn new(head: &Head, events: &[Event], lifecycle: &Lifecycle) -> Self {
         let state = lifecycle.state(&head.status);
-        let message = match state {
+        let mut message = match state {
             Some(s) if head.tracking_pending() => s
                 .message_tracking_pending
                 .clone()
@@ -173,12 +203,37 @@ impl TrackingView {
             Some(s) => s.message.clone(),
             None => String::new(),
         };
+        let delivered = head
+            .shipments
+            .iter()
+            .filter(|s| s.status == ShipmentStatus::Delivered)
+            .count();
+        if delivered > 0 && delivered < head.shipments.len() {
+            message = format!(
+                "{message} {delivered} of {} packages delivered.",
+                head.shipments.len()
+            );
+        }
+        let terminal = lifecycle.is_terminal(&head.status);
+        let payment = head.payment.as_ref().map(|p| PaymentView {
+            status: p.status,
+            message: match p.status {
+                PaymentKind::Succeeded => "Paid.".to_string(),
+                PaymentKind::Failed if !terminal => {
+                    "Your payment did not go through; we will try again or contact you.".to_string()
+                }
+                PaymentKind::Failed | PaymentKind::Canceled => {
+                    "The payment did not go through.".to_string()
+                }
+                PaymentKind::Refunded => "Refunded.".to_string(),
+            },
+        });
         TrackingView {
             public_id: head.public_id.clone(),
             status: head.status.clone(),
             label: state.map(|s| s.label.clone()).unwrap_or_default(),
             message,
-            terminal: lifecycle.is_terminal(&head.status),
+            terminal,
             expected_by: head.sla_due_at,
             placed_at: head.created_at,
             updated_at: head.updated_at,
@@ -195,6 +250,18 @@ impl TrackingView {
                 city: s.address.city.clone(),
                 country: s.address.country.clone(),
             }),
+            delivery: head
+                .delivery
+                .as_ref()
+                .filter(|_| !terminal)
+                .map(|d| DeliveryView {
+                    driver_name: d.driver.as_ref().map(|x| x.name.clone()),
+                    vehicle: d.driver.as_ref().and_then(|x| x.vehicle.clone()),
+                    photo_url: d.driver.as_ref().and_then(|x| x.photo_url.clone()),
+                    location: d.location.clone(),
+                    eta: d.eta,
+                }),
+            payment,
             timeline: timeline(events, lifecycle)
                 .into_iter()
                 .map(|t| CustomerStep {

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use order_core::auth::Principal;
 use order_core::http::{ApiJson, ApiQuery, Problem};
-use order_core::order::{Event, OrderSummary};
+use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::ListQuery;
 use order_core::service::{OrderService, TransitionRequest};
 use order_core::views::OrderView;
@@ -23,6 +23,7 @@ pub fn router(service: Arc<OrderService>) -> Router {
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/events", get(order_events))
         .route("/orders/{id}/transitions", post(transition))
+        .route("/orders/{id}/shipments", post(add_tracking))
         .with_state(service)
 }
 
@@ -35,6 +36,17 @@ async fn transition(
     let view = service.transition(&principal, &id, request).await?;
     tracing::info!(order_id = %id, tenant = %principal.tenant, status = %view.head.status, "transition");
     Ok(Json(view))
+}
+
+/// Gives a package its tracking code after the fact ("tracking number
+/// pending"), or adds another package.
+async fn add_tracking(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(tracking): ApiJson<TrackingInput>,
+) -> Result<Json<OrderView>, Problem> {
+    Ok(Json(service.add_tracking(&principal, &id, tracking).await?))
 }
 
 async fn get_order(

@@ -247,7 +247,7 @@ impl<'a> Draft<'a> {
                 .filter_map(|s| s.tracking_code.as_deref().map(normalise_tracking))
                 .collect()
         };
-        let known = codes(&self.before);
+        let known = codes(self.before);
         let tracking_codes = codes(&self.head)
             .into_iter()
             .filter(|c| !known.contains(c))
@@ -565,14 +565,15 @@ pub fn record_inbound(
         return draft.finish(Disposition::Applied);
     };
     // A state the lifecycle does not have (a driver for a kitchen order) or
-    // one already recorded adds nothing to the order's path.
+    // one already known to have been reached earlier adds nothing.
     let Some(target) = lifecycle.resolve(&target).map(str::to_string) else {
         return draft.finish(Disposition::Applied);
     };
     let already = lifecycle
         .stamps(&target)
         .first()
-        .is_some_and(|stamp| draft.head.timestamps.contains_key(stamp));
+        .and_then(|stamp| draft.head.timestamps.get(stamp))
+        .is_some_and(|reached| *reached <= at);
     if already {
         return draft.finish(Disposition::Applied);
     }
