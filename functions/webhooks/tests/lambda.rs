@@ -1,0 +1,59 @@
+//! The real `webhooks` binary through `cargo lambda`, with a function URL
+//! request (`events/webhooks.json`: the EasyPost sample, signed with the
+//! example secret) on DynamoDB Local.
+
+use std::path::{Path, PathBuf};
+
+use order_core::lambda_harness::{fresh_table, http_response, LambdaEmulator};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[tokio::test]
+async fn a_signed_function_url_request_is_recorded_once() {
+    let store = fresh_table().await;
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap();
+    let mut lambda = LambdaEmulator::start(&root().join("Cargo.toml"));
+    lambda.function(
+        "webhooks",
+        Path::new(env!("CARGO_BIN_EXE_webhooks")),
+        &[
+            ("TABLE_NAME", store.table()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+            ("WEBHOOK_SECRET_EASYPOST", "example-easypost-secret"),
+        ],
+    );
+    let event = root().join("events/webhooks.json");
+    let (status, receipt) = http_response(&lambda.invoke("webhooks", &event).unwrap());
+    assert_eq!(status, 200, "{receipt}");
+    // No order has this tracking code yet: the fact is kept for when one does.
+    assert_eq!(receipt["outcomes"][0]["outcome"], "unmatched");
+    let (status, again) = http_response(&lambda.invoke("webhooks", &event).unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(again["outcomes"][0]["outcome"], "duplicate");
+}
+
+#[tokio::test]
+async fn a_request_signed_with_another_secret_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lambda = LambdaEmulator::start(&root().join("Cargo.toml"));
+    lambda.function(
+        "webhooks",
+        Path::new(env!("CARGO_BIN_EXE_webhooks")),
+        &[
+            (
+                "ORDER_TRACKING_SQLITE",
+                dir.path().join("o.sqlite3").to_str().unwrap(),
+            ),
+            ("WEBHOOK_SECRET_EASYPOST", "a-different-secret"),
+        ],
+    );
+    let (status, problem) = http_response(
+        &lambda
+            .invoke("webhooks", &root().join("events/webhooks.json"))
+            .unwrap(),
+    );
+    assert_eq!(status, 401, "{problem}");
+    assert_eq!(problem["title"], "Bad signature");
+}

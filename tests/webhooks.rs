@@ -1,0 +1,567 @@
+//! Webhook intake, black box: signed provider payloads against the running
+//! local stack, including every row of seed 000's failure table.
+
+mod common;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use common::*;
+use hmac::{Hmac, Mac};
+use order_core::auth::Role;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const EASYPOST: &str = "easypost-test-secret";
+const STRIPE: &str = "stripe-test-secret";
+const DOORDASH: &str = "doordash-test-secret";
+
+fn signature(secret: &str, data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// `t=<unix>,v1=<hex>` over `"<t>.<body>"` (Stripe's scheme, also ours).
+fn timestamped(secret: &str, at: DateTime<Utc>, body: &str) -> String {
+    let t = at.timestamp();
+    format!(
+        "t={t},v1={}",
+        hex(&signature(secret, format!("{t}.{body}").as_bytes()))
+    )
+}
+
+fn start_stack(extra: &[&str]) -> Server {
+    let envs = [
+        ("WEBHOOK_SECRET_EASYPOST", EASYPOST),
+        ("WEBHOOK_SECRET_STRIPE", STRIPE),
+        ("WEBHOOK_SECRET_DOORDASH", DOORDASH),
+    ];
+    start_with(
+        extra,
+        &envs,
+        Some(json!({ "tenants": { "acme": { "allow_tracking_pending": true } } })),
+    )
+}
+
+impl Server {
+    async fn hook(&self, path: &str, header: (&str, String), body: &str) -> Resp {
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .header(header.0, header.1)
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    async fn easypost(&self, event_id: &str, code: &str, status: &str, at: DateTime<Utc>) -> Resp {
+        let body = json!({
+            "id": event_id, "object": "Event", "description": "tracker.updated",
+            "created_at": rfc3339(Utc::now()),
+            "result": {
+                "object": "Tracker", "id": "trk_ep_1", "tracking_code": code, "carrier": "UPS",
+                "status": status, "updated_at": rfc3339(at),
+                "tracking_details": [{ "object": "TrackingDetail", "datetime": rfc3339(at),
+                                       "status": status, "message": format!("UPS: {status}") }]
+            }
+        })
+        .to_string();
+        let sig = format!(
+            "hmac-sha256-hex={}",
+            hex(&signature(EASYPOST, body.as_bytes()))
+        );
+        self.hook(
+            "/webhooks/carrier/easypost",
+            ("X-Hmac-Signature", sig),
+            &body,
+        )
+        .await
+    }
+
+    async fn stripe(&self, event_id: &str, kind: &str, order_id: &str) -> Resp {
+        let body = json!({
+            "id": event_id, "object": "event", "type": kind, "created": Utc::now().timestamp(),
+            "data": { "object": {
+                "id": "pi_1", "object": "payment_intent", "amount": 5197, "amount_received": 5197,
+                "amount_refunded": 5197, "payment_intent": "pi_1", "currency": "cad",
+                "metadata": { "order_id": order_id },
+                "last_payment_error": { "message": "Your card has insufficient funds." }
+            } }
+        })
+        .to_string();
+        let sig = timestamped(STRIPE, Utc::now(), &body);
+        self.hook("/webhooks/payment/stripe", ("Stripe-Signature", sig), &body)
+            .await
+    }
+
+    async fn doordash(&self, event: &str, order_id: &str, at: DateTime<Utc>) -> Resp {
+        let body = json!({
+            "event_name": event, "created_at": rfc3339(at), "external_delivery_id": order_id,
+            "delivery_id": "dd_1", "dasher_name": "Robin", "dasher_dropoff_phone_number": "+14165550123",
+            "dasher_vehicle_make": "Honda", "dasher_vehicle_model": "Civic",
+            "dasher_location": { "lat": 43.6452, "lng": -79.3806 },
+            "dropoff_time_estimated": rfc3339(at + Duration::minutes(20))
+        })
+        .to_string();
+        let sig = timestamped(DOORDASH, Utc::now(), &body);
+        self.hook(
+            "/webhooks/delivery/doordash",
+            ("X-DoorDash-Signature", sig),
+            &body,
+        )
+        .await
+    }
+
+    async fn events_count(&self, token: &str, id: &str) -> usize {
+        self.events(token, id).await.len()
+    }
+}
+
+fn outcome(resp: &Resp) -> &Value {
+    &resp.expect(200)["outcomes"][0]
+}
+
+/// A shipping order for tenant acme, shipped with `code` (or pending).
+async fn shipped(server: &Server, token: &str, code: Option<&str>) -> (String, String) {
+    let order = server
+        .place(token, &checkout_body("cus_1", "shipping"))
+        .await;
+    let id = str_of(&order, "id").to_string();
+    server.advance(token, &id, "confirmed", json!({})).await;
+    let extra = match code {
+        Some(code) => json!({ "tracking": { "carrier": "UPS", "code": code } }),
+        None => json!({}),
+    };
+    server.advance(token, &id, "shipped", extra).await;
+    (id, str_of(&order, "public_id").to_string())
+}
+
+fn timeline(view: &Value) -> Vec<String> {
+    view["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|s| str_of(s, "status").to_string())
+        .collect()
+}
+
+// Seed 000: "Delayed payment webhook — status shows 'Processing payment' with
+// estimated resolution time."
+#[tokio::test]
+async fn a_delayed_payment_shows_processing_with_an_estimate_then_confirms() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let order = server
+        .place(&token, &checkout_body("cus_1", "shipping"))
+        .await;
+    let (id, public) = (str_of(&order, "id"), str_of(&order, "public_id"));
+    let waiting = server.track(public).await.expect(200).clone();
+    assert!(
+        str_of(&waiting, "message").contains("Processing payment"),
+        "{waiting}"
+    );
+    assert!(
+        waiting["expected_by"].is_string(),
+        "an estimated resolution time: {waiting}"
+    );
+
+    let paid = server
+        .stripe("evt_pay_1", "payment_intent.succeeded", id)
+        .await;
+    assert_eq!(outcome(&paid)["disposition"], "applied");
+    let view = server.track(public).await.expect(200).clone();
+    assert_eq!(view["status"], "confirmed");
+    assert_eq!(view["payment"]["status"], "succeeded");
+    assert!(str_of(&view, "message").contains("tracking will appear once dispatched"));
+}
+
+// Seed 000: "Out-of-order carrier events — stored by carrier timestamp;
+// display derived from the sorted log."
+#[tokio::test]
+async fn out_of_order_carrier_scans_read_in_carrier_order() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let (id, public) = shipped(&server, &token, Some("1Z999AA10123456784")).await;
+    // Scans seconds apart, after the staff's clicks (within the accepted clock skew).
+    let now = Utc::now();
+    let code = "1Z999AA10123456784";
+    let delivered = server
+        .easypost("evt_3", code, "delivered", now + Duration::seconds(3))
+        .await;
+    assert_eq!(outcome(&delivered)["status"], "delivered");
+    let transit = server
+        .easypost("evt_1", code, "in_transit", now + Duration::seconds(1))
+        .await;
+    assert_eq!(outcome(&transit)["disposition"], "late");
+    server
+        .easypost(
+            "evt_2",
+            code,
+            "out_for_delivery",
+            now + Duration::seconds(2),
+        )
+        .await;
+
+    let view = server.track(&public).await.expect(200).clone();
+    assert_eq!(view["status"], "delivered");
+    assert_eq!(
+        timeline(&view),
+        [
+            "pending",
+            "confirmed",
+            "shipped",
+            "in_transit",
+            "out_for_delivery",
+            "delivered"
+        ]
+    );
+    assert_eq!(
+        view["shipments"][0]["status"], "delivered",
+        "the newest scan wins"
+    );
+    let order = server.order(&token, &id).await;
+    assert_eq!(
+        order["timestamps"]["in_transit_at"]
+            .as_str()
+            .map(|s| s.len() > 10),
+        Some(true)
+    );
+}
+
+// Seed 000: "Dropped webhook — admin reconciliation dashboard flags stalled
+// orders after timeout." A tenant with a zero-minute payment SLA makes the
+// timeout immediate.
+#[tokio::test]
+async fn an_order_whose_payment_never_arrives_is_listed_as_stalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shipping: Value =
+        serde_json::from_str(include_str!("../shared/lifecycles/shipping.json")).unwrap();
+    shipping["states"][0]["sla_minutes"] = json!(0);
+    std::fs::write(dir.path().join("shipping.json"), shipping.to_string()).unwrap();
+    let server = start_stack(&["--lifecycles", dir.path().to_str().unwrap()]);
+    let token = token("acme", Role::Manager);
+    let order = server
+        .place(&token, &checkout_body("cus_1", "shipping"))
+        .await;
+    let id = str_of(&order, "id").to_string();
+    assert_eq!(
+        server.list_ids(&token, &[("stalled", "true")]).await,
+        [id.clone()]
+    );
+
+    // The late webhook finally comes: the order moves on and leaves the list.
+    server
+        .stripe("evt_pay_late", "payment_intent.succeeded", &id)
+        .await
+        .expect(200);
+    assert!(server
+        .list_ids(&token, &[("stalled", "true")])
+        .await
+        .is_empty());
+}
+
+// Seed 000: "Shipped without tracking number — status advances; tracking
+// section shows 'Tracking number pending'." A scan for the code that arrives
+// before staff enter it waits, and applies the moment they do.
+#[tokio::test]
+async fn shipped_without_tracking_says_pending_until_the_code_arrives() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let (id, public) = shipped(&server, &token, None).await;
+    let view = server.track(&public).await.expect(200).clone();
+    assert_eq!(view["status"], "shipped");
+    assert!(
+        str_of(&view, "message").contains("tracking number pending"),
+        "{view}"
+    );
+    assert_eq!(view["shipments"][0]["status"], "tracking_pending");
+
+    let early = server
+        .easypost("evt_early", "1ZLATE0001", "in_transit", Utc::now())
+        .await;
+    assert_eq!(outcome(&early)["outcome"], "unmatched", "kept, not dropped");
+    assert_eq!(server.order(&token, &id).await["status"], "shipped");
+
+    let added = server
+        .post_raw(
+            &format!("/orders/{id}/shipments"),
+            &token,
+            &json!({ "carrier": "UPS", "code": "1ZLATE0001" }).to_string(),
+        )
+        .await;
+    added.expect(200);
+    let view = server.track(&public).await.expect(200).clone();
+    assert_eq!(view["shipments"][0]["tracking_code"], "1ZLATE0001");
+    assert_eq!(view["status"], "in_transit", "the waiting scan applied");
+    assert!(!str_of(&view, "message").contains("pending"));
+    // Its redelivery is now a duplicate.
+    let again = server
+        .easypost("evt_early", "1ZLATE0001", "in_transit", Utc::now())
+        .await;
+    assert_eq!(outcome(&again)["outcome"], "duplicate");
+}
+
+// Seed 000: "Illegal state transition — event queued; admin alerted if not
+// resolved within SLA window." Seed 004: driver details and position, no phone.
+#[tokio::test]
+async fn a_fact_ahead_of_its_states_waits_then_applies_and_the_driver_is_shown_without_a_phone() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let order = server
+        .place(&token, &checkout_body("cus_1", "local_delivery"))
+        .await;
+    let (id, public) = (
+        str_of(&order, "id").to_string(),
+        str_of(&order, "public_id").to_string(),
+    );
+    for to in [
+        "store_notified",
+        "store_acknowledged",
+        "picking_in_progress",
+        "ready_for_pickup",
+    ] {
+        server.advance(&token, &id, to, json!({})).await;
+    }
+    let now = Utc::now();
+    let early = server
+        .doordash("DASHER_DROPPED_OFF", &id, now - Duration::seconds(1))
+        .await;
+    assert_eq!(outcome(&early)["disposition"], "parked");
+    let waiting = server.order(&token, &id).await;
+    assert_eq!(waiting["status"], "ready_for_pickup");
+    assert_eq!(waiting["parked_facts"][0]["target"], "delivered");
+    let due = DateTime::parse_from_rfc3339(str_of(&waiting, "due_at")).unwrap();
+    assert!(
+        due <= now + Duration::minutes(61),
+        "due for review within the parked window"
+    );
+
+    let assigned = server
+        .doordash("DASHER_CONFIRMED", &id, now - Duration::seconds(3))
+        .await;
+    assert_eq!(outcome(&assigned)["status"], "driver_assigned");
+    let view = server.track(&public).await;
+    let body = view.expect(200).clone();
+    assert_eq!(body["delivery"]["driver_name"], "Robin");
+    assert!(body["delivery"]["location"]["lat"].is_number());
+    assert!(body["delivery"]["eta"].is_string());
+    assert!(
+        !view.text.contains("5550123"),
+        "never the driver's phone: {}",
+        view.text
+    );
+
+    let picked = server
+        .doordash("DASHER_PICKED_UP", &id, now - Duration::seconds(2))
+        .await;
+    assert_eq!(
+        outcome(&picked)["status"],
+        "delivered",
+        "the parked drop-off was released"
+    );
+    let done = server.order(&token, &id).await;
+    assert!(done["parked_facts"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn signatures_are_checked_before_anything_is_stored() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let (id, _) = shipped(&server, &token, Some("1ZSIG")).await;
+    let before = server.events_count(&token, &id).await;
+    let body = json!({ "id": "evt_x", "object": "Event", "description": "tracker.updated",
+                       "result": { "object": "Tracker", "tracking_code": "1ZSIG", "status": "delivered" } })
+    .to_string();
+    let path = "/webhooks/carrier/easypost";
+    let wrong = format!(
+        "hmac-sha256-hex={}",
+        hex(&signature("not-the-secret", body.as_bytes()))
+    );
+    server
+        .hook(path, ("X-Hmac-Signature", wrong), &body)
+        .await
+        .problem(401);
+    server
+        .hook(path, ("X-Other", "x".into()), &body)
+        .await
+        .problem(401);
+    let right = format!(
+        "hmac-sha256-hex={}",
+        hex(&signature(EASYPOST, body.as_bytes()))
+    );
+    let tampered = body.replace("delivered", "returned");
+    server
+        .hook(path, ("X-Hmac-Signature", right), &tampered)
+        .await
+        .problem(401);
+
+    let stale_body = json!({ "id": "evt_s", "type": "payment_intent.succeeded", "created": 0,
+                             "data": { "object": { "id": "pi", "metadata": { "order_id": id } } } })
+    .to_string();
+    let stale = timestamped(STRIPE, Utc::now() - Duration::minutes(30), &stale_body);
+    server
+        .hook(
+            "/webhooks/payment/stripe",
+            ("Stripe-Signature", stale),
+            &stale_body,
+        )
+        .await
+        .problem(401);
+
+    let garbage = "{not json";
+    let signed = format!(
+        "hmac-sha256-hex={}",
+        hex(&signature(EASYPOST, garbage.as_bytes()))
+    );
+    server
+        .hook(path, ("X-Hmac-Signature", signed), garbage)
+        .await
+        .problem(400);
+    server
+        .hook("/webhooks/payment/paypal", ("X-Sig", "x".into()), "{}")
+        .await
+        .problem(404);
+    server
+        .hook(
+            "/webhooks/carrier/fedex",
+            ("X-Webhook-Signature", "t=1,v1=00".into()),
+            "{}",
+        )
+        .await
+        .problem(404);
+    server
+        .hook("/webhooks/teleport/easypost", ("X-Sig", "x".into()), "{}")
+        .await
+        .problem(404);
+
+    assert_eq!(
+        server.events_count(&token, &id).await,
+        before,
+        "nothing was stored"
+    );
+    assert_eq!(server.order(&token, &id).await["status"], "shipped");
+}
+
+#[tokio::test]
+async fn a_redelivered_webhook_is_recorded_once() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let (id, _) = shipped(&server, &token, Some("1ZDUP")).await;
+    let first = server
+        .easypost("evt_dup", "1ZDUP", "in_transit", Utc::now())
+        .await;
+    assert_eq!(outcome(&first)["outcome"], "recorded");
+    let count = server.events_count(&token, &id).await;
+    for _ in 0..3 {
+        let again = server
+            .easypost("evt_dup", "1ZDUP", "in_transit", Utc::now())
+            .await;
+        assert_eq!(outcome(&again)["outcome"], "duplicate");
+    }
+    assert_eq!(server.events_count(&token, &id).await, count);
+}
+
+// Seed 003: a payment that fails after its retries cancels the order.
+#[tokio::test]
+async fn a_payment_failing_three_times_cancels_the_order_and_a_refund_is_recorded() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let order = server
+        .place(&token, &checkout_body("cus_1", "shipping"))
+        .await;
+    let (id, public) = (str_of(&order, "id"), str_of(&order, "public_id"));
+    for n in 1..=2 {
+        let failed = server
+            .stripe(
+                &format!("evt_fail_{n}"),
+                "payment_intent.payment_failed",
+                id,
+            )
+            .await;
+        assert_eq!(
+            outcome(&failed)["status"],
+            "pending",
+            "attempt {n} keeps the order open"
+        );
+    }
+    let view = server.track(public).await.expect(200).clone();
+    assert!(
+        str_of(&view["payment"], "message").contains("did not go through"),
+        "{view}"
+    );
+    let third = server
+        .stripe("evt_fail_3", "payment_intent.payment_failed", id)
+        .await;
+    assert_eq!(outcome(&third)["status"], "cancelled");
+
+    let refunded = server.stripe("evt_refund", "charge.refunded", id).await;
+    assert_eq!(outcome(&refunded)["outcome"], "recorded");
+    let order = server.order(&token, id).await;
+    assert_eq!(order["payment"]["status"], "refunded");
+    assert_eq!(order["payment"]["failures"], 3);
+    assert_eq!(order["payment"]["amount_refunded"], 5197);
+}
+
+#[tokio::test]
+async fn several_packages_roll_up_to_the_order_and_exceptions_reach_staff() {
+    let server = start_stack(&[]);
+    let token = token("acme", Role::Manager);
+    let (id, public) = shipped(&server, &token, Some("1ZPKG0001")).await;
+    server
+        .post_raw(
+            &format!("/orders/{id}/shipments"),
+            &token,
+            &json!({ "carrier": "UPS", "code": "1ZPKG0002" }).to_string(),
+        )
+        .await
+        .expect(200);
+    let now = Utc::now();
+    server
+        .easypost(
+            "evt_a",
+            "1ZPKG0001",
+            "delivered",
+            now - Duration::seconds(2),
+        )
+        .await
+        .expect(200);
+    let view = server.track(&public).await.expect(200).clone();
+    assert_eq!(view["status"], "shipped", "one package is still on its way");
+    assert!(
+        str_of(&view, "message").contains("1 of 2 packages delivered"),
+        "{view}"
+    );
+
+    let attempt = server
+        .easypost("evt_b1", "1ZPKG0002", "failure", now - Duration::seconds(1))
+        .await;
+    attempt.expect(200);
+    let order = server.order(&token, &id).await;
+    assert!(
+        order["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "delivery_exception"),
+        "staff see the exception: {order}"
+    );
+    let view = server.track(&public).await.expect(200).clone();
+    let message = str_of(&view["shipments"][1], "message");
+    assert!(message.contains("could not deliver"), "{message}");
+
+    server
+        .easypost("evt_b2", "1ZPKG0002", "delivered", now)
+        .await
+        .expect(200);
+    assert_eq!(
+        server.track(&public).await.expect(200)["status"],
+        "delivered"
+    );
+}
