@@ -51,14 +51,25 @@ pub fn entry(event: &Event) -> BusEntry {
                         "overridden": f.overridden, "reason": f.reason }),
             )
         }
-        EventBody::FlagRaised { flag, reason } => (
+        EventBody::FlagRaised {
+            flag,
+            reason,
+            cause,
+            level,
+            escalate_at,
+        } => (
             match flag {
                 FlagKind::Stalled => "OrderStalled",
                 FlagKind::NeedsReview => "OrderNeedsReview",
                 FlagKind::DeliveryException => "DeliveryException",
             },
-            json!({ "flag": flag, "reason": reason }),
+            json!({ "flag": flag, "reason": reason, "cause": cause, "level": level,
+                    "escalate_at": escalate_at }),
         ),
+        EventBody::FlagsCleared { kinds, reason } => {
+            ("FlagsResolved", json!({ "flags": kinds, "reason": reason }))
+        }
+        EventBody::NoteAdded { text } => ("NoteAdded", json!({ "text": text })),
         EventBody::ShipmentUpdated(news) => ("ShipmentUpdated", json!({ "shipment": news })),
         EventBody::TrackingAdded(tracking) => ("ShipmentUpdated", json!({ "tracking": tracking })),
         EventBody::PaymentRecorded(news) => ("PaymentUpdated", json!({ "payment": news })),

@@ -12,8 +12,8 @@ use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
 use crate::order::decide::{self, NextAction, Origin, Rejection, StatusClaim};
 use crate::order::inbound::{normalise_tracking, Inbound, Subject};
 use crate::order::{
-    Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderPolicy, OrderSummary,
-    ShippingSnapshot, TrackingInput,
+    Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderSummary, ShippingSnapshot,
+    TrackingInput,
 };
 use crate::ports::{
     Clock, Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError,
@@ -182,9 +182,7 @@ impl OrderService {
             total,
             shipping: request.shipping,
             contact: request.contact,
-            policy: OrderPolicy {
-                allow_tracking_pending: self.tenants.settings(tenant).allow_tracking_pending,
-            },
+            policy: self.tenants.settings(tenant).policy(),
         };
         let origin = principal.origin();
         let ids = (decide::new_id("ord"), decide::new_id("trk"));

@@ -8,12 +8,22 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::FulfilmentType;
+use crate::order::OrderPolicy;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSettings {
     #[serde(default)]
     pub allow_tracking_pending: bool,
+    /// SLA per state in minutes, over the lifecycle's (`{"confirmed": 240}`).
+    #[serde(default)]
+    pub sla_minutes: BTreeMap<String, u32>,
+    #[serde(default)]
+    pub tracking_pending_minutes: Option<u32>,
+    #[serde(default)]
+    pub stale_scan_minutes: Option<u32>,
+    #[serde(default)]
+    pub parked_minutes: Option<u32>,
     /// Lifecycle name per fulfilment type; the preset when absent.
     #[serde(default)]
     pub lifecycles: BTreeMap<FulfilmentType, String>,
@@ -27,6 +37,19 @@ pub struct Tenants {
     pub default: TenantSettings,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantSettings>,
+}
+
+impl TenantSettings {
+    /// The rules an order takes with it at checkout.
+    pub fn policy(&self) -> OrderPolicy {
+        OrderPolicy {
+            allow_tracking_pending: self.allow_tracking_pending,
+            sla_minutes: self.sla_minutes.clone(),
+            tracking_pending_minutes: self.tracking_pending_minutes,
+            stale_scan_minutes: self.stale_scan_minutes,
+            parked_minutes: self.parked_minutes,
+        }
+    }
 }
 
 impl Tenants {

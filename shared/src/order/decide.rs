@@ -555,6 +555,9 @@ pub fn record_inbound(
                     EventBody::FlagRaised {
                         flag: FlagKind::DeliveryException,
                         reason,
+                        cause: None,
+                        level: 1,
+                        escalate_at: None,
                     },
                 );
             }

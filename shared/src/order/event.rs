@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::deadlines::StallReason;
 use super::head::{Contact, FlagKind, LineItem, OrderPolicy, ShippingSnapshot};
 use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
 use super::shipment::TrackingInput;
@@ -44,6 +45,20 @@ pub enum EventBody {
     FlagRaised {
         flag: FlagKind,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<StallReason>,
+        #[serde(default)]
+        level: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        escalate_at: Option<DateTime<Utc>>,
+    },
+    /// Staff resolved flags of these kinds (needs review, exceptions).
+    FlagsCleared {
+        kinds: Vec<FlagKind>,
+        reason: String,
+    },
+    NoteAdded {
+        text: String,
     },
     /// A carrier's news about one package.
     ShipmentUpdated(ShipmentNews),
@@ -60,6 +75,8 @@ impl EventBody {
             EventBody::OrderPlaced(_) => "order_placed",
             EventBody::StatusFact(_) => "status_fact",
             EventBody::FlagRaised { .. } => "flag_raised",
+            EventBody::FlagsCleared { .. } => "flags_cleared",
+            EventBody::NoteAdded { .. } => "note_added",
             EventBody::ShipmentUpdated(_) => "shipment_updated",
             EventBody::TrackingAdded(_) => "tracking_added",
             EventBody::PaymentRecorded(_) => "payment_recorded",

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::deadlines::StallReason;
 use super::inbound::{DeliveryKind, Driver, GeoPoint, PaymentKind};
 use super::shipment::Shipment;
 use crate::lifecycle::FulfilmentType;
@@ -58,6 +59,18 @@ pub struct Contact {
 pub struct OrderPolicy {
     /// Let `shipped` advance without a tracking code ("tracking number pending").
     pub allow_tracking_pending: bool,
+    /// The tenant's SLA per state, in minutes, over the lifecycle's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sla_minutes: BTreeMap<String, u32>,
+    /// How long a package may ship without a tracking code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_pending_minutes: Option<u32>,
+    /// How long a package may go without a carrier scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_scan_minutes: Option<u32>,
+    /// How long a parked fact may wait before staff review it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked_minutes: Option<u32>,
 }
 
 /// What a payment provider last told us.
@@ -100,6 +113,15 @@ pub struct Flag {
     pub reason: String,
     pub raised_at: DateTime<Utc>,
     pub event_id: String,
+    /// The deadline that raised it, for flags the sweep raises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<StallReason>,
+    /// How many times it has been raised without being resolved.
+    #[serde(default)]
+    pub level: u32,
+    /// When it is raised again, one level up, if nothing changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +155,8 @@ pub struct Head {
     pub status: String,
     /// When the current status was established, per its source.
     pub status_since: DateTime<Utc>,
+    /// When we learned of the current status; its SLA runs from here.
+    pub status_entered_at: DateTime<Utc>,
     /// Bumped once per committed command; the optimistic-concurrency token.
     pub version: u64,
     /// Sequence number of the last event.

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::deadlines::{self, StallReason};
 use super::event::{Disposition, Event, EventBody, StatusFact};
 use super::head::{DeliveryInfo, PaymentInfo};
 use super::head::{Flag, FlagKind, Head, ParkedRef};
@@ -11,10 +12,6 @@ use super::inbound::{
 };
 use super::shipment::{Shipment, ShipmentStatus, TrackingInput};
 use crate::lifecycle::Lifecycle;
-
-/// How long a parked fact may wait for the states it needs before the order
-/// is due for review.
-pub const PARKED_WINDOW: Duration = Duration::minutes(60);
 
 /// Builds the head from an order's first event.
 ///
@@ -34,6 +31,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         fulfilment: placed.fulfilment,
         status: placed.status,
         status_since: event.occurred_at,
+        status_entered_at: event.recorded_at,
         version: event.version,
         last_seq: event.seq,
         created_at: event.recorded_at,
@@ -58,8 +56,8 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
     head.timestamps
         .entry("placed_at".into())
         .or_insert(event.occurred_at);
-    head.sla_due_at = sla_deadline(lifecycle, &head.status, event.recorded_at);
-    head.due_at = next_due(&head);
+    head.sla_due_at = sla_deadline(&head, lifecycle, event.recorded_at);
+    head.due_at = deadlines::next_due(&head, lifecycle);
     head
 }
 
@@ -71,31 +69,55 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
     match &event.body {
         EventBody::OrderPlaced(_) => {}
         EventBody::StatusFact(fact) => apply_fact(head, event, fact, lifecycle),
-        EventBody::FlagRaised { flag, reason } => raise(head, *flag, reason.clone(), event),
+        EventBody::FlagRaised {
+            flag,
+            reason,
+            cause,
+            level,
+            escalate_at,
+        } => {
+            let raised = Flag {
+                kind: *flag,
+                reason: reason.clone(),
+                raised_at: event.recorded_at,
+                event_id: event.event_id.clone(),
+                cause: cause.clone(),
+                level: *level,
+                escalate_at: *escalate_at,
+            };
+            raise_flag(head, raised);
+        }
+        EventBody::FlagsCleared { kinds, .. } => head.flags.retain(|f| !kinds.contains(&f.kind)),
+        EventBody::NoteAdded { .. } => {}
         EventBody::ShipmentUpdated(news) => apply_shipment_news(head, news, event),
         EventBody::TrackingAdded(tracking) => add_tracking(head, tracking, event.recorded_at),
         EventBody::PaymentRecorded(news) => apply_payment(head, news, event),
         EventBody::DeliveryUpdated(news) => apply_delivery(head, news, event),
     }
-    head.due_at = next_due(head);
+    head.due_at = deadlines::next_due(head, lifecycle);
 }
 
 fn apply_fact(head: &mut Head, event: &Event, fact: &StatusFact, lifecycle: &Lifecycle) {
     if let Some(parked) = &fact.released {
         head.parked.retain(|p| &p.event_id != parked);
+        clear(
+            head,
+            |c| matches!(c, StallReason::ParkedTooLong { event_id } if event_id == parked),
+        );
     }
     match fact.disposition {
         Disposition::Applied => {
             head.status = fact.target.clone();
             head.status_since = event.occurred_at;
+            head.status_entered_at = event.recorded_at;
             stamp(head, lifecycle, &fact.target, event.occurred_at);
-            head.sla_due_at = sla_deadline(lifecycle, &fact.target, event.recorded_at);
+            head.sla_due_at = sla_deadline(head, lifecycle, event.recorded_at);
             record_shipment(head, fact, event.recorded_at);
             if let Some(status) = lifecycle.state(&fact.target).and_then(|s| s.shipment) {
                 roll_down(head, status, event.recorded_at);
             }
             // A stall is about the state the order has just left.
-            head.flags.retain(|f| f.kind != FlagKind::Stalled);
+            clear(head, |c| matches!(c, StallReason::Sla { .. }));
         }
         // History: it fills in when a skipped state happened, nothing more.
         Disposition::Late => stamp(head, lifecycle, &fact.target, event.occurred_at),
@@ -184,6 +206,11 @@ fn apply_shipment_news(head: &mut Head, news: &ShipmentNews, event: &Event) {
     shipment.tracking_url = news.tracking_url.clone().or(shipment.tracking_url.take());
     shipment.last_scan_at = Some(event.occurred_at);
     shipment.updated_at = event.recorded_at;
+    let id = shipment.shipment_id.clone();
+    clear(
+        head,
+        |c| matches!(c, StallReason::NoScan { shipment_id } if *shipment_id == id),
+    );
     if news.status.is_exception() {
         let reason = format!(
             "package {} is {:?}: {}",
@@ -218,6 +245,11 @@ fn add_tracking(head: &mut Head, tracking: &TrackingInput, at: DateTime<Utc>) {
                 pending.status = ShipmentStatus::LabelCreated;
             }
             pending.updated_at = at;
+            let id = pending.shipment_id.clone();
+            clear(
+                head,
+                |c| matches!(c, StallReason::TrackingPending { shipment_id } if *shipment_id == id),
+            );
         }
         None => {
             let id = format!("shp_{}", head.shipments.len() + 1);
@@ -282,12 +314,31 @@ fn apply_delivery(head: &mut Head, news: &DeliveryNews, event: &Event) {
 }
 
 fn raise(head: &mut Head, kind: FlagKind, reason: String, event: &Event) {
-    head.flags.push(Flag {
-        kind,
-        reason,
-        raised_at: event.recorded_at,
-        event_id: event.event_id.clone(),
-    });
+    raise_flag(
+        head,
+        Flag {
+            kind,
+            reason,
+            raised_at: event.recorded_at,
+            event_id: event.event_id.clone(),
+            cause: None,
+            level: 1,
+            escalate_at: None,
+        },
+    );
+}
+
+/// A flag raised again for the same deadline replaces the old one (a higher level).
+fn raise_flag(head: &mut Head, flag: Flag) {
+    if flag.cause.is_some() {
+        head.flags.retain(|f| f.cause != flag.cause);
+    }
+    head.flags.push(flag);
+}
+
+fn clear(head: &mut Head, resolved: impl Fn(&StallReason) -> bool) {
+    head.flags
+        .retain(|f| !f.cause.as_ref().is_some_and(&resolved));
 }
 
 /// Keeps the earliest time each state was reached, whatever order the facts came in.
@@ -300,23 +351,11 @@ fn stamp(head: &mut Head, lifecycle: &Lifecycle, state: &str, at: DateTime<Utc>)
     }
 }
 
-fn sla_deadline(lifecycle: &Lifecycle, state: &str, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if lifecycle.is_terminal(state) {
+/// When the current state outstays its SLA, for the customer's "expected by".
+fn sla_deadline(head: &Head, lifecycle: &Lifecycle, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if lifecycle.is_terminal(&head.status) {
         return None;
     }
-    lifecycle
-        .sla_minutes(state)
+    deadlines::sla_minutes(head, lifecycle, &head.status)
         .map(|m| from + Duration::minutes(i64::from(m)))
-}
-
-fn next_due(head: &Head) -> Option<DateTime<Utc>> {
-    let parked = head
-        .parked
-        .iter()
-        .map(|p| p.recorded_at + PARKED_WINDOW)
-        .min();
-    match (head.sla_due_at, parked) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }

@@ -54,6 +54,8 @@ pub struct Shipment {
     pub location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_delivery: Option<DateTime<Utc>>,
+    /// When the package was first recorded.
+    pub created_at: DateTime<Utc>,
     /// When the carrier last scanned it (per the carrier); none before the first scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scan_at: Option<DateTime<Utc>>,
@@ -110,6 +112,7 @@ impl Shipment {
             location: None,
             estimated_delivery: None,
             last_scan_at: None,
+            created_at: at,
             updated_at: at,
         }
     }

@@ -1,0 +1,207 @@
+//! When an order should have moved on, and what to do when it has not.
+//!
+//! Every live order carries its next deadline (`due_at`) in the sparse due
+//! index, so a sweep reads only the overdue orders. A deadline passes for one
+//! of a few reasons — a state outstaying its SLA, a package shipped without a
+//! tracking code, a package no carrier has scanned for too long, a fact parked
+//! past its window. Once flagged, the reason's next deadline is its
+//! escalation time, so an unresolved order comes back with a higher level
+//! instead of leaving the index; progress clears the flag and the deadline.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::head::{FlagKind, Head};
+use super::shipment::ShipmentStatus;
+use crate::lifecycle::Lifecycle;
+
+/// Defaults when neither the lifecycle nor the tenant says otherwise.
+pub const TRACKING_PENDING_MINUTES: u32 = 24 * 60;
+pub const STALE_SCAN_MINUTES: u32 = 72 * 60;
+pub const PARKED_MINUTES: u32 = 60;
+
+/// Why an order is overdue.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum StallReason {
+    /// The order has sat in `state` longer than its SLA.
+    Sla { state: String },
+    /// Shipped, but the package still has no tracking code.
+    TrackingPending { shipment_id: String },
+    /// No carrier scan for the package in too long.
+    NoScan { shipment_id: String },
+    /// A fact has waited too long for the states it needs.
+    ParkedTooLong { event_id: String },
+}
+
+impl StallReason {
+    /// Parked facts need a person's judgement; the rest are stalls.
+    pub fn flag(&self) -> FlagKind {
+        match self {
+            StallReason::ParkedTooLong { .. } => FlagKind::NeedsReview,
+            _ => FlagKind::Stalled,
+        }
+    }
+
+    pub fn describe(&self, minutes: i64) -> String {
+        let time = human(minutes);
+        match self {
+            StallReason::Sla { state } => format!("{state} for {time}, past its SLA"),
+            StallReason::TrackingPending { shipment_id } => {
+                format!("{shipment_id} shipped {time} ago and still has no tracking code")
+            }
+            StallReason::NoScan { shipment_id } => {
+                format!("no carrier scan for {shipment_id} in {time}")
+            }
+            StallReason::ParkedTooLong { event_id } => {
+                format!("fact {event_id} has waited {time} for the states it needs")
+            }
+        }
+    }
+
+    /// What staff can do about it, for the health view.
+    pub fn suggested_actions(&self) -> &'static [&'static str] {
+        match self {
+            StallReason::Sla { .. } => &["advance", "refetch_carrier", "note"],
+            StallReason::TrackingPending { .. } => &["add_tracking", "note"],
+            StallReason::NoScan { .. } => &["refetch_carrier", "correct_tracking", "note"],
+            StallReason::ParkedTooLong { .. } => &["resolve_parked", "discard_parked", "advance"],
+        }
+    }
+}
+
+fn human(minutes: i64) -> String {
+    match minutes {
+        m if m < 120 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{} days", m / (24 * 60)),
+    }
+}
+
+/// A reason and the moment it becomes overdue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deadline {
+    pub reason: StallReason,
+    /// When the reason's clock started.
+    pub since: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// How long after a flag it is raised again, one level up.
+pub fn escalation_delay(level: u32) -> Duration {
+    match level {
+        0 | 1 => Duration::hours(1),
+        2 => Duration::hours(4),
+        _ => Duration::hours(24),
+    }
+}
+
+/// The SLA of `state` for this order: the tenant's override, else the lifecycle's.
+pub fn sla_minutes(head: &Head, lifecycle: &Lifecycle, state: &str) -> Option<u32> {
+    head.policy
+        .sla_minutes
+        .get(state)
+        .copied()
+        .or_else(|| lifecycle.sla_minutes(state))
+}
+
+/// Every deadline the order is under right now.
+pub fn deadlines(head: &Head, lifecycle: &Lifecycle) -> Vec<Deadline> {
+    let minutes = |m: u32| Duration::minutes(i64::from(m));
+    let mut all = Vec::new();
+    if !lifecycle.is_terminal(&head.status) {
+        if let Some(sla) = sla_minutes(head, lifecycle, &head.status) {
+            // The clock runs from when we learned of the status, not from a
+            // provider's (possibly old) timestamp.
+            let since = head.status_entered_at;
+            all.push(Deadline {
+                reason: StallReason::Sla {
+                    state: head.status.clone(),
+                },
+                since,
+                at: since + minutes(sla),
+            });
+        }
+        for s in &head.shipments {
+            let waiting = match s.status {
+                ShipmentStatus::TrackingPending => Some((
+                    StallReason::TrackingPending {
+                        shipment_id: s.shipment_id.clone(),
+                    },
+                    s.created_at,
+                    head.policy
+                        .tracking_pending_minutes
+                        .unwrap_or(TRACKING_PENDING_MINUTES),
+                )),
+                ShipmentStatus::LabelCreated
+                | ShipmentStatus::InTransit
+                | ShipmentStatus::Delayed
+                | ShipmentStatus::OutForDelivery
+                | ShipmentStatus::DeliveryAttempted
+                | ShipmentStatus::ActionRequired
+                | ShipmentStatus::Returning
+                | ShipmentStatus::Stale => Some((
+                    StallReason::NoScan {
+                        shipment_id: s.shipment_id.clone(),
+                    },
+                    s.last_scan_at.unwrap_or(s.created_at),
+                    head.policy.stale_scan_minutes.unwrap_or(STALE_SCAN_MINUTES),
+                )),
+                _ => None,
+            };
+            if let Some((reason, since, window)) = waiting {
+                all.push(Deadline {
+                    reason,
+                    since,
+                    at: since + minutes(window),
+                });
+            }
+        }
+    }
+    for p in &head.parked {
+        let window = head.policy.parked_minutes.unwrap_or(PARKED_MINUTES);
+        all.push(Deadline {
+            reason: StallReason::ParkedTooLong {
+                event_id: p.event_id.clone(),
+            },
+            since: p.recorded_at,
+            at: p.recorded_at + minutes(window),
+        });
+    }
+    all
+}
+
+/// When the sweep should next look at the order: the earliest deadline, or
+/// for a reason already flagged, its escalation time.
+pub fn next_due(head: &Head, lifecycle: &Lifecycle) -> Option<DateTime<Utc>> {
+    deadlines(head, lifecycle)
+        .into_iter()
+        .map(|d| {
+            head.flags
+                .iter()
+                .find(|f| f.cause.as_ref() == Some(&d.reason))
+                .and_then(|f| f.escalate_at)
+                .unwrap_or(d.at)
+        })
+        .min()
+}
+
+/// The reasons due now, each with the level it should be flagged at: 1 for
+/// a fresh one, one more than last time for an unresolved one.
+pub fn overdue(head: &Head, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Vec<(Deadline, u32)> {
+    deadlines(head, lifecycle)
+        .into_iter()
+        .filter_map(|d| {
+            let flagged = head
+                .flags
+                .iter()
+                .find(|f| f.cause.as_ref() == Some(&d.reason));
+            match flagged {
+                Some(f) if f.escalate_at.is_some_and(|at| at > now) => None,
+                Some(f) => Some((d, f.level + 1)),
+                None if d.at <= now => Some((d, 1)),
+                None => None,
+            }
+        })
+        .collect()
+}
