@@ -15,6 +15,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{middleware, Router};
 use order_core::auth::JwtKeys;
+use order_core::carrier::HttpCarrierClient;
 use order_core::lifecycle::Catalog;
 use order_core::ports::SystemClock;
 use order_core::relay::{self, InProcessPublisher};
@@ -22,7 +23,7 @@ use order_core::service::OrderService;
 use order_core::store::SqliteStore;
 use order_core::tenants::Tenants;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 /// The development signing secret. Real deployments verify tokens in API
 /// Gateway; this one only guards a laptop.
@@ -40,6 +41,10 @@ pub struct StackConfig {
     pub print_events: bool,
     /// Webhook signing secrets per provider.
     pub webhook_secrets: webhooks::Secrets,
+    /// How often the stall sweep runs; `None` only on demand (`POST /admin/sweep`).
+    pub sweep_every: Option<Duration>,
+    /// A tracking API for managers' re-fetches (`GET {url}/trackers/{carrier}/{code}`).
+    pub carrier_api: Option<String>,
 }
 
 impl Default for StackConfig {
@@ -51,6 +56,8 @@ impl Default for StackConfig {
             lifecycles_dir: None,
             print_events: true,
             webhook_secrets: webhooks::Secrets::default(),
+            sweep_every: Some(Duration::from_secs(60)),
+            carrier_api: None,
         }
     }
 }
@@ -58,6 +65,7 @@ impl Default for StackConfig {
 /// A wired-up stack, ready to serve.
 pub struct Stack {
     pub service: Arc<OrderService>,
+    sweep_every: Option<Duration>,
     webhook_secrets: webhooks::Secrets,
     pub keys: JwtKeys,
     pub publisher: Arc<InProcessPublisher>,
@@ -80,14 +88,19 @@ impl Stack {
         }
         .map_err(|e| e.to_string())?;
         let store = Arc::new(store);
-        let service = Arc::new(OrderService::new(
+        let mut service = OrderService::new(
             store.clone(),
             catalog,
             Arc::new(config.tenants.clone()),
             Arc::new(SystemClock),
-        ));
+        );
+        if let Some(url) = &config.carrier_api {
+            service = service.with_carrier(Arc::new(HttpCarrierClient::new(url.clone())));
+        }
+        let service = Arc::new(service);
         Ok(Stack {
             service,
+            sweep_every: config.sweep_every,
             webhook_secrets: config.webhook_secrets.clone(),
             keys: JwtKeys::hs256(config.jwt_secret.as_bytes()),
             publisher: Arc::new(InProcessPublisher::new(config.print_events)),
@@ -100,6 +113,7 @@ impl Stack {
     pub fn router(&self) -> Router {
         let staff = checkout::router(self.service.clone())
             .merge(orders::router(self.service.clone()))
+            .merge(stall_sweep::router(self.service.clone()))
             .route_layer(middleware::from_fn_with_state(
                 self.keys.clone(),
                 order_core::http::require_bearer,
@@ -124,19 +138,25 @@ impl Stack {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let stop = Arc::new(Notify::new());
+        let (stop, stopped) = watch::channel(false);
         let relay = tokio::spawn(relay::run(
             self.store.clone(),
             self.publisher.clone(),
             self.store.outbox_signal(),
             Duration::from_millis(500),
-            stop.clone(),
+            stopped.clone(),
         ));
+        let sweeper = self
+            .sweep_every
+            .map(|period| tokio::spawn(stall_sweep::every(self.service.clone(), period, stopped)));
         let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;
-        stop.notify_one();
+        let _ = stop.send(true);
         let _ = relay.await;
+        if let Some(sweeper) = sweeper {
+            let _ = sweeper.await;
+        }
         served
     }
 }

@@ -41,6 +41,12 @@ struct ServeArgs {
     /// Directory of extra lifecycle definitions (*.json).
     #[arg(long, env = "ORDER_TRACKING_LIFECYCLES")]
     lifecycles: Option<PathBuf>,
+    /// Seconds between stall sweeps; 0 sweeps only on `POST /admin/sweep`.
+    #[arg(long, env = "ORDER_TRACKING_SWEEP_EVERY", default_value_t = 60)]
+    sweep_every: u64,
+    /// A tracking API managers' re-fetches ask (`GET {url}/trackers/{carrier}/{code}`).
+    #[arg(long, env = "CARRIER_API_URL")]
+    carrier_api: Option<String>,
     /// Secret that signs and verifies local JWTs.
     #[arg(long, env = "ORDER_TRACKING_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
     jwt_secret: String,
@@ -100,6 +106,8 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         lifecycles_dir: args.lifecycles.clone(),
         print_events: true,
         webhook_secrets: webhooks::Secrets::from_env(),
+        sweep_every: (args.sweep_every > 0).then(|| Duration::from_secs(args.sweep_every)),
+        carrier_api: args.carrier_api.clone(),
     })
 }
 
@@ -171,6 +179,16 @@ async fn serve(args: &ServeArgs) -> Result<(), String> {
     println!("             POST /orders/{{id}}/transitions   (bearer JWT)");
     println!("  customer:  GET /track/{{public_id}}");
     println!("  webhooks:  POST /webhooks/{{carrier|payment|delivery}}/{{provider}}  (signed; WEBHOOK_SECRET_<PROVIDER>)");
+    println!(
+        "  admin:     GET /admin/health, POST /admin/sweep, GET /admin/reports/sla  (managers)"
+    );
+    println!(
+        "  sweep:     {}",
+        match config.sweep_every {
+            Some(period) => format!("every {}s", period.as_secs()),
+            None => "on demand".into(),
+        }
+    );
     println!("  events:    relayed in-process, logged as EventBridge entries");
     println!("  a token:   cargo run -- token --tenant acme --role manager");
     stack

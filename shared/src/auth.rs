@@ -65,6 +65,16 @@ impl Principal {
         }
     }
 
+    /// Reconciliation is for managers and owners.
+    pub fn require_manager(&self) -> Result<(), ServiceError> {
+        match self.role {
+            Role::Manager | Role::Owner => Ok(()),
+            _ => Err(ServiceError::Forbidden(
+                "this action is for managers and owners".into(),
+            )),
+        }
+    }
+
     /// Reads the claims an API Gateway JWT authorizer (or our own verifier)
     /// produced. Both `tenant_id` and `custom:tenant_id` (Cognito) are accepted.
     pub fn from_claims(claims: &Claims) -> Result<Self, AuthError> {

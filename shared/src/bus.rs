@@ -44,6 +44,7 @@ pub fn entry(event: &Event) -> BusEntry {
                 Disposition::Late => "LateFactRecorded",
                 Disposition::Parked => "FactParked",
                 Disposition::Conflict => "OrderNeedsReview",
+                Disposition::Discarded => "ParkedFactDiscarded",
             };
             (
                 kind,
@@ -72,6 +73,13 @@ pub fn entry(event: &Event) -> BusEntry {
         EventBody::NoteAdded { text } => ("NoteAdded", json!({ "text": text })),
         EventBody::ShipmentUpdated(news) => ("ShipmentUpdated", json!({ "shipment": news })),
         EventBody::TrackingAdded(tracking) => ("ShipmentUpdated", json!({ "tracking": tracking })),
+        EventBody::TrackingCorrected {
+            shipment_id,
+            tracking,
+        } => (
+            "ShipmentUpdated",
+            json!({ "shipment_id": shipment_id, "tracking": tracking }),
+        ),
         EventBody::PaymentRecorded(news) => ("PaymentUpdated", json!({ "payment": news })),
         EventBody::DeliveryUpdated(news) => {
             // The driver's phone number stays with us.

@@ -100,6 +100,9 @@ impl From<ServiceError> for Problem {
             .with("current_status", &refusal.status)
             .with("current_version", refusal.version)
             .with("allowed_actions", &refusal.allowed),
+            ServiceError::Unavailable(_) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", detail)
+            }
             ServiceError::Store(StoreError::Unavailable(_)) => {
                 tracing::error!(error = %detail, "store unavailable");
                 Problem::new(

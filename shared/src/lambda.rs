@@ -27,7 +27,8 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// - `TABLE_NAME`: the DynamoDB table (the AWS deployment);
 /// - or `ORDER_TRACKING_SQLITE`: an embedded store file, so the binaries run
 ///   under `cargo lambda watch` with no AWS at all;
-/// - `TENANTS_JSON` (optional): tenant policies, as in the local stack's file.
+/// - `TENANTS_JSON` (optional): tenant policies, as in the local stack's file;
+/// - `CARRIER_API_URL` (optional): where managers' re-fetches ask carriers.
 pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
     let catalog = Arc::new(Catalog::presets());
     let tenants: Tenants = match std::env::var("TENANTS_JSON") {
@@ -48,12 +49,11 @@ pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
             "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
         );
     };
-    Ok(Arc::new(OrderService::new(
-        store,
-        catalog,
-        Arc::new(tenants),
-        Arc::new(SystemClock),
-    )))
+    let mut service = OrderService::new(store, catalog, Arc::new(tenants), Arc::new(SystemClock));
+    if let Ok(url) = std::env::var("CARRIER_API_URL") {
+        service = service.with_carrier(Arc::new(crate::carrier::HttpCarrierClient::new(url)));
+    }
+    Ok(Arc::new(service))
 }
 
 /// A function's router as Lambda serves it: principals from the JWT

@@ -14,6 +14,7 @@ pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod bus;
+pub mod carrier;
 pub mod http;
 #[cfg(feature = "aws")]
 pub mod lambda;
@@ -25,6 +26,7 @@ pub mod ports;
 #[cfg(feature = "aws")]
 pub mod publish;
 pub mod relay;
+pub mod report;
 pub mod service;
 pub mod store;
 pub mod tenants;

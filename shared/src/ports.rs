@@ -169,6 +169,22 @@ pub trait EventPublisher: Send + Sync + 'static {
     async fn publish(&self, events: &[Event]) -> Result<(), PublishError>;
 }
 
+/// What a carrier says about a package when asked directly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CarrierStatus {
+    pub news: crate::order::inbound::ShipmentNews,
+    pub occurred_at: DateTime<Utc>,
+    /// Identifies this report, so asking twice records it once.
+    pub event_id: String,
+}
+
+/// Re-fetches a package's status from the carrier (admin reconciliation).
+#[async_trait]
+pub trait CarrierClient: Send + Sync + 'static {
+    /// `None` when the carrier does not know the code.
+    async fn track(&self, carrier: &str, code: &str) -> Result<Option<CarrierStatus>, String>;
+}
+
 /// Time, injected so SLA and sweep logic is testable without sleeping.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 
 use crate::bus;
 use crate::order::Event;
@@ -39,14 +39,15 @@ pub async fn drain(
     }
 }
 
-/// Relays until `stop` is notified: woken by `wake` after each commit, and
-/// every `interval` regardless, so nothing waits for long if a wake is missed.
+/// Relays until `stop` changes (or its sender is dropped): woken by `wake`
+/// after each commit, and every `interval` regardless, so nothing waits for
+/// long if a wake is missed.
 pub async fn run(
     outbox: Arc<dyn Outbox>,
     publisher: Arc<dyn EventPublisher>,
     wake: Arc<Notify>,
     interval: Duration,
-    stop: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
 ) {
     loop {
         if let Err(e) = drain(outbox.as_ref(), publisher.as_ref()).await {
@@ -55,7 +56,7 @@ pub async fn run(
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(interval) => {}
-            _ = stop.notified() => {
+            _ = stop.changed() => {
                 let _ = drain(outbox.as_ref(), publisher.as_ref()).await;
                 return;
             }

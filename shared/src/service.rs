@@ -9,17 +9,21 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{Principal, Role};
 use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
-use crate::order::decide::{self, NextAction, Origin, Rejection, StatusClaim};
-use crate::order::inbound::{normalise_tracking, Inbound, Subject};
+use crate::order::deadlines;
+use crate::order::decide::{self, Decision, NextAction, Origin, Rejection, StatusClaim};
+use crate::order::inbound::{normalise_tracking, Inbound, InboundFact, Subject};
 use crate::order::{
-    Contact, Disposition, Event, Head, LineItem, OrderPlaced, OrderSummary, ShippingSnapshot,
-    TrackingInput,
+    Contact, Disposition, Event, FlagKind, Head, LineItem, OrderPlaced, OrderSummary,
+    ShippingSnapshot, TrackingInput,
 };
 use crate::ports::{
-    Clock, Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError,
+    CarrierClient, Clock, Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page,
+    StoreError,
 };
+use crate::report::{self, ReportPeriod, SlaReport};
 use crate::tenants::Tenants;
 use crate::views::{OrderView, TrackingView};
+use chrono::{DateTime, Utc};
 
 /// How many times a command re-reads and re-decides after losing a race.
 pub const MAX_ATTEMPTS: usize = 5;
@@ -40,8 +44,91 @@ pub enum ServiceError {
     Conflict { status: String, version: u64 },
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyMismatch,
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(StoreError),
+}
+
+/// What one sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SweepReport {
+    /// Orders the due index returned: the sweep reads nothing else.
+    pub read: usize,
+    pub orders_flagged: usize,
+    pub flags_raised: usize,
+    /// Due, but already flagged by someone else in the meantime.
+    pub unchanged: usize,
+}
+
+/// One order in the health view.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthEntry {
+    pub id: String,
+    pub public_id: String,
+    pub status: String,
+    pub customer_id: String,
+    /// Minutes since the oldest open flag (or the missed deadline).
+    pub age_minutes: i64,
+    pub issues: Vec<HealthIssue>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthIssue {
+    pub kind: FlagKind,
+    pub reason: String,
+    pub level: u32,
+    pub raised_at: DateTime<Utc>,
+    pub suggested_actions: Vec<&'static str>,
+}
+
+impl HealthEntry {
+    fn new(head: &Head, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Self {
+        let mut issues: Vec<HealthIssue> = head
+            .flags
+            .iter()
+            .map(|f| HealthIssue {
+                kind: f.kind,
+                reason: f.reason.clone(),
+                level: f.level,
+                raised_at: f.raised_at,
+                suggested_actions: match (&f.cause, f.kind) {
+                    (Some(cause), _) => cause.suggested_actions().to_vec(),
+                    (None, FlagKind::DeliveryException) => {
+                        vec!["refetch_carrier", "note", "resolve"]
+                    }
+                    (None, _) => vec!["resolve", "advance", "note"],
+                },
+            })
+            .collect();
+        // Overdue, but the sweep has not been round yet.
+        for (deadline, _) in deadlines::overdue(head, lifecycle, now) {
+            if head
+                .flags
+                .iter()
+                .all(|f| f.cause.as_ref() != Some(&deadline.reason))
+            {
+                issues.push(HealthIssue {
+                    kind: deadline.reason.flag(),
+                    reason: deadline
+                        .reason
+                        .describe((now - deadline.since).num_minutes()),
+                    level: 0,
+                    raised_at: deadline.at,
+                    suggested_actions: deadline.reason.suggested_actions().to_vec(),
+                });
+            }
+        }
+        let oldest = issues.iter().map(|i| i.raised_at).min().unwrap_or(now);
+        HealthEntry {
+            id: head.id.clone(),
+            public_id: head.public_id.clone(),
+            status: head.status.clone(),
+            customer_id: head.customer_id.clone(),
+            age_minutes: (now - oldest).num_minutes(),
+            issues,
+        }
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -109,6 +196,7 @@ pub struct Placed {
 
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
+    carrier: Option<Arc<dyn CarrierClient>>,
     catalog: Arc<Catalog>,
     tenants: Arc<Tenants>,
     clock: Arc<dyn Clock>,
@@ -123,10 +211,17 @@ impl OrderService {
     ) -> Self {
         OrderService {
             store,
+            carrier: None,
             catalog,
             tenants,
             clock,
         }
+    }
+
+    /// Lets managers re-fetch packages' status from the carriers.
+    pub fn with_carrier(mut self, carrier: Arc<dyn CarrierClient>) -> Self {
+        self.carrier = Some(carrier);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn OrderStore> {
@@ -454,35 +549,25 @@ impl OrderService {
         }
     }
 
-    /// Staff add (or give late) a package's tracking code.
-    pub async fn add_tracking(
+    /// Runs a staff command that is not a transition (tracking, notes,
+    /// flags, parked facts): decided on the order as read, committed
+    /// conditionally, re-decided after a lost race. The view returned is read
+    /// after any facts the command let through have applied.
+    async fn staff_command(
         &self,
         principal: &Principal,
         order_id: &str,
-        tracking: TrackingInput,
+        decide: impl Fn(&Loaded, &Lifecycle, &Origin) -> Result<Decision, Rejection>,
     ) -> Result<OrderView, ServiceError> {
-        principal.require_staff()?;
-        if tracking.code.trim().is_empty() || tracking.carrier.trim().is_empty() {
-            return Err(ServiceError::Invalid(
-                "tracking needs a carrier and a code".into(),
-            ));
-        }
         for _ in 0..MAX_ATTEMPTS {
             let loaded = self.load_owned(principal, order_id).await?;
             let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
-            let decision = decide::add_tracking(
-                &loaded.head,
-                &lifecycle,
-                &principal.origin(),
-                tracking.clone(),
-                self.clock.now(),
-            )
-            .map_err(|r| rejected(r, &loaded.head, &lifecycle, principal.actor()))?;
+            let decision = decide(&loaded, &lifecycle, &principal.origin())
+                .map_err(|r| rejected(r, &loaded.head, &lifecycle, principal.actor()))?;
             let codes = decision.tracking_codes.clone();
             match self.store.commit(&Commit::of(decision)).await {
                 Ok(()) => {
                     self.match_tracking(&codes, order_id).await;
-                    // Matching may have moved the order on: show where it is now.
                     let loaded = self.load_owned(principal, order_id).await?;
                     let actor = principal.actor();
                     return Ok(OrderView::new(
@@ -497,10 +582,261 @@ impl OrderService {
                 Err(e) => return Err(e.into()),
             }
         }
+        let head = self.load_owned(principal, order_id).await?.head;
         Err(ServiceError::Conflict {
-            status: String::new(),
-            version: 0,
+            status: head.status,
+            version: head.version,
         })
+    }
+
+    /// Staff add (or give late) a package's tracking code.
+    pub async fn add_tracking(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        tracking: TrackingInput,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        validate_tracking(&tracking)?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::add_tracking(&loaded.head, lifecycle, origin, tracking.clone(), now)
+        })
+        .await
+    }
+
+    /// Managers correct a package's tracking code.
+    pub async fn correct_tracking(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        shipment_id: &str,
+        tracking: TrackingInput,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_manager()?;
+        validate_tracking(&tracking)?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::correct_tracking(
+                &loaded.head,
+                lifecycle,
+                origin,
+                shipment_id,
+                tracking.clone(),
+                now,
+            )
+        })
+        .await
+    }
+
+    pub async fn add_note(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        text: String,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        let text = required_text(&text, "text")?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            Ok(decide::add_note(
+                &loaded.head,
+                lifecycle,
+                origin,
+                text.clone(),
+                now,
+            ))
+        })
+        .await
+    }
+
+    pub async fn resolve_flags(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        reason: String,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_manager()?;
+        let reason = required_text(&reason, "reason")?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::resolve_flags(&loaded.head, lifecycle, origin, reason.clone(), now)
+        })
+        .await
+    }
+
+    /// Managers apply or discard a parked fact.
+    pub async fn settle_parked(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        event_id: &str,
+        action: decide::ParkedAction,
+        reason: String,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_manager()?;
+        let reason = required_text(&reason, "reason")?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::settle_parked(
+                &loaded.head,
+                &loaded.parked,
+                lifecycle,
+                origin,
+                decide::Settlement {
+                    event_id: event_id.to_string(),
+                    action,
+                    reason: reason.clone(),
+                },
+                now,
+            )
+        })
+        .await
+    }
+
+    /// Asks the carrier again for every package with a tracking code, and
+    /// records what it says as a carrier fact (deduplicated like a webhook).
+    pub async fn refetch(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+    ) -> Result<(OrderView, Vec<FactOutcome>), ServiceError> {
+        principal.require_manager()?;
+        let carrier = self
+            .carrier
+            .clone()
+            .ok_or_else(|| ServiceError::Unavailable("no carrier API is configured".into()))?;
+        let loaded = self.load_owned(principal, order_id).await?;
+        let mut outcomes = Vec::new();
+        for shipment in &loaded.head.shipments {
+            let (Some(name), Some(code)) = (&shipment.carrier, &shipment.tracking_code) else {
+                continue;
+            };
+            let Some(found) = carrier
+                .track(name, code)
+                .await
+                .map_err(ServiceError::Unavailable)?
+            else {
+                continue;
+            };
+            let inbound = Inbound {
+                source: "carrier:refetch".into(),
+                event_id: found.event_id,
+                occurred_at: found.occurred_at,
+                subject: Subject::Tracking { code: code.clone() },
+                fact: InboundFact::Shipment(found.news),
+            };
+            outcomes.push(self.record_inbound(order_id, &inbound).await?);
+        }
+        let view = self.get(principal, order_id).await?;
+        Ok((view, outcomes))
+    }
+
+    /// One sweep over the overdue orders: each gets a flag per overdue reason.
+    /// Reads only what the due index returns; safe to run concurrently.
+    pub async fn sweep(&self, limit: usize) -> Result<SweepReport, ServiceError> {
+        let now = self.clock.now();
+        let due = self.store.due(now, limit).await?;
+        let mut report = SweepReport {
+            read: due.len(),
+            ..SweepReport::default()
+        };
+        for head in due {
+            let mut current = Some(head);
+            for _ in 0..MAX_ATTEMPTS {
+                let Some(head) = current.take() else { break };
+                let lifecycle = self.lifecycle(&head.lifecycle)?;
+                let Some(decision) = decide::sweep(&head, &lifecycle, now) else {
+                    report.unchanged += 1;
+                    break;
+                };
+                let raised = decision.events.len();
+                match self.store.commit(&Commit::of(decision)).await {
+                    Ok(()) => {
+                        report.flags_raised += raised;
+                        report.orders_flagged += 1;
+                    }
+                    // Another sweep or command got there first: look again.
+                    Err(StoreError::VersionConflict { .. }) => {
+                        current = self.store.load(&head.id).await?.map(|l| l.head);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The SLA report over the tenant's orders placed in the period. It reads
+    /// each of them: fine for a store's day or month; a bigger history would
+    /// aggregate from the event bus instead.
+    pub async fn report(
+        &self,
+        principal: &Principal,
+        period: ReportPeriod,
+    ) -> Result<SlaReport, ServiceError> {
+        principal.require_manager()?;
+        if period.from >= period.to {
+            return Err(ServiceError::Invalid("from must be before to".into()));
+        }
+        let mut query = ListQuery {
+            tenant: principal.tenant.clone(),
+            limit: 200,
+            ..ListQuery::default()
+        };
+        let mut heads = Vec::new();
+        loop {
+            let page = self.store.list(&query).await?;
+            for summary in page.items.iter().filter(|s| period.contains(s.created_at)) {
+                if let Some(loaded) = self.store.load(&summary.id).await? {
+                    heads.push(loaded.head);
+                }
+            }
+            // Newest first: once a page is entirely older than the period, stop.
+            let done = page.items.iter().all(|s| s.updated_at < period.from);
+            match page.next {
+                Some(next) if !done => query.after = Some(next),
+                _ => break,
+            }
+        }
+        Ok(report::sla_report(
+            &principal.tenant,
+            &heads,
+            &self.catalog,
+            &period,
+            self.clock.now(),
+        ))
+    }
+
+    /// The health view: stalled and needs-review orders with why, how long,
+    /// and what staff can do.
+    pub async fn health(&self, principal: &Principal) -> Result<Vec<HealthEntry>, ServiceError> {
+        principal.require_manager()?;
+        let now = self.clock.now();
+        let mut query = ListQuery {
+            tenant: principal.tenant.clone(),
+            stalled: Some(true),
+            now: Some(now),
+            limit: 200,
+            ..ListQuery::default()
+        };
+        let mut entries = Vec::new();
+        loop {
+            let page = self.store.list(&query).await?;
+            for summary in page.items {
+                let Some(loaded) = self.store.load(&summary.id).await? else {
+                    continue;
+                };
+                let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+                entries.push(HealthEntry::new(&loaded.head, &lifecycle, now));
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.age_minutes));
+        Ok(entries)
     }
 
     /// Records an outside fact (payment, carrier, delivery partner, system).
@@ -651,6 +987,25 @@ fn fingerprint(request: &Checkout) -> String {
     let canonical = serde_json::to_vec(request).unwrap_or_default();
     let digest = Sha256::digest(&canonical);
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn validate_tracking(tracking: &TrackingInput) -> Result<(), ServiceError> {
+    if tracking.code.trim().is_empty() || tracking.carrier.trim().is_empty() {
+        return Err(ServiceError::Invalid(
+            "tracking needs a carrier and a code".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn required_text(text: &str, field: &str) -> Result<String, ServiceError> {
+    match text.trim() {
+        "" => Err(ServiceError::Invalid(format!("{field} is required"))),
+        t if t.len() > 2000 => Err(ServiceError::Invalid(format!(
+            "{field} is longer than 2000 characters"
+        ))),
+        t => Ok(t.to_string()),
+    }
 }
 
 fn validate_checkout(request: &Checkout) -> Result<(), ServiceError> {

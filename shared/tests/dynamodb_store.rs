@@ -38,3 +38,49 @@ async fn capacity_is_accounted_per_request() {
     );
     assert!(read > 0.0, "one consistent query: {read} RCU");
 }
+
+/// The sweep's reads on DynamoDB grow with the overdue orders, not the table.
+#[tokio::test]
+async fn a_sweep_reads_capacity_for_the_overdue_orders_only() {
+    use order_core::order::decide::{place_order, Origin};
+    use order_core::ports::SystemClock;
+    use order_core::service::OrderService;
+    use order_core::store::conformance::catalog;
+    let store = Arc::new(fresh().await);
+    let shipping = catalog().get("shipping").unwrap();
+    let origin = Origin {
+        source: "staff".into(),
+        actor_kind: order_core::lifecycle::Actor::Manager,
+        actor: None,
+        external_id: None,
+    };
+    let snapshot = |d: &order_core::order::decide::Decision| match &d.events[0].body {
+        order_core::order::EventBody::OrderPlaced(p) => p.as_ref().clone(),
+        _ => unreachable!(),
+    };
+    let template = placed("acme", "c", 0);
+    let now = chrono::Utc::now();
+    for i in 0..202 {
+        // Two placed an hour ago (past the 15-minute payment SLA), 200 just now.
+        let at = if i < 2 {
+            now - chrono::Duration::hours(1)
+        } else {
+            now
+        };
+        let ids = (format!("ord_{i:04}"), format!("trk_{i:04}"));
+        let d = place_order(ids, "acme", snapshot(&template), &origin, &shipping, at);
+        store.commit(&Commit::of(d)).await.unwrap();
+    }
+    let service = OrderService::new(
+        store.clone(),
+        catalog(),
+        Arc::default(),
+        Arc::new(SystemClock),
+    );
+    let (_, read_before, _) = store.usage().totals();
+    let report = service.sweep(100).await.unwrap();
+    let (_, read_after, _) = store.usage().totals();
+    assert_eq!((report.read, report.orders_flagged), (2, 2));
+    let units = read_after - read_before;
+    assert!(units < 20.0, "{units} RCU for 2 overdue orders among 202");
+}

@@ -53,6 +53,7 @@ impl Order {
             contact: Contact::default(),
             policy: OrderPolicy {
                 allow_tracking_pending,
+                ..OrderPolicy::default()
             },
         };
         let origin = origin("staff", Actor::Staff, None);
@@ -424,7 +425,11 @@ fn a_parked_fact_past_its_window_makes_the_order_due() {
     let sla = order.head.sla_due_at.unwrap();
     assert_eq!(
         order.head.due_at,
-        Some(sla.min(now + projection::PARKED_WINDOW))
+        Some(
+            sla.min(
+                now + Duration::minutes(i64::from(order_core::order::deadlines::PARKED_MINUTES))
+            )
+        )
     );
     assert_eq!(order.parked.len(), 1);
 }

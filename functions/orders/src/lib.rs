@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use order_core::auth::Principal;
 use order_core::http::{ApiJson, ApiQuery, Problem};
+use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::ListQuery;
-use order_core::service::{OrderService, TransitionRequest};
+use order_core::report::{ReportPeriod, SlaReport};
+use order_core::service::{FactOutcome, HealthEntry, OrderService, TransitionRequest};
 use order_core::views::OrderView;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +26,16 @@ pub fn router(service: Arc<OrderService>) -> Router {
         .route("/orders/{id}/events", get(order_events))
         .route("/orders/{id}/transitions", post(transition))
         .route("/orders/{id}/shipments", post(add_tracking))
+        .route(
+            "/orders/{id}/shipments/{shipment_id}",
+            put(correct_tracking),
+        )
+        .route("/orders/{id}/notes", post(add_note))
+        .route("/orders/{id}/flags/resolve", post(resolve_flags))
+        .route("/orders/{id}/parked/{event_id}", post(settle_parked))
+        .route("/orders/{id}/refetch", post(refetch))
+        .route("/admin/health", get(health))
+        .route("/admin/reports/sla", get(sla_report))
         .with_state(service)
 }
 
@@ -47,6 +59,122 @@ async fn add_tracking(
     ApiJson(tracking): ApiJson<TrackingInput>,
 ) -> Result<Json<OrderView>, Problem> {
     Ok(Json(service.add_tracking(&principal, &id, tracking).await?))
+}
+
+/// Replaces a package's tracking code (a typo, a relabelled parcel).
+async fn correct_tracking(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+    Path((id, shipment_id)): Path<(String, String)>,
+    ApiJson(tracking): ApiJson<TrackingInput>,
+) -> Result<Json<OrderView>, Problem> {
+    Ok(Json(
+        service
+            .correct_tracking(&principal, &id, &shipment_id, tracking)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Note {
+    text: String,
+}
+
+async fn add_note(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(note): ApiJson<Note>,
+) -> Result<Json<OrderView>, Problem> {
+    Ok(Json(service.add_note(&principal, &id, note.text).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Resolution {
+    reason: String,
+}
+
+/// Marks review and exception flags as dealt with.
+async fn resolve_flags(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(resolution): ApiJson<Resolution>,
+) -> Result<Json<OrderView>, Problem> {
+    Ok(Json(
+        service
+            .resolve_flags(&principal, &id, resolution.reason)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settlement {
+    action: ParkedAction,
+    reason: String,
+}
+
+/// Applies (`apply`) or drops (`discard`) a parked fact.
+async fn settle_parked(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+    Path((id, event_id)): Path<(String, String)>,
+    ApiJson(settlement): ApiJson<Settlement>,
+) -> Result<Json<OrderView>, Problem> {
+    let view = service
+        .settle_parked(
+            &principal,
+            &id,
+            &event_id,
+            settlement.action,
+            settlement.reason,
+        )
+        .await?;
+    Ok(Json(view))
+}
+
+#[derive(Serialize)]
+struct Refetched {
+    order: OrderView,
+    outcomes: Vec<FactOutcome>,
+}
+
+/// Asks the carriers again for the order's packages.
+async fn refetch(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Refetched>, Problem> {
+    let (order, outcomes) = service.refetch(&principal, &id).await?;
+    Ok(Json(Refetched { order, outcomes }))
+}
+
+#[derive(Serialize)]
+struct Health {
+    orders: Vec<HealthEntry>,
+}
+
+/// Stalled and needs-review orders, oldest problem first, with what to do.
+async fn health(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+) -> Result<Json<Health>, Problem> {
+    Ok(Json(Health {
+        orders: service.health(&principal).await?,
+    }))
+}
+
+/// Time in each stage, counts and amounts by status, acknowledgement and
+/// delivery timeliness for orders placed in `[from, to)`.
+async fn sla_report(
+    State(service): State<Arc<OrderService>>,
+    principal: Principal,
+    ApiQuery(period): ApiQuery<ReportPeriod>,
+) -> Result<Json<SlaReport>, Problem> {
+    Ok(Json(service.report(&principal, period).await?))
 }
 
 async fn get_order(

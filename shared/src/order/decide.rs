@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::deadlines;
 use super::event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
 use super::head::FlagKind;
 use super::head::Head;
@@ -93,6 +94,12 @@ pub enum Rejection {
     TrackingRequired { target: String },
     #[error("an override needs a reason")]
     ReasonRequired,
+    #[error("there is no review or exception flag to resolve")]
+    NothingToResolve,
+    #[error("no parked fact {0}")]
+    UnknownParkedFact(String),
+    #[error("no shipment {0}")]
+    UnknownShipment(String),
 }
 
 /// Builds events on top of a head, folding each into it as it goes.
@@ -625,5 +632,169 @@ pub fn add_tracking(
     }
     let mut draft = Draft::new(head, lifecycle, now);
     draft.push(origin, now, EventBody::TrackingAdded(tracking));
+    Ok(draft.finish(Disposition::Applied))
+}
+
+fn system() -> Origin {
+    Origin {
+        source: "system".into(),
+        actor_kind: Actor::System,
+        actor: Some("stall-sweep".into()),
+        external_id: None,
+    }
+}
+
+/// The sweep's decision for one order: a flag for each overdue reason, one
+/// level up for a reason still unresolved since its last flag. `None` when
+/// nothing is due — which is also what a second, concurrent sweep sees once
+/// the first has committed, so flags are never doubled.
+pub fn sweep(head: &Head, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Option<Decision> {
+    let due = deadlines::overdue(head, lifecycle, now);
+    if due.is_empty() {
+        return None;
+    }
+    let mut draft = Draft::new(head, lifecycle, now);
+    for (deadline, level) in due {
+        let waited = (now - deadline.since).num_minutes();
+        let body = EventBody::FlagRaised {
+            flag: deadline.reason.flag(),
+            reason: deadline.reason.describe(waited),
+            cause: Some(deadline.reason),
+            level,
+            escalate_at: Some(now + deadlines::escalation_delay(level)),
+        };
+        draft.push(&system(), now, body);
+    }
+    Some(draft.finish(Disposition::Applied))
+}
+
+/// A note for the audit log.
+pub fn add_note(
+    head: &Head,
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    text: String,
+    now: DateTime<Utc>,
+) -> Decision {
+    let mut draft = Draft::new(head, lifecycle, now);
+    draft.push(origin, now, EventBody::NoteAdded { text });
+    draft.finish(Disposition::Applied)
+}
+
+/// Staff mark review and exception flags as dealt with. Stalls clear
+/// themselves when the order moves on, so they are not cleared by hand.
+pub fn resolve_flags(
+    head: &Head,
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
+    let kinds: Vec<FlagKind> = [FlagKind::NeedsReview, FlagKind::DeliveryException]
+        .into_iter()
+        .filter(|k| head.flags.iter().any(|f| f.kind == *k && f.cause.is_none()))
+        .collect();
+    if kinds.is_empty() {
+        return Err(Rejection::NothingToResolve);
+    }
+    let mut draft = Draft::new(head, lifecycle, now);
+    draft.push(origin, now, EventBody::FlagsCleared { kinds, reason });
+    Ok(draft.finish(Disposition::Applied))
+}
+
+/// What staff decide about a parked fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParkedAction {
+    /// Apply it now: a legal move, or an owner's override with a reason.
+    Apply,
+    /// Drop it: it was wrong (a misrouted scan, a test event).
+    Discard,
+}
+
+/// Staff's decision about one parked fact.
+#[derive(Clone, Debug)]
+pub struct Settlement {
+    pub event_id: String,
+    pub action: ParkedAction,
+    pub reason: String,
+}
+
+pub fn settle_parked(
+    head: &Head,
+    parked: &[Event],
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    settlement: Settlement,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
+    let Settlement {
+        event_id,
+        action,
+        reason,
+    } = settlement;
+    let fact = parked
+        .iter()
+        .find(|p| p.event_id == event_id)
+        .and_then(|p| p.status_fact().map(|f| (p, f)));
+    let Some((parked_event, original)) = fact else {
+        return Err(Rejection::UnknownParkedFact(event_id.to_string()));
+    };
+    let mut draft = Draft::new(head, lifecycle, now);
+    let mut fact = StatusFact::new(
+        original.target.clone(),
+        Disposition::Discarded,
+        origin.actor_kind,
+    );
+    fact.released = Some(parked_event.event_id.clone());
+    fact.reason = Some(reason);
+    fact.tracking = original.tracking.clone();
+    if action == ParkedAction::Apply {
+        let step = lifecycle
+            .step(&head.status, &original.target)
+            .filter(|s| Lifecycle::permits(s, origin.actor_kind));
+        let overriding = match step {
+            Some(_) => false,
+            None if origin.actor_kind == Actor::Owner
+                && lifecycle.reachable(&head.status, &original.target) =>
+            {
+                true
+            }
+            None => {
+                return Err(Rejection::Illegal {
+                    current: head.status.clone(),
+                    target: original.target.clone(),
+                    why: "not a legal move yet; an owner may override it with a reason".into(),
+                })
+            }
+        };
+        fact.disposition = Disposition::Applied;
+        fact.overridden = overriding;
+        draft.record_placed(origin, now, fact);
+        draft.release_parked(parked);
+    } else {
+        draft.push(origin, now, EventBody::StatusFact(fact));
+    }
+    Ok(draft.finish(Disposition::Applied))
+}
+
+/// Staff correct a package's tracking code (a typo, a relabelled parcel).
+pub fn correct_tracking(
+    head: &Head,
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    shipment_id: &str,
+    tracking: TrackingInput,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
+    if !head.shipments.iter().any(|s| s.shipment_id == shipment_id) {
+        return Err(Rejection::UnknownShipment(shipment_id.to_string()));
+    }
+    let mut draft = Draft::new(head, lifecycle, now);
+    let body = EventBody::TrackingCorrected {
+        shipment_id: shipment_id.to_string(),
+        tracking,
+    };
+    draft.push(origin, now, body);
     Ok(draft.finish(Disposition::Applied))
 }

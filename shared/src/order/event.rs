@@ -62,8 +62,13 @@ pub enum EventBody {
     },
     /// A carrier's news about one package.
     ShipmentUpdated(ShipmentNews),
-    /// Staff gave (or corrected) a tracking code after the fact.
+    /// Staff gave a tracking code after the fact (or another package).
     TrackingAdded(TrackingInput),
+    /// Staff replaced a package's tracking code.
+    TrackingCorrected {
+        shipment_id: String,
+        tracking: TrackingInput,
+    },
     PaymentRecorded(PaymentNews),
     /// A delivery partner's news: driver, position, ETA.
     DeliveryUpdated(DeliveryNews),
@@ -79,6 +84,7 @@ impl EventBody {
             EventBody::NoteAdded { .. } => "note_added",
             EventBody::ShipmentUpdated(_) => "shipment_updated",
             EventBody::TrackingAdded(_) => "tracking_added",
+            EventBody::TrackingCorrected { .. } => "tracking_corrected",
             EventBody::PaymentRecorded(_) => "payment_recorded",
             EventBody::DeliveryUpdated(_) => "delivery_updated",
         }
@@ -111,6 +117,8 @@ pub enum Disposition {
     Late,
     Parked,
     Conflict,
+    /// A parked fact staff dropped.
+    Discarded,
 }
 
 /// A claim that the order reached `target`.

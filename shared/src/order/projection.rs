@@ -91,6 +91,10 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
         EventBody::NoteAdded { .. } => {}
         EventBody::ShipmentUpdated(news) => apply_shipment_news(head, news, event),
         EventBody::TrackingAdded(tracking) => add_tracking(head, tracking, event.recorded_at),
+        EventBody::TrackingCorrected {
+            shipment_id,
+            tracking,
+        } => correct_tracking(head, shipment_id, tracking, event.recorded_at),
         EventBody::PaymentRecorded(news) => apply_payment(head, news, event),
         EventBody::DeliveryUpdated(news) => apply_delivery(head, news, event),
     }
@@ -126,6 +130,8 @@ fn apply_fact(head: &mut Head, event: &Event, fact: &StatusFact, lifecycle: &Lif
             target: fact.target.clone(),
             recorded_at: event.recorded_at,
         }),
+        // Staff dropped a parked fact: it only leaves the queue.
+        Disposition::Discarded => {}
         Disposition::Conflict => {
             let reason = format!(
                 "{} reported {} while the order was {}",
@@ -256,6 +262,34 @@ fn add_tracking(head: &mut Head, tracking: &TrackingInput, at: DateTime<Utc>) {
             head.shipments.push(Shipment::new(id, Some(tracking), at));
         }
     }
+}
+
+/// A corrected code starts the package's carrier history afresh.
+fn correct_tracking(
+    head: &mut Head,
+    shipment_id: &str,
+    tracking: &TrackingInput,
+    at: DateTime<Utc>,
+) {
+    if let Some(s) = head
+        .shipments
+        .iter_mut()
+        .find(|s| s.shipment_id == shipment_id)
+    {
+        s.carrier = Some(tracking.carrier.clone());
+        s.tracking_code = Some(tracking.code.clone());
+        s.tracking_url = tracking.url.clone();
+        s.status = ShipmentStatus::LabelCreated;
+        s.raw_status = None;
+        s.message = None;
+        s.last_scan_at = None;
+        s.created_at = at;
+        s.updated_at = at;
+    }
+    clear(
+        head,
+        |c| matches!(c, StallReason::TrackingPending { shipment_id: id } | StallReason::NoScan { shipment_id: id } if id == shipment_id),
+    );
 }
 
 fn provider(source: &str) -> String {

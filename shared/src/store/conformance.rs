@@ -37,6 +37,8 @@ macro_rules! store_conformance_suite {
             concurrent_redeliveries_are_recorded_once,
             tracking_codes_lead_to_their_latest_order,
             unmatched_facts_wait_once_per_event,
+            a_sweep_reads_only_the_overdue_orders,
+            concurrent_sweeps_flag_each_order_once,
         );
     };
 }
@@ -730,4 +732,55 @@ pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
         .map(|i| i.event_id)
         .collect();
     assert_eq!(left, ["b"]);
+}
+
+/// Many healthy orders, a few overdue: the sweep reads the few.
+pub async fn a_sweep_reads_only_the_overdue_orders(store: Arc<dyn OrderStore>) {
+    // The service's clock reads minute 60; pending orders have a 15-minute SLA.
+    for _ in 0..40 {
+        create(&store, "acme", "cus_ok", 50).await;
+    }
+    let mut late = Vec::new();
+    for _ in 0..4 {
+        late.push(create(&store, "acme", "cus_late", 0).await.id);
+    }
+    let service = service(&store);
+    let first = service.sweep(100).await.unwrap();
+    assert_eq!(
+        (first.read, first.orders_flagged, first.flags_raised),
+        (4, 4, 4)
+    );
+    for id in &late {
+        let head = store.load(id).await.unwrap().unwrap().head;
+        let flag = &head.flags[0];
+        assert_eq!(
+            (flag.kind, flag.level),
+            (crate::order::FlagKind::Stalled, 1)
+        );
+        assert!(
+            head.due_at > Some(t(60)),
+            "a flagged order is due again only when it escalates"
+        );
+    }
+    let again = service.sweep(100).await.unwrap();
+    assert_eq!(
+        again.read, 0,
+        "nothing more is due until the escalation time"
+    );
+}
+
+pub async fn concurrent_sweeps_flag_each_order_once(store: Arc<dyn OrderStore>) {
+    let mut late = Vec::new();
+    for _ in 0..5 {
+        late.push(create(&store, "acme", "cus_late", 0).await.id);
+    }
+    let service = service(&store);
+    let (a, b) = tokio::join!(service.sweep(100), service.sweep(100));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.orders_flagged + b.orders_flagged, 5, "{a:?} {b:?}");
+    for id in &late {
+        let head = store.load(id).await.unwrap().unwrap().head;
+        assert_eq!(head.flags.len(), 1, "one flag, not two: {:?}", head.flags);
+        assert_eq!(store.events(id, 0, 100).await.unwrap().len(), 2);
+    }
 }

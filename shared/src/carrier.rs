@@ -1,0 +1,90 @@
+//! The HTTP adapter of `CarrierClient`: asks a tracking API for a package's
+//! current status (`GET {base}/trackers/{carrier}/{code}`), the way staff
+//! re-fetch a stalled shipment. The response uses the canonical statuses:
+//! `{"status", "occurred_at", "message"?, "location"?, "tracking_url"?,
+//! "estimated_delivery"?, "event_id"?}`; a 404 means the carrier does not
+//! know the code.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::order::inbound::ShipmentNews;
+use crate::order::ShipmentStatus;
+use crate::ports::{CarrierClient, CarrierStatus};
+
+pub struct HttpCarrierClient {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl HttpCarrierClient {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        HttpCarrierClient {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("a client with a timeout builds"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Tracker {
+    status: ShipmentStatus,
+    occurred_at: DateTime<Utc>,
+    #[serde(default)]
+    raw_status: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    tracking_url: Option<String>,
+    #[serde(default)]
+    estimated_delivery: Option<DateTime<Utc>>,
+    #[serde(default)]
+    event_id: Option<String>,
+}
+
+#[async_trait]
+impl CarrierClient for HttpCarrierClient {
+    async fn track(&self, carrier: &str, code: &str) -> Result<Option<CarrierStatus>, String> {
+        let url = format!("{}/trackers/{carrier}/{code}", self.base_url);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(format!("{url}: {}", response.status()));
+        }
+        let tracker: Tracker = response.json().await.map_err(|e| format!("{url}: {e}"))?;
+        let event_id = tracker
+            .event_id
+            .unwrap_or_else(|| format!("refetch:{code}:{}", tracker.occurred_at.timestamp()));
+        Ok(Some(CarrierStatus {
+            news: ShipmentNews {
+                tracking_code: code.to_string(),
+                carrier: Some(carrier.to_string()),
+                status: tracker.status,
+                raw_status: tracker
+                    .raw_status
+                    .unwrap_or_else(|| format!("{:?}", tracker.status).to_lowercase()),
+                message: tracker.message,
+                location: tracker.location,
+                tracking_url: tracker.tracking_url,
+                estimated_delivery: tracker.estimated_delivery,
+            },
+            occurred_at: tracker.occurred_at,
+            event_id,
+        }))
+    }
+}
