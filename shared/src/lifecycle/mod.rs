@@ -243,6 +243,8 @@ impl Lifecycle {
     ///
     /// A fact older than the current status never takes a declared loop back:
     /// it is history, so the final status does not depend on arrival order.
+    /// After a terminal state only older facts (and repeats of the final
+    /// state) are history; anything newer cannot fit.
     pub fn place(
         &self,
         status: &str,
@@ -251,8 +253,13 @@ impl Lifecycle {
         occurred_at: DateTime<Utc>,
     ) -> Placement {
         let behind = target == status || self.is_before(target, status);
-        if behind && (occurred_at <= status_since || self.is_terminal(status)) {
+        if behind && occurred_at <= status_since || target == status && self.is_terminal(status) {
             return Placement::Late;
+        }
+        // News of an earlier state that happened after the order ended (a
+        // payment captured after a cancellation) is a problem, not history.
+        if self.is_terminal(status) {
+            return Placement::Conflict;
         }
         if let Some(step) = self.step(status, target) {
             return Placement::Apply(step);
