@@ -112,7 +112,7 @@ impl Stack {
     /// check, the customer's view open.
     pub fn router(&self) -> Router {
         let staff = checkout::router(self.service.clone())
-            .merge(orders::router(self.service.clone()))
+            .merge(orders::router(self.service.clone(), self.publisher.live()))
             .merge(stall_sweep::router(self.service.clone()))
             .route_layer(middleware::from_fn_with_state(
                 self.keys.clone(),
@@ -120,7 +120,11 @@ impl Stack {
             ));
         Router::new()
             .merge(staff)
-            .merge(tracking::router(self.service.clone()))
+            .merge(tracking::router(
+                self.service.clone(),
+                self.publisher.live(),
+            ))
+            .merge(orders::pages())
             .merge(webhooks::router(
                 self.service.clone(),
                 self.webhook_secrets.clone(),

@@ -21,6 +21,7 @@ pub mod lambda;
 #[cfg(feature = "testkit")]
 pub mod lambda_harness;
 pub mod lifecycle;
+pub mod live;
 pub mod order;
 pub mod ports;
 #[cfg(feature = "aws")]

@@ -73,12 +73,18 @@ pub struct InProcessPublisher {
 
 impl InProcessPublisher {
     pub fn new(print: bool) -> Self {
-        let (sender, _) = broadcast::channel(1024);
+        // Deep enough for bursts; a subscriber that still falls behind catches up from the store.
+        let (sender, _) = broadcast::channel(4096);
         InProcessPublisher { sender, print }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
+    }
+
+    /// The feed live streams subscribe to.
+    pub fn live(&self) -> crate::live::Live {
+        crate::live::Live::in_process(self.sender.clone())
     }
 }
 

@@ -371,6 +371,15 @@ impl OrderService {
         request: TransitionRequest,
     ) -> Result<OrderView, ServiceError> {
         principal.require_staff()?;
+        self.transition_as(principal, order_id, request).await
+    }
+
+    async fn transition_as(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        request: TransitionRequest,
+    ) -> Result<OrderView, ServiceError> {
         let origin = principal.origin();
         let mut raced = false;
         for _ in 0..MAX_ATTEMPTS {
@@ -943,6 +952,51 @@ impl OrderService {
         query.tenant = principal.tenant.clone();
         query.now = Some(self.clock.now());
         Ok(self.store.list(&query).await?)
+    }
+
+    /// The customer answers the store's proposed substitutions (seed 004):
+    /// approved moves on, rejected sends the order back to picking. The
+    /// unguessable public id is the customer's capability.
+    pub async fn answer_substitutions(
+        &self,
+        public_id: &str,
+        approve: bool,
+    ) -> Result<TrackingView, ServiceError> {
+        let head = self
+            .store
+            .find_by_public_id(public_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let customer = Principal {
+            tenant: head.tenant.clone(),
+            role: Role::Customer,
+            subject: head.customer_id.clone(),
+        };
+        let request = TransitionRequest {
+            to: if approve {
+                "substitutions_approved"
+            } else {
+                "picking_in_progress"
+            }
+            .into(),
+            reason: Some(
+                if approve {
+                    "customer approved"
+                } else {
+                    "customer rejected"
+                }
+                .into(),
+            ),
+            tracking: None,
+            expected_version: None,
+        };
+        if head.status != "substitutions_needed" {
+            return Err(ServiceError::Invalid(
+                "there are no substitutions waiting for an answer".into(),
+            ));
+        }
+        self.transition_as(&customer, &head.id, request).await?;
+        self.track(public_id).await
     }
 
     /// The customer's view, by public id only.

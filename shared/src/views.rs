@@ -139,6 +139,10 @@ pub struct TrackingView {
     pub delivery: Option<DeliveryView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentView>,
+    /// What the store proposes while it waits for the customer's answer
+    /// (substitutions, seed 004).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<String>,
     pub timeline: Vec<CustomerStep>,
 }
 
@@ -262,6 +266,16 @@ impl TrackingView {
                     eta: d.eta,
                 }),
             payment,
+            proposal: (head.status == "substitutions_needed")
+                .then(|| {
+                    events
+                        .iter()
+                        .rev()
+                        .filter_map(Event::status_fact)
+                        .find(|f| f.disposition == Disposition::Applied)
+                        .and_then(|f| f.reason.clone())
+                })
+                .flatten(),
             timeline: timeline(events, lifecycle)
                 .into_iter()
                 .map(|t| CustomerStep {

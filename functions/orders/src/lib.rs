@@ -9,6 +9,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use order_core::auth::Principal;
 use order_core::http::{ApiJson, ApiQuery, Problem};
+use order_core::live::Live;
 use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::ListQuery;
@@ -19,8 +20,18 @@ use serde::{Deserialize, Serialize};
 
 const MAX_PAGE: usize = 200;
 
-pub fn router(service: Arc<OrderService>) -> Router {
+mod board;
+
+/// The service and where live updates come from.
+#[derive(Clone)]
+pub struct App {
+    service: Arc<OrderService>,
+    live: Live,
+}
+
+pub fn router(service: Arc<OrderService>, live: Live) -> Router {
     Router::new()
+        .route("/orders/stream", get(board::stream))
         .route("/orders", get(list_orders))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/events", get(order_events))
@@ -36,11 +47,16 @@ pub fn router(service: Arc<OrderService>) -> Router {
         .route("/orders/{id}/refetch", post(refetch))
         .route("/admin/health", get(health))
         .route("/admin/reports/sla", get(sla_report))
-        .with_state(service)
+        .with_state(App { service, live })
+}
+
+/// The board page itself needs no token; its data does.
+pub fn pages() -> Router {
+    Router::new().route("/board", get(board::page))
 }
 
 async fn transition(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<TransitionRequest>,
@@ -53,7 +69,7 @@ async fn transition(
 /// Gives a package its tracking code after the fact ("tracking number
 /// pending"), or adds another package.
 async fn add_tracking(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(tracking): ApiJson<TrackingInput>,
@@ -63,7 +79,7 @@ async fn add_tracking(
 
 /// Replaces a package's tracking code (a typo, a relabelled parcel).
 async fn correct_tracking(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path((id, shipment_id)): Path<(String, String)>,
     ApiJson(tracking): ApiJson<TrackingInput>,
@@ -82,7 +98,7 @@ struct Note {
 }
 
 async fn add_note(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(note): ApiJson<Note>,
@@ -98,7 +114,7 @@ struct Resolution {
 
 /// Marks review and exception flags as dealt with.
 async fn resolve_flags(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(resolution): ApiJson<Resolution>,
@@ -119,7 +135,7 @@ struct Settlement {
 
 /// Applies (`apply`) or drops (`discard`) a parked fact.
 async fn settle_parked(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path((id, event_id)): Path<(String, String)>,
     ApiJson(settlement): ApiJson<Settlement>,
@@ -144,7 +160,7 @@ struct Refetched {
 
 /// Asks the carriers again for the order's packages.
 async fn refetch(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Refetched>, Problem> {
@@ -159,7 +175,7 @@ struct Health {
 
 /// Stalled and needs-review orders, oldest problem first, with what to do.
 async fn health(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
 ) -> Result<Json<Health>, Problem> {
     Ok(Json(Health {
@@ -170,7 +186,7 @@ async fn health(
 /// Time in each stage, counts and amounts by status, acknowledgement and
 /// delivery timeliness for orders placed in `[from, to)`.
 async fn sla_report(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     ApiQuery(period): ApiQuery<ReportPeriod>,
 ) -> Result<Json<SlaReport>, Problem> {
@@ -178,7 +194,7 @@ async fn sla_report(
 }
 
 async fn get_order(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, Problem> {
@@ -200,7 +216,7 @@ struct EventsPage {
 }
 
 async fn order_events(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<EventsQuery>,
@@ -230,7 +246,7 @@ struct OrderPage {
 }
 
 async fn list_orders(
-    State(service): State<Arc<OrderService>>,
+    State(App { service, .. }): State<App>,
     principal: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<OrderPage>, Problem> {

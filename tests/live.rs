@@ -1,0 +1,215 @@
+//! Live updates, black box: the customer's SSE stream with event ids and
+//! `Last-Event-ID` catch-up, and the staff store channel scoped to the
+//! subscriber's tenant.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use order_core::auth::Role;
+use serde_json::{json, Value};
+
+/// One SSE message.
+#[derive(Debug, Clone)]
+struct Message {
+    id: Option<String>,
+    event: Option<String>,
+    data: Value,
+}
+
+/// An open SSE response, read message by message.
+struct Stream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Stream {
+    async fn open(
+        server: &Server,
+        path: &str,
+        token: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> Stream {
+        let mut request = server
+            .http
+            .get(server.url(path))
+            .header("accept", "text/event-stream");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        Stream {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next message with data, or `None` if none comes within `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Message> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut message = Message {
+                    id: None,
+                    event: None,
+                    data: Value::Null,
+                };
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        message.id = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        message.event = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        message.data = serde_json::from_str(v.trim()).unwrap_or(Value::Null);
+                    }
+                }
+                if !message.data.is_null() {
+                    return Some(message);
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn the_customer_stream_sends_each_update_with_its_id_and_catches_up_after_a_reconnect() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server
+        .place(&manager, &checkout_body("cus_1", "pickup"))
+        .await;
+    let (id, public) = (
+        str_of(&order, "id").to_string(),
+        str_of(&order, "public_id").to_string(),
+    );
+    let path = format!("/track/{public}/events");
+
+    let mut stream = Stream::open(&server, &path, None, None).await;
+    let placed = stream.next(WAIT).await.expect("the order's story so far");
+    assert_eq!(
+        (placed.id.as_deref(), placed.event.as_deref()),
+        (Some("1"), Some("placed"))
+    );
+    server.advance(&manager, &id, "accepted", json!({})).await;
+    let accepted = stream.next(WAIT).await.expect("a live update");
+    assert_eq!(accepted.id.as_deref(), Some("2"));
+    assert_eq!(accepted.data["status"], "accepted");
+    let body = serde_json::to_string(&accepted.data).unwrap();
+    assert!(!body.contains(&id), "never the internal id");
+    drop(stream);
+
+    // Two updates while the customer is away; reconnecting with the last id
+    // seen delivers exactly those, in order, then live news.
+    server
+        .advance(&manager, &id, "in_progress", json!({}))
+        .await;
+    server.advance(&manager, &id, "ready", json!({})).await;
+    let mut again = Stream::open(&server, &path, None, Some("2")).await;
+    let missed: Vec<Option<String>> = vec![
+        again.next(WAIT).await.unwrap().id,
+        again.next(WAIT).await.unwrap().id,
+    ];
+    assert_eq!(missed, [Some("3".to_string()), Some("4".to_string())]);
+    server.advance(&manager, &id, "completed", json!({})).await;
+    assert_eq!(again.next(WAIT).await.unwrap().data["status"], "completed");
+
+    let unknown = server
+        .http
+        .get(server.url("/track/trk_nope/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn the_store_channel_only_carries_the_subscribers_tenant() {
+    let server = start();
+    let acme = token("acme", Role::Manager);
+    let globex = token("globex", Role::Manager);
+    let unauthenticated = server
+        .http
+        .get(server.url("/orders/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+
+    let mut channel = Stream::open(&server, "/orders/stream", Some(&acme), None).await;
+    let theirs = server
+        .place(&globex, &checkout_body("cus_g", "pickup"))
+        .await;
+    server
+        .advance(&globex, str_of(&theirs, "id"), "accepted", json!({}))
+        .await;
+    let ours = server.place(&acme, &checkout_body("cus_a", "pickup")).await;
+    let message = channel.next(WAIT).await.expect("our order");
+    assert_eq!(
+        message.data["id"], ours["id"],
+        "globex's orders never reach acme"
+    );
+    assert_eq!(message.data["tenant"], "acme");
+    let resume = message.id.clone().expect("an id to resume from");
+
+    // Away while the order moves: the reconnect catches up from the id.
+    drop(channel);
+    server
+        .advance(&acme, str_of(&ours, "id"), "accepted", json!({}))
+        .await;
+    let mut again = Stream::open(&server, "/orders/stream", Some(&acme), Some(&resume)).await;
+    let caught_up = again.next(WAIT).await.expect("the missed change");
+    assert_eq!(
+        (
+            caught_up.data["id"].clone(),
+            caught_up.data["status"].clone()
+        ),
+        (ours["id"].clone(), json!("accepted"))
+    );
+    assert!(
+        again.next(Duration::from_millis(500)).await.is_none(),
+        "nothing else: {:?}",
+        theirs["id"]
+    );
+}
+
+#[tokio::test]
+async fn the_pages_are_served() {
+    let server = start();
+    let manager = token("acme", Role::Manager);
+    let order = server
+        .place(&manager, &checkout_body("cus_1", "pickup"))
+        .await;
+    let page = server
+        .http
+        .get(server.url(&format!("/t/{}", str_of(&order, "public_id"))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(str_of(&order, "public_id")) && html.contains("EventSource"));
+    assert!(
+        !html.contains(str_of(&order, "id")),
+        "the page knows only the public id"
+    );
+    let board = server.http.get(server.url("/board")).send().await.unwrap();
+    assert_eq!(board.status(), 200);
+    assert!(board.text().await.unwrap().contains("/orders/stream"));
+}
