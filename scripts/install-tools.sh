@@ -31,7 +31,8 @@ MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
 CARGO_LAMBDA_VERSION="1.9.2"
 BOTO3_VERSION="1.44.5"
-ZIGLANG_VERSION="0.15.2"        # dependency of the cargo-lambda wheel; pinned for reproducibility
+ZIGLANG_VERSION="0.15.2"
+PLAYWRIGHT_CORE_VERSION="1.64.1"   # drives Debian's chromium in the browser tests        # dependency of the cargo-lambda wheel; pinned for reproducibility
 
 # ---- locations ----------------------------------------------------------------------------
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,6 +77,8 @@ export TOOLS_PYTHON='$VENV/bin/python'
 export DYNAMODB_LOCAL_DIR='$ddb_dir'
 export DYNAMODB_LOCAL_JAR='$ddb_dir/DynamoDBLocal.jar'
 export DDB_LOCAL_TELEMETRY=0
+export NODE_PATH='$NODE_PREFIX/node_modules'
+export CHROMIUM="$(command -v chromium || echo /usr/bin/chromium)"
 export PATH='$BIN':"\$PATH"
 EOF
 }
@@ -264,10 +267,33 @@ EOF
   chmod +x "$BIN/zig" "$BIN/dynamodb-local" "$BIN/free-port"
 }
 
+# Browser tests: Debian's chromium (playwright cannot download browsers here)
+# and playwright-core to drive it.
+install_browser() {
+  if ! command -v chromium >/dev/null; then
+    log "apt-get install chromium (browser tests)"
+    local sudo=""
+    [[ $(id -u) == 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
+  fi
+  local stamp="$STAMPS/playwright-core-$PLAYWRIGHT_CORE_VERSION"
+  if [[ -f "$stamp" && -d "$NODE_PREFIX/node_modules/playwright-core" ]]; then
+    log "playwright-core@$PLAYWRIGHT_CORE_VERSION already installed"
+    return 0
+  fi
+  log "npm install playwright-core@$PLAYWRIGHT_CORE_VERSION"
+  rm -f "$STAMPS"/playwright-core-*
+  npm install --prefix "$NODE_PREFIX" --no-audit --no-fund --loglevel=error \
+    "playwright-core@$PLAYWRIGHT_CORE_VERSION" >&2
+  touch "$stamp"
+}
+
 NEED_VERIFY_DDB=0
 NEED_VERIFY_PY=0
 install_venv
 install_ddb
+install_browser
 write_bin
 if [[ $VERIFY == 1 || $NEED_VERIFY_PY == 1 ]]; then verify_py_tools; fi
 if [[ $VERIFY == 1 || $NEED_VERIFY_DDB == 1 ]]; then verify_ddb; fi
