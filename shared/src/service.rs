@@ -489,6 +489,20 @@ impl OrderService {
         inbound: &Inbound,
     ) -> Result<FactOutcome, ServiceError> {
         let dedupe = Some((inbound.source.clone(), inbound.event_id.clone()));
+        self.record(order_id, dedupe, |loaded, lifecycle, now| {
+            decide::record_inbound(&loaded.head, &loaded.parked, lifecycle, inbound, now)
+        })
+        .await
+    }
+
+    /// Decides and commits an outside fact, re-deciding after a lost race; a
+    /// dedupe hit at commit time is a duplicate, acknowledged.
+    async fn record(
+        &self,
+        order_id: &str,
+        dedupe: Option<(String, String)>,
+        decide: impl Fn(&Loaded, &Lifecycle, DateTime<Utc>) -> Decision,
+    ) -> Result<FactOutcome, ServiceError> {
         for _ in 0..MAX_ATTEMPTS {
             let loaded = self
                 .store
@@ -496,13 +510,7 @@ impl OrderService {
                 .await?
                 .ok_or(ServiceError::NotFound)?;
             let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
-            let decision = decide::record_inbound(
-                &loaded.head,
-                &loaded.parked,
-                &lifecycle,
-                inbound,
-                self.clock.now(),
-            );
+            let decision = decide(&loaded, &lifecycle, self.clock.now());
             let outcome = FactOutcome::Recorded {
                 disposition: decision.disposition,
                 status: decision.head.status.clone(),
@@ -523,9 +531,15 @@ impl OrderService {
                 Err(e) => return Err(e.into()),
             }
         }
+        let head = self
+            .store
+            .load(order_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?
+            .head;
         Err(ServiceError::Conflict {
-            status: String::new(),
-            version: 0,
+            status: head.status,
+            version: head.version,
         })
     }
 
@@ -866,50 +880,17 @@ impl OrderService {
                 return Ok(FactOutcome::Duplicate);
             }
         }
-        for _ in 0..MAX_ATTEMPTS {
-            let loaded = self
-                .store
-                .load(order_id)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
-            let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
-            let decision = decide::record_fact(
+        self.record(order_id, dedupe, |loaded, lifecycle, now| {
+            decide::record_fact(
                 &loaded.head,
                 &loaded.parked,
-                &lifecycle,
+                lifecycle,
                 origin,
                 claim.clone(),
-                self.clock.now(),
-            );
-            let outcome = FactOutcome::Recorded {
-                disposition: decision.disposition,
-                status: decision.head.status.clone(),
-                version: decision.head.version,
-            };
-            match self
-                .store
-                .commit(&Commit {
-                    dedupe: dedupe.clone(),
-                    ..Commit::of(decision)
-                })
-                .await
-            {
-                Ok(()) => return Ok(outcome),
-                Err(StoreError::Duplicate) => return Ok(FactOutcome::Duplicate),
-                Err(StoreError::VersionConflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let head = self
-            .store
-            .load(order_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?
-            .head;
-        Err(ServiceError::Conflict {
-            status: head.status,
-            version: head.version,
+                now,
+            )
         })
+        .await
     }
 
     pub async fn get(
