@@ -213,3 +213,64 @@ async fn the_pages_are_served() {
     assert_eq!(board.status(), 200);
     assert!(board.text().await.unwrap().contains("/orders/stream"));
 }
+
+// Seed 004: the store proposes substitutions, the customer answers on the
+// tracking page; rejected goes back to picking.
+#[tokio::test]
+async fn the_customer_answers_proposed_substitutions() {
+    let server = start();
+    let staff = token("acme", Role::Staff);
+    let mut answers = Vec::new();
+    for decision in ["approve", "reject"] {
+        let order = server
+            .place(&staff, &checkout_body("cus_1", "local_delivery"))
+            .await;
+        let (id, public) = (
+            str_of(&order, "id").to_string(),
+            str_of(&order, "public_id").to_string(),
+        );
+        let path = format!("/track/{public}/substitutions");
+        let early = server
+            .http
+            .post(server.url(&path))
+            .json(&json!({ "decision": decision }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(early.status(), 400, "nothing to answer yet");
+        for to in [
+            "store_notified",
+            "store_acknowledged",
+            "picking_in_progress",
+        ] {
+            server.advance(&staff, &id, to, json!({})).await;
+        }
+        server
+            .advance(
+                &staff,
+                &id,
+                "substitutions_needed",
+                json!({ "reason": "Milk 2L is out: 2 × Milk 1L instead" }),
+            )
+            .await;
+        let view = server.track(&public).await.expect(200).clone();
+        assert_eq!(view["proposal"], "Milk 2L is out: 2 × Milk 1L instead");
+        let answered = server
+            .http
+            .post(server.url(&path))
+            .json(&json!({ "decision": decision }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 200);
+        let body: Value = answered.json().await.unwrap();
+        answers.push(body["status"].as_str().unwrap().to_string());
+        let log = server.events(&staff, &id).await;
+        assert_eq!(
+            log.last().unwrap()["source"],
+            "customer",
+            "the customer's answer is audited as theirs"
+        );
+    }
+    assert_eq!(answers, ["substitutions_approved", "picking_in_progress"]);
+}
