@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-FUNCTIONS = ["checkout", "orders", "tracking", "publisher"]
+FUNCTIONS = ["checkout", "orders", "tracking", "webhooks", "stall-sweep", "publisher"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
