@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use chrono::{TimeZone, Utc};
 
 use super::*;
@@ -5,8 +7,6 @@ use super::*;
 fn preset(name: &str) -> Arc<Lifecycle> {
     Catalog::presets().get(name).expect("preset exists")
 }
-
-use std::sync::Arc;
 
 fn def(states: &[(&str, bool)], transitions: &[(&str, &str, bool)]) -> LifecycleDef {
     LifecycleDef {
