@@ -177,7 +177,8 @@ async fn serve(args: &ServeArgs) -> Result<(), String> {
     println!("  checkout:  POST /orders                      (bearer JWT)");
     println!("  staff:     GET /orders, GET /orders/{{id}}, GET /orders/{{id}}/events,");
     println!("             POST /orders/{{id}}/transitions   (bearer JWT)");
-    println!("  customer:  GET /track/{{public_id}}");
+    println!("  customer:  GET /track/{{public_id}}, GET /track/{{public_id}}/events (live)");
+    println!("  pages:     GET /t/{{public_id}} (customer), GET /board (staff)");
     println!("  webhooks:  POST /webhooks/{{carrier|payment|delivery}}/{{provider}}  (signed; WEBHOOK_SECRET_<PROVIDER>)");
     println!(
         "  admin:     GET /admin/health, POST /admin/sweep, GET /admin/reports/sla  (managers)"
