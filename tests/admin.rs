@@ -9,10 +9,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Duration, SecondsFormat, Utc};
 use common::*;
-use hmac::{Hmac, Mac};
 use order_core::auth::Role;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 const DOORDASH: &str = "doordash-admin-secret";
 const STRIPE: &str = "stripe-admin-secret";
@@ -38,19 +36,6 @@ fn stack(extra: &[&str]) -> (Server, tempfile::TempDir) {
     (start_with(&args, &envs, None), dir)
 }
 
-fn signed(secret: &str, body: &str) -> String {
-    let t = Utc::now().timestamp();
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t={t},v1={hex}")
-}
-
 impl Server {
     async fn post_json(&self, path: &str, token: &str, body: Value) -> Resp {
         self.post_raw(path, token, &body.to_string()).await
@@ -64,7 +49,10 @@ impl Server {
             .http
             .post(self.url("/webhooks/delivery/doordash"))
             .header("content-type", "application/json")
-            .header("X-DoorDash-Signature", signed(DOORDASH, &body))
+            .header(
+                "X-DoorDash-Signature",
+                timestamped(DOORDASH, Utc::now(), &body),
+            )
             .body(body);
         self.send(request).await
     }
@@ -78,7 +66,7 @@ impl Server {
             .http
             .post(self.url("/webhooks/payment/stripe"))
             .header("content-type", "application/json")
-            .header("Stripe-Signature", signed(STRIPE, &body))
+            .header("Stripe-Signature", timestamped(STRIPE, Utc::now(), &body))
             .body(body);
         self.send(request).await
     }

@@ -3,39 +3,14 @@
 
 mod common;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use common::*;
-use hmac::{Hmac, Mac};
 use order_core::auth::Role;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 const EASYPOST: &str = "easypost-test-secret";
 const STRIPE: &str = "stripe-test-secret";
 const DOORDASH: &str = "doordash-test-secret";
-
-fn signature(secret: &str, data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// `t=<unix>,v1=<hex>` over `"<t>.<body>"` (Stripe's scheme, also ours).
-fn timestamped(secret: &str, at: DateTime<Utc>, body: &str) -> String {
-    let t = at.timestamp();
-    format!(
-        "t={t},v1={}",
-        hex(&signature(secret, format!("{t}.{body}").as_bytes()))
-    )
-}
 
 fn start_stack(extra: &[&str]) -> Server {
     let envs = [

@@ -459,19 +459,21 @@ impl OrderService {
         {
             return Ok(FactOutcome::Duplicate);
         }
-        let order_id = match &inbound.subject {
-            Subject::Order { order_id } => {
-                self.store.load(order_id).await?.map(|_| order_id.clone())
-            }
-            Subject::Tracking { code } => {
-                self.store
-                    .find_by_tracking(&normalise_tracking(code))
-                    .await?
-            }
+        // An order id is tried directly (its load is the command's own read);
+        // a tracking code is looked up first.
+        let outcome = match &inbound.subject {
+            Subject::Order { order_id } => self.record_inbound(order_id, inbound).await,
+            Subject::Tracking { code } => match self
+                .store
+                .find_by_tracking(&normalise_tracking(code))
+                .await?
+            {
+                Some(id) => self.record_inbound(&id, inbound).await,
+                None => Err(ServiceError::NotFound),
+            },
         };
-        match order_id {
-            Some(id) => self.record_inbound(&id, inbound).await,
-            None => {
+        match outcome {
+            Err(ServiceError::NotFound) => {
                 let fresh = self.store.stash(&inbound.subject.key(), inbound).await?;
                 tracing::info!(key = %inbound.subject.key(), event_id = %inbound.event_id, "kept until its order is known");
                 Ok(if fresh {
@@ -480,6 +482,7 @@ impl OrderService {
                     FactOutcome::Duplicate
                 })
             }
+            other => other,
         }
     }
 

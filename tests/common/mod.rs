@@ -361,3 +361,29 @@ pub fn claims(tenant: &str, role: &str) -> Value {
     let now = chrono::Utc::now().timestamp();
     json!({ "sub": "mallory", "tenant_id": tenant, "role": role, "iat": now, "exp": now + 3600 })
 }
+
+/// HMAC-SHA256 of `data`, as providers sign webhooks.
+pub fn signature(secret: &str, data: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `t=<unix>,v1=<hex>` over `"<t>.<body>"` (Stripe's scheme, also the generic one).
+pub fn timestamped(secret: &str, at: chrono::DateTime<chrono::Utc>, body: &str) -> String {
+    let t = at.timestamp();
+    format!(
+        "t={t},v1={}",
+        hex(&signature(secret, format!("{t}.{body}").as_bytes()))
+    )
+}
