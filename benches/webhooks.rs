@@ -51,7 +51,7 @@ async fn main() {
     let config = StackConfig {
         data_dir: Some(dir.path().to_path_buf()),
         print_events: false,
-        webhook_secrets: webhooks::Secrets::default().with("easypost", SECRET),
+        webhook_secrets: webhooks::Secrets::default().with("bench", "easypost", SECRET),
         ..StackConfig::default()
     };
     let stack = Stack::open(&config).unwrap();
@@ -134,7 +134,7 @@ async fn main() {
                     let Some(body) = bodies.get(i) else { break };
                     let t = Instant::now();
                     let response = http
-                        .post(format!("{base}/webhooks/carrier/easypost"))
+                        .post(format!("{base}/webhooks/bench/carrier/easypost"))
                         .header("content-type", "application/json")
                         .header("x-hmac-signature", sign(body))
                         .body(body.clone())

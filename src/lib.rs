@@ -39,7 +39,7 @@ pub struct StackConfig {
     pub lifecycles_dir: Option<PathBuf>,
     /// Log every relayed event as the EventBridge entry it would be.
     pub print_events: bool,
-    /// Webhook signing secrets per provider.
+    /// Webhook signing secrets per tenant and provider.
     pub webhook_secrets: webhooks::Secrets,
     /// How often the stall sweep runs; `None` only on demand (`POST /admin/sweep`).
     pub sweep_every: Option<Duration>,
@@ -132,6 +132,9 @@ impl Stack {
             .route("/healthz", get(|| async { "ok" }))
             .fallback(order_core::http::not_found)
             .method_not_allowed_fallback(order_core::http::method_not_allowed)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                order_core::http::MAX_BODY_BYTES,
+            ))
             .layer(tower_http::trace::TraceLayer::new_for_http())
     }
 

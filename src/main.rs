@@ -105,7 +105,7 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         tenants,
         lifecycles_dir: args.lifecycles.clone(),
         print_events: true,
-        webhook_secrets: webhooks::Secrets::from_env(),
+        webhook_secrets: webhooks::Secrets::from_env()?,
         sweep_every: (args.sweep_every > 0).then(|| Duration::from_secs(args.sweep_every)),
         carrier_api: args.carrier_api.clone(),
     })
@@ -179,7 +179,7 @@ async fn serve(args: &ServeArgs) -> Result<(), String> {
     println!("             POST /orders/{{id}}/transitions   (bearer JWT)");
     println!("  customer:  GET /track/{{public_id}}, GET /track/{{public_id}}/events (live)");
     println!("  pages:     GET /t/{{public_id}} (customer), GET /board (staff)");
-    println!("  webhooks:  POST /webhooks/{{carrier|payment|delivery}}/{{provider}}  (signed; WEBHOOK_SECRET_<PROVIDER>)");
+    println!("  webhooks:  POST /webhooks/{{tenant}}/{{carrier|payment|delivery}}/{{provider}}  (signed; WEBHOOK_SECRETS)");
     println!(
         "  admin:     GET /admin/health, POST /admin/sweep, GET /admin/reports/sla  (managers)"
     );

@@ -29,11 +29,11 @@ fn stack(extra: &[&str]) -> (Server, tempfile::TempDir) {
         "0",
     ];
     args.extend_from_slice(extra);
-    let envs = [
-        ("WEBHOOK_SECRET_DOORDASH", DOORDASH),
-        ("WEBHOOK_SECRET_STRIPE", STRIPE),
-    ];
-    (start_with(&args, &envs, None), dir)
+    let secrets = json!({ "acme": { "doordash": DOORDASH, "stripe": STRIPE } }).to_string();
+    (
+        start_with(&args, &[("WEBHOOK_SECRETS", &secrets)], None),
+        dir,
+    )
 }
 
 impl Server {
@@ -47,7 +47,7 @@ impl Server {
         .to_string();
         let request = self
             .http
-            .post(self.url("/webhooks/delivery/doordash"))
+            .post(self.url("/webhooks/acme/delivery/doordash"))
             .header("content-type", "application/json")
             .header(
                 "X-DoorDash-Signature",
@@ -64,7 +64,7 @@ impl Server {
         .to_string();
         let request = self
             .http
-            .post(self.url("/webhooks/payment/stripe"))
+            .post(self.url("/webhooks/acme/payment/stripe"))
             .header("content-type", "application/json")
             .header("Stripe-Signature", timestamped(STRIPE, Utc::now(), &body))
             .body(body);
@@ -344,10 +344,23 @@ async fn a_manager_re_fetches_the_carrier_and_corrects_a_wrong_code() {
         .place(&manager, &checkout_body("cus_1", "shipping"))
         .await;
     let path = format!("/orders/{}/refetch", str_of(&order, "id"));
-    no_api
-        .post_json(&path, &manager, json!({}))
-        .await
-        .problem(503);
+    // No carrier API is a state of the setup, not an outage: a 4xx.
+    let problem = no_api.post_json(&path, &manager, json!({})).await;
+    assert_eq!(problem.problem(422)["title"], "Not configured");
+    // Ownership comes first: another tenant's or an unknown order is a 404,
+    // with or without a carrier API.
+    let globex = token("globex", Role::Manager);
+    let ours = format!("/orders/{id}/refetch");
+    for (server, path) in [(&server, &ours), (&no_api, &path)] {
+        server
+            .post_json(path, &globex, json!({}))
+            .await
+            .problem(404);
+        server
+            .post_json("/orders/ord_unknown/refetch", &manager, json!({}))
+            .await
+            .problem(404);
+    }
 }
 
 #[tokio::test]
@@ -406,4 +419,62 @@ async fn the_sla_report_covers_stages_statuses_and_amounts() {
         .get(&url, &token("acme", Role::Staff))
         .await
         .problem(403);
+}
+
+#[tokio::test]
+async fn the_sla_report_defaults_to_the_last_30_days() {
+    use chrono::Timelike;
+    let (server, _dir) = stack(&[]);
+    let manager = token("acme", Role::Manager);
+    server
+        .place(&manager, &checkout_body("cus_1", "pickup"))
+        .await;
+    let time = |report: &Value, key: &str| {
+        chrono::DateTime::parse_from_rfc3339(str_of(report, key))
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let fmt = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+
+    let before = Utc::now();
+    let report = server.get("/admin/reports/sla", &manager).await;
+    let report = report.expect(200);
+    let to = time(report, "to");
+    assert!(
+        before - Duration::seconds(1) <= to && to <= Utc::now(),
+        "to defaults to now: {report}"
+    );
+    assert_eq!(time(report, "from"), to - Duration::days(30), "{report}");
+    assert_eq!(report["orders"], 1);
+
+    // Only `to`: the 30 days before it.
+    let until = Utc::now() - Duration::days(1);
+    let earlier = server
+        .get(&format!("/admin/reports/sla?to={}", fmt(until)), &manager)
+        .await;
+    let earlier = earlier.expect(200);
+    assert_eq!(
+        time(earlier, "from"),
+        time(earlier, "to") - Duration::days(30)
+    );
+    assert_eq!(earlier["orders"], 0);
+
+    // Only `from`: up to now.
+    let since = Utc::now() - Duration::hours(1);
+    let recent = server
+        .get(&format!("/admin/reports/sla?from={}", fmt(since)), &manager)
+        .await;
+    let recent = recent.expect(200);
+    assert_eq!(time(recent, "from"), since.with_nanosecond(0).unwrap());
+    assert_eq!(recent["orders"], 1);
+
+    let future = fmt(Utc::now() + Duration::days(1));
+    server
+        .get(&format!("/admin/reports/sla?from={future}"), &manager)
+        .await
+        .problem(400);
+    server
+        .get("/admin/reports/sla?days=7", &manager)
+        .await
+        .problem(400);
 }

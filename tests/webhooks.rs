@@ -12,16 +12,29 @@ const EASYPOST: &str = "easypost-test-secret";
 const STRIPE: &str = "stripe-test-secret";
 const DOORDASH: &str = "doordash-test-secret";
 
+/// Globex's own EasyPost account signs with its own secret.
+const GLOBEX_EASYPOST: &str = "globex-easypost-secret";
+
 fn start_stack(extra: &[&str]) -> Server {
-    let envs = [
-        ("WEBHOOK_SECRET_EASYPOST", EASYPOST),
-        ("WEBHOOK_SECRET_STRIPE", STRIPE),
-        ("WEBHOOK_SECRET_DOORDASH", DOORDASH),
-    ];
+    start_stack_with(extra, &[])
+}
+
+/// Acme connects EasyPost, Stripe and DoorDash; globex connects EasyPost.
+fn start_stack_with(extra: &[&str], envs: &[(&str, &str)]) -> Server {
+    let secrets = json!({
+        "acme": { "easypost": EASYPOST, "stripe": STRIPE, "doordash": DOORDASH },
+        "globex": { "easypost": GLOBEX_EASYPOST }
+    })
+    .to_string();
+    let mut all = vec![("WEBHOOK_SECRETS", secrets.as_str())];
+    all.extend_from_slice(envs);
     start_with(
         extra,
-        &envs,
-        Some(json!({ "tenants": { "acme": { "allow_tracking_pending": true } } })),
+        &all,
+        Some(json!({ "tenants": {
+            "acme": { "allow_tracking_pending": true },
+            "globex": { "allow_tracking_pending": true }
+        } })),
     )
 }
 
@@ -37,6 +50,21 @@ impl Server {
     }
 
     async fn easypost(&self, event_id: &str, code: &str, status: &str, at: DateTime<Utc>) -> Resp {
+        let path = "/webhooks/acme/carrier/easypost";
+        self.easypost_to(path, EASYPOST, event_id, code, status, at)
+            .await
+    }
+
+    /// An EasyPost `tracker.updated` posted to `path`, signed with `secret`.
+    async fn easypost_to(
+        &self,
+        path: &str,
+        secret: &str,
+        event_id: &str,
+        code: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Resp {
         let body = json!({
             "id": event_id, "object": "Event", "description": "tracker.updated",
             "created_at": rfc3339(Utc::now()),
@@ -50,14 +78,9 @@ impl Server {
         .to_string();
         let sig = format!(
             "hmac-sha256-hex={}",
-            hex(&signature(EASYPOST, body.as_bytes()))
+            hex(&signature(secret, body.as_bytes()))
         );
-        self.hook(
-            "/webhooks/carrier/easypost",
-            ("X-Hmac-Signature", sig),
-            &body,
-        )
-        .await
+        self.hook(path, ("X-Hmac-Signature", sig), &body).await
     }
 
     async fn stripe(&self, event_id: &str, kind: &str, order_id: &str) -> Resp {
@@ -72,8 +95,12 @@ impl Server {
         })
         .to_string();
         let sig = timestamped(STRIPE, Utc::now(), &body);
-        self.hook("/webhooks/payment/stripe", ("Stripe-Signature", sig), &body)
-            .await
+        self.hook(
+            "/webhooks/acme/payment/stripe",
+            ("Stripe-Signature", sig),
+            &body,
+        )
+        .await
     }
 
     async fn doordash(&self, event: &str, order_id: &str, at: DateTime<Utc>) -> Resp {
@@ -87,7 +114,7 @@ impl Server {
         .to_string();
         let sig = timestamped(DOORDASH, Utc::now(), &body);
         self.hook(
-            "/webhooks/delivery/doordash",
+            "/webhooks/acme/delivery/doordash",
             ("X-DoorDash-Signature", sig),
             &body,
         )
@@ -354,7 +381,7 @@ async fn signatures_are_checked_before_anything_is_stored() {
     let body = json!({ "id": "evt_x", "object": "Event", "description": "tracker.updated",
                        "result": { "object": "Tracker", "tracking_code": "1ZSIG", "status": "delivered" } })
     .to_string();
-    let path = "/webhooks/carrier/easypost";
+    let path = "/webhooks/acme/carrier/easypost";
     let wrong = format!(
         "hmac-sha256-hex={}",
         hex(&signature("not-the-secret", body.as_bytes()))
@@ -383,7 +410,7 @@ async fn signatures_are_checked_before_anything_is_stored() {
     let stale = timestamped(STRIPE, Utc::now() - Duration::minutes(30), &stale_body);
     server
         .hook(
-            "/webhooks/payment/stripe",
+            "/webhooks/acme/payment/stripe",
             ("Stripe-Signature", stale),
             &stale_body,
         )
@@ -400,19 +427,23 @@ async fn signatures_are_checked_before_anything_is_stored() {
         .await
         .problem(400);
     server
-        .hook("/webhooks/payment/paypal", ("X-Sig", "x".into()), "{}")
+        .hook("/webhooks/acme/payment/paypal", ("X-Sig", "x".into()), "{}")
         .await
         .problem(404);
     server
         .hook(
-            "/webhooks/carrier/fedex",
+            "/webhooks/acme/carrier/fedex",
             ("X-Webhook-Signature", "t=1,v1=00".into()),
             "{}",
         )
         .await
         .problem(404);
     server
-        .hook("/webhooks/teleport/easypost", ("X-Sig", "x".into()), "{}")
+        .hook(
+            "/webhooks/acme/teleport/easypost",
+            ("X-Sig", "x".into()),
+            "{}",
+        )
         .await
         .problem(404);
 
@@ -539,4 +570,117 @@ async fn several_packages_roll_up_to_the_order_and_exceptions_reach_staff() {
         server.track(&public).await.expect(200)["status"],
         "delivered"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Tenancy: each tenant's provider accounts reach that tenant's orders only.
+// ---------------------------------------------------------------------------
+
+/// Acme and globex ship with the same code (globex in lower case): the
+/// carrier's news on each tenant's endpoint reaches that tenant's order
+/// only, whichever shipped last.
+#[tokio::test]
+async fn two_tenants_with_the_same_code_each_get_only_their_own_news() {
+    let server = start_stack(&[]);
+    let acme = token("acme", Role::Manager);
+    let globex = token("globex", Role::Manager);
+    let (ours, our_public) = shipped(&server, &acme, Some("1ZAAA111")).await;
+    let (theirs, their_public) = shipped(&server, &globex, Some("1zaaa111")).await;
+
+    let at = Utc::now() - Duration::minutes(5);
+    let scan = server
+        .easypost("evt_acme_1", "1ZAAA111", "delivered", at)
+        .await;
+    assert_eq!(outcome(&scan)["status"], "delivered");
+    assert_eq!(server.order(&acme, &ours).await["status"], "delivered");
+    let untouched = server.order(&globex, &theirs).await;
+    assert_eq!(untouched["status"], "shipped");
+    assert_eq!(untouched["version"], 3, "nothing written to globex's order");
+    let their_view = server.track(&their_public).await.expect(200).clone();
+    assert!(
+        !their_view.to_string().contains("UPS: delivered"),
+        "globex never sees acme's carrier messages: {their_view}"
+    );
+
+    let scan = server
+        .easypost_to(
+            "/webhooks/globex/carrier/easypost",
+            GLOBEX_EASYPOST,
+            "evt_globex_1",
+            "1ZAAA111",
+            "in_transit",
+            at,
+        )
+        .await;
+    assert_eq!(outcome(&scan)["status"], "in_transit");
+    assert_eq!(server.order(&globex, &theirs).await["status"], "in_transit");
+    assert_eq!(server.order(&acme, &ours).await["status"], "delivered");
+    assert_eq!(
+        server.track(&our_public).await.expect(200)["status"],
+        "delivered"
+    );
+}
+
+/// A request signed with acme's secret is refused on globex's endpoint (and
+/// the other way round), and a tenant that has not connected a provider has
+/// no endpoint for it: nothing is stored either way.
+#[tokio::test]
+async fn a_tenants_secret_never_verifies_another_tenants_endpoint() {
+    let server = start_stack(&[]);
+    let globex = token("globex", Role::Manager);
+    let (theirs, _) = shipped(&server, &globex, Some("1ZBBB222")).await;
+    let at = Utc::now();
+    for (path, secret) in [
+        ("/webhooks/globex/carrier/easypost", EASYPOST),
+        ("/webhooks/acme/carrier/easypost", GLOBEX_EASYPOST),
+    ] {
+        let refused = server
+            .easypost_to(path, secret, "evt_cross", "1ZBBB222", "delivered", at)
+            .await;
+        assert_eq!(refused.problem(401)["title"], "Bad signature");
+    }
+    for path in [
+        "/webhooks/globex/payment/stripe",
+        "/webhooks/initech/carrier/easypost",
+    ] {
+        server
+            .easypost_to(path, EASYPOST, "evt_none", "1ZBBB222", "delivered", at)
+            .await
+            .problem(404);
+    }
+    let view = server.order(&globex, &theirs).await;
+    assert_eq!(
+        (view["status"].as_str(), view["version"].as_u64()),
+        (Some("shipped"), Some(3))
+    );
+}
+
+/// The single-secret URLs of earlier releases keep working during a
+/// migration, for the one tenant `WEBHOOK_LEGACY_TENANT` names; without it
+/// they are off.
+#[tokio::test]
+async fn single_secret_urls_serve_only_the_legacy_tenant() {
+    const OLD: &str = "the-old-shared-secret";
+    let legacy = [
+        ("WEBHOOK_SECRET_EASYPOST", OLD),
+        ("WEBHOOK_LEGACY_TENANT", "acme"),
+    ];
+    let server = start_stack_with(&[], &legacy);
+    let acme = token("acme", Role::Manager);
+    let globex = token("globex", Role::Manager);
+    let (ours, _) = shipped(&server, &acme, Some("1ZOLD1")).await;
+    let (theirs, _) = shipped(&server, &globex, Some("1ZOLD1")).await;
+    let path = "/webhooks/carrier/easypost";
+    let at = Utc::now();
+    let scan = server
+        .easypost_to(path, OLD, "evt_old_1", "1ZOLD1", "delivered", at)
+        .await;
+    assert_eq!(outcome(&scan)["status"], "delivered");
+    assert_eq!(server.order(&acme, &ours).await["status"], "delivered");
+    assert_eq!(server.order(&globex, &theirs).await["status"], "shipped");
+
+    let off = start_stack_with(&[], &legacy[..1]);
+    off.easypost_to(path, OLD, "evt_old_2", "1ZOLD1", "delivered", at)
+        .await
+        .problem(404);
 }

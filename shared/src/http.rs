@@ -100,6 +100,9 @@ impl From<ServiceError> for Problem {
             .with("current_status", &refusal.status)
             .with("current_version", refusal.version)
             .with("allowed_actions", &refusal.allowed),
+            ServiceError::NotConfigured(_) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Not configured", detail)
+            }
             ServiceError::Unavailable(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", detail)
             }
@@ -125,6 +128,28 @@ impl IntoResponse for ServiceError {
     }
 }
 
+/// The largest request body any route reads: a checkout of 200 lines with
+/// every field at its cap fits several times over, and a provider's webhook
+/// is a few kilobytes. Applied by the local stack and the Lambda glue alike
+/// (`DefaultBodyLimit`); a larger body is a 413 problem before any handler
+/// runs.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A body whose rejection says what went wrong as a problem.
+fn body_problem(status: StatusCode, detail: String) -> Problem {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            status,
+            "Request body too large",
+            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            Problem::new(StatusCode::BAD_REQUEST, "Malformed request body", detail)
+        }
+        s => Problem::new(s, "Malformed request body", detail),
+    }
+}
+
 /// A JSON body whose rejection is a problem response (400, 413 or 415).
 pub struct ApiJson<T>(pub T);
 
@@ -135,13 +160,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         axum::Json::<T>::from_request(req, state)
             .await
             .map(|axum::Json(v)| ApiJson(v))
-            .map_err(|e: JsonRejection| {
-                let status = match e.status() {
-                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-                    s => s,
-                };
-                Problem::new(status, "Malformed request body", e.body_text())
-            })
+            .map_err(|e: JsonRejection| body_problem(e.status(), e.body_text()))
+    }
+}
+
+/// The raw body (for signatures computed over its exact bytes), whose
+/// rejection (413 when too large) is a problem response.
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| body_problem(e.status(), e.body_text()))
     }
 }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::order::inbound::Inbound;
+use crate::order::inbound::{Inbound, TrackingCode, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 
 /// An order as a command needs it: the head and its parked facts, read together.
@@ -31,9 +31,8 @@ pub struct Commit {
     /// `(source, external_id)` of the fact, refused if already seen.
     pub dedupe: Option<(String, String)>,
     pub idempotency: Option<IdempotencyRecord>,
-    /// Normalised tracking codes that now lead to this order (the latest
-    /// order wins: carriers recycle codes).
-    pub tracking_codes: Vec<String>,
+    /// Tracking codes that now also lead to this order, within its tenant.
+    pub tracking_codes: Vec<TrackingCode>,
 }
 
 impl Commit {
@@ -128,10 +127,16 @@ pub trait OrderStore: Send + Sync + 'static {
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// The order a `(source, external_id)` fact was recorded against, if any.
     async fn seen(&self, source: &str, external_id: &str) -> Result<Option<String>, StoreError>;
-    /// The order a (normalised) tracking code currently leads to.
-    async fn find_by_tracking(&self, code: &str) -> Result<Option<String>, StoreError>;
+    /// Every order of `tenant` a (normalised) tracking code was attached to;
+    /// strongly consistent, so a code attached by a finished commit is seen.
+    async fn find_by_tracking(
+        &self,
+        tenant: &str,
+        code: &str,
+    ) -> Result<Vec<TrackingLink>, StoreError>;
     /// Keeps a provider fact whose order is not known yet, under its subject
-    /// key; false if that event was already kept.
+    /// key; false if that event was already kept. Strongly consistent with
+    /// `stashed`: a fact kept before a read starts is in what it returns.
     async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError>;
     /// The facts waiting under a subject key, oldest first.
     async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError>;

@@ -11,7 +11,10 @@ use crate::auth::{Principal, Role};
 use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
 use crate::order::deadlines;
 use crate::order::decide::{self, Decision, NextAction, Origin, Rejection, StatusClaim};
-use crate::order::inbound::{normalise_tracking, Inbound, InboundFact, Subject};
+use crate::order::inbound::{
+    normalise_tracking, rank_links, Inbound, InboundFact, Subject, TrackingCode, RECYCLED_AFTER,
+};
+use crate::order::limits;
 use crate::order::{
     Contact, Disposition, Event, FlagKind, Head, LineItem, OrderPlaced, OrderSummary,
     ShippingSnapshot, TrackingInput,
@@ -46,6 +49,10 @@ pub enum ServiceError {
     IdempotencyMismatch,
     #[error("{0}")]
     Unavailable(String),
+    /// A feature this deployment has not been set up for: a state of its
+    /// configuration, not an outage.
+    #[error("{0}")]
+    NotConfigured(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -232,6 +239,11 @@ impl OrderService {
         &self.clock
     }
 
+    /// The service's time (injected in tests).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     fn lifecycle(&self, name: &str) -> Result<Arc<Lifecycle>, ServiceError> {
         self.catalog
             .get(name)
@@ -309,14 +321,11 @@ impl OrderService {
             .await
         {
             Ok(()) => {
-                self.match_stashed(
-                    &Subject::Order {
-                        order_id: order_id.clone(),
-                    }
-                    .key(),
-                    &order_id,
-                )
-                .await;
+                let subject = Subject::Order {
+                    order_id: order_id.clone(),
+                };
+                self.match_stashed(tenant, &subject.key(tenant), &order_id)
+                    .await;
                 Ok(Placed {
                     body,
                     replayed: false,
@@ -355,6 +364,7 @@ impl OrderService {
         principal: &Principal,
         order_id: &str,
     ) -> Result<Loaded, ServiceError> {
+        limits::id("order id", order_id)?;
         match self.store.load(order_id).await? {
             Some(loaded) if loaded.head.tenant == principal.tenant => Ok(loaded),
             _ => Err(ServiceError::NotFound),
@@ -371,6 +381,7 @@ impl OrderService {
         request: TransitionRequest,
     ) -> Result<OrderView, ServiceError> {
         principal.require_staff()?;
+        let request = request.validated()?;
         self.transition_as(principal, order_id, request).await
     }
 
@@ -424,7 +435,7 @@ impl OrderService {
             let codes = decision.tracking_codes.clone();
             match self.store.commit(&Commit::of(decision)).await {
                 Ok(()) => {
-                    self.match_tracking(&codes, &head.id).await;
+                    self.match_tracking(&codes, &head.tenant, &head.id).await;
                     let actor = principal.actor();
                     return Ok(OrderView::new(head, &parked, None, &lifecycle, actor));
                 }
@@ -447,65 +458,112 @@ impl OrderService {
         })
     }
 
-    /// Takes in a verified provider fact. A redelivery is acknowledged and
-    /// changes nothing; a fact for an order or tracking code we do not know
-    /// yet is kept and applied as soon as the order (or code) appears.
-    pub async fn intake(&self, inbound: &Inbound) -> Result<FactOutcome, ServiceError> {
-        if self
-            .store
-            .seen(&inbound.source, &inbound.event_id)
-            .await?
-            .is_some()
-        {
+    /// Takes in a verified provider fact that arrived on `tenant`'s
+    /// connection (its webhook endpoint). Every look-up it makes — dedupe
+    /// marker, order, tracking code, waiting facts — is scoped to that
+    /// tenant, so no fact can reach another tenant's order. A redelivery is
+    /// acknowledged and changes nothing; a fact for an order or tracking code
+    /// the tenant does not have yet is kept and applied as soon as it appears.
+    pub async fn intake(
+        &self,
+        tenant: &str,
+        inbound: &Inbound,
+    ) -> Result<FactOutcome, ServiceError> {
+        let (source, external_id) = inbound_dedupe(tenant, inbound);
+        if self.store.seen(&source, &external_id).await?.is_some() {
             return Ok(FactOutcome::Duplicate);
         }
-        // An order id is tried directly (its load is the command's own read);
-        // a tracking code is looked up first.
-        let outcome = match &inbound.subject {
-            Subject::Order { order_id } => self.record_inbound(order_id, inbound).await,
-            Subject::Tracking { code } => match self
-                .store
-                .find_by_tracking(&normalise_tracking(code))
-                .await?
-            {
-                Some(id) => self.record_inbound(&id, inbound).await,
-                None => Err(ServiceError::NotFound),
-            },
-        };
-        match outcome {
+        match self.deliver(tenant, inbound).await {
+            Err(ServiceError::NotFound) => {}
+            other => return other,
+        }
+        let key = inbound.subject.key(tenant);
+        if !self.store.stash(&key, inbound).await? {
+            return Ok(FactOutcome::Duplicate);
+        }
+        // The order or the code may have appeared between the look-up and
+        // the stash, its own check for waiting facts already done: look
+        // again. Either this second look sees the order, or the order's check
+        // runs after the stash and sees the fact; if both do, the dedupe
+        // marker lets exactly one of them apply it.
+        match self.deliver(tenant, inbound).await {
             Err(ServiceError::NotFound) => {
-                let fresh = self.store.stash(&inbound.subject.key(), inbound).await?;
-                tracing::info!(key = %inbound.subject.key(), event_id = %inbound.event_id, "kept until its order is known");
-                Ok(if fresh {
-                    FactOutcome::Unmatched
-                } else {
-                    FactOutcome::Duplicate
-                })
+                tracing::info!(%key, event_id = %inbound.event_id, "kept until its order is known");
+                Ok(FactOutcome::Unmatched)
             }
-            other => other,
+            Ok(outcome) => {
+                self.unstash(&key, &inbound.event_id).await;
+                Ok(outcome)
+            }
+            Err(e) => Err(e),
         }
     }
 
+    /// Records a provider fact on the tenant's order it is about: the order
+    /// it names, or the orders its tracking code leads to, best candidate
+    /// first. `NotFound` when none of the tenant's orders takes it (yet).
+    async fn deliver(&self, tenant: &str, inbound: &Inbound) -> Result<FactOutcome, ServiceError> {
+        let candidates = match &inbound.subject {
+            Subject::Order { order_id } => vec![order_id.clone()],
+            Subject::Tracking { code } => {
+                let links = self
+                    .store
+                    .find_by_tracking(tenant, &normalise_tracking(code))
+                    .await?;
+                let carrier = match &inbound.fact {
+                    InboundFact::Shipment(news) => news.carrier.as_deref(),
+                    _ => None,
+                };
+                rank_links(links, carrier)
+                    .into_iter()
+                    .map(|link| link.order_id)
+                    .collect()
+            }
+        };
+        for order_id in candidates {
+            match self.record_inbound(tenant, &order_id, inbound).await {
+                Err(ServiceError::NotFound) => continue,
+                other => return other,
+            }
+        }
+        Err(ServiceError::NotFound)
+    }
+
+    /// Records a provider fact on one order, if it is `tenant`'s and — for a
+    /// fact found by tracking code — the code is not a recycled one.
     async fn record_inbound(
         &self,
+        tenant: &str,
         order_id: &str,
         inbound: &Inbound,
     ) -> Result<FactOutcome, ServiceError> {
-        let dedupe = Some((inbound.source.clone(), inbound.event_id.clone()));
-        self.record(order_id, dedupe, |loaded, lifecycle, now| {
+        let by_code = matches!(inbound.subject, Subject::Tracking { .. });
+        // News cannot have happened later than now, whatever it claims.
+        let happened = inbound.occurred_at.min(self.clock.now());
+        let fits = |head: &Head, lifecycle: &Lifecycle| {
+            head.tenant == tenant
+                && !(by_code
+                    && lifecycle.is_terminal(&head.status)
+                    && happened > head.updated_at + RECYCLED_AFTER)
+        };
+        let dedupe = Some(inbound_dedupe(tenant, inbound));
+        self.record(order_id, dedupe, fits, |loaded, lifecycle, now| {
             decide::record_inbound(&loaded.head, &loaded.parked, lifecycle, inbound, now)
         })
         .await
     }
 
     /// Decides and commits an outside fact, re-deciding after a lost race; a
-    /// dedupe hit at commit time is a duplicate, acknowledged.
+    /// dedupe hit at commit time is a duplicate, acknowledged. An order that
+    /// does not exist or does not `fit` the fact is `NotFound`.
     async fn record(
         &self,
         order_id: &str,
         dedupe: Option<(String, String)>,
+        fits: impl Fn(&Head, &Lifecycle) -> bool,
         decide: impl Fn(&Loaded, &Lifecycle, DateTime<Utc>) -> Decision,
     ) -> Result<FactOutcome, ServiceError> {
+        let mut current = None;
         for _ in 0..MAX_ATTEMPTS {
             let loaded = self
                 .store
@@ -513,6 +571,9 @@ impl OrderService {
                 .await?
                 .ok_or(ServiceError::NotFound)?;
             let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+            if !fits(&loaded.head, &lifecycle) {
+                return Err(ServiceError::NotFound);
+            }
             let decision = decide(&loaded, &lifecycle, self.clock.now());
             let outcome = FactOutcome::Recorded {
                 disposition: decision.disposition,
@@ -520,42 +581,42 @@ impl OrderService {
                 version: decision.head.version,
             };
             let codes = decision.tracking_codes.clone();
+            let tenant = decision.head.tenant.clone();
             let commit = Commit {
                 dedupe: dedupe.clone(),
                 ..Commit::of(decision)
             };
             match self.store.commit(&commit).await {
                 Ok(()) => {
-                    self.match_tracking(&codes, order_id).await;
+                    self.match_tracking(&codes, &tenant, order_id).await;
                     return Ok(outcome);
                 }
                 Err(StoreError::Duplicate) => return Ok(FactOutcome::Duplicate),
-                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(StoreError::VersionConflict { current: v, status }) => {
+                    current = Some((status, v));
+                }
                 Err(e) => return Err(e.into()),
             }
         }
-        let head = self
-            .store
-            .load(order_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?
-            .head;
-        Err(ServiceError::Conflict {
-            status: head.status,
-            version: head.version,
-        })
+        let (status, version) = current.unwrap_or_default();
+        Err(ServiceError::Conflict { status, version })
     }
 
-    /// Applies facts that were waiting for these tracking codes.
-    async fn match_tracking(&self, codes: &[String], order_id: &str) {
+    /// Applies the tenant's facts that were waiting for these tracking codes.
+    async fn match_tracking(&self, codes: &[TrackingCode], tenant: &str, order_id: &str) {
         for code in codes {
-            self.match_stashed(&Subject::Tracking { code: code.clone() }.key(), order_id)
+            let subject = Subject::Tracking {
+                code: code.code.clone(),
+            };
+            self.match_stashed(tenant, &subject.key(tenant), order_id)
                 .await;
         }
     }
 
-    /// Best effort: a fact that fails to apply stays stashed for the next try.
-    async fn match_stashed(&self, key: &str, order_id: &str) {
+    /// Best effort: a fact that fails to apply stays stashed for the next
+    /// try. Runs after the commit that made the order or code known, so a
+    /// fact stashed before it started is seen here (see `intake`).
+    async fn match_stashed(&self, tenant: &str, key: &str, order_id: &str) {
         let waiting = match self.store.stashed(key).await {
             Ok(waiting) => waiting,
             Err(e) => {
@@ -564,14 +625,18 @@ impl OrderService {
             }
         };
         for inbound in waiting {
-            match Box::pin(self.record_inbound(order_id, &inbound)).await {
-                Ok(_) => {
-                    if let Err(e) = self.store.unstash(key, &inbound.event_id).await {
-                        tracing::warn!(error = %e, key, "could not clear a matched fact");
-                    }
-                }
+            match Box::pin(self.record_inbound(tenant, order_id, &inbound)).await {
+                Ok(_) => self.unstash(key, &inbound.event_id).await,
                 Err(e) => tracing::warn!(error = %e, key, "a waiting fact did not apply"),
             }
+        }
+    }
+
+    /// Clears a waiting fact that has been recorded; if that fails it is
+    /// offered again later and acknowledged as a duplicate.
+    async fn unstash(&self, key: &str, event_id: &str) {
+        if let Err(e) = self.store.unstash(key, event_id).await {
+            tracing::warn!(error = %e, key, "could not clear a matched fact");
         }
     }
 
@@ -593,7 +658,8 @@ impl OrderService {
             let codes = decision.tracking_codes.clone();
             match self.store.commit(&Commit::of(decision)).await {
                 Ok(()) => {
-                    self.match_tracking(&codes, order_id).await;
+                    self.match_tracking(&codes, &principal.tenant, order_id)
+                        .await;
                     let loaded = self.load_owned(principal, order_id).await?;
                     let actor = principal.actor();
                     return Ok(OrderView::new(
@@ -623,7 +689,7 @@ impl OrderService {
         tracking: TrackingInput,
     ) -> Result<OrderView, ServiceError> {
         principal.require_staff()?;
-        validate_tracking(&tracking)?;
+        let tracking = tracking.validated()?;
         let now = self.clock.now();
         self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
             decide::add_tracking(&loaded.head, lifecycle, origin, tracking.clone(), now)
@@ -640,7 +706,8 @@ impl OrderService {
         tracking: TrackingInput,
     ) -> Result<OrderView, ServiceError> {
         principal.require_manager()?;
-        validate_tracking(&tracking)?;
+        limits::id("shipment id", shipment_id)?;
+        let tracking = tracking.validated()?;
         let now = self.clock.now();
         self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
             decide::correct_tracking(
@@ -701,6 +768,7 @@ impl OrderService {
         reason: String,
     ) -> Result<OrderView, ServiceError> {
         principal.require_manager()?;
+        limits::id("event id", event_id)?;
         let reason = required_text(&reason, "reason")?;
         let now = self.clock.now();
         self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
@@ -728,11 +796,11 @@ impl OrderService {
         order_id: &str,
     ) -> Result<(OrderView, Vec<FactOutcome>), ServiceError> {
         principal.require_manager()?;
-        let carrier = self
-            .carrier
-            .clone()
-            .ok_or_else(|| ServiceError::Unavailable("no carrier API is configured".into()))?;
+        // Ownership first: another tenant's order is a 404 whatever the setup.
         let loaded = self.load_owned(principal, order_id).await?;
+        let carrier = self.carrier.clone().ok_or_else(|| {
+            ServiceError::NotConfigured("no carrier tracking API is configured here".into())
+        })?;
         let mut outcomes = Vec::new();
         for shipment in &loaded.head.shipments {
             let (Some(name), Some(code)) = (&shipment.carrier, &shipment.tracking_code) else {
@@ -749,10 +817,16 @@ impl OrderService {
                 source: "carrier:refetch".into(),
                 event_id: found.event_id,
                 occurred_at: found.occurred_at,
-                subject: Subject::Tracking { code: code.clone() },
+                // Asked about this order's own package: no code look-up.
+                subject: Subject::Order {
+                    order_id: order_id.to_string(),
+                },
                 fact: InboundFact::Shipment(found.news),
             };
-            outcomes.push(self.record_inbound(order_id, &inbound).await?);
+            outcomes.push(
+                self.record_inbound(&principal.tenant, order_id, &inbound)
+                    .await?,
+            );
         }
         let view = self.get(principal, order_id).await?;
         Ok((view, outcomes))
@@ -883,16 +957,21 @@ impl OrderService {
                 return Ok(FactOutcome::Duplicate);
             }
         }
-        self.record(order_id, dedupe, |loaded, lifecycle, now| {
-            decide::record_fact(
-                &loaded.head,
-                &loaded.parked,
-                lifecycle,
-                origin,
-                claim.clone(),
-                now,
-            )
-        })
+        self.record(
+            order_id,
+            dedupe,
+            |_, _| true,
+            |loaded, lifecycle, now| {
+                decide::record_fact(
+                    &loaded.head,
+                    &loaded.parked,
+                    lifecycle,
+                    origin,
+                    claim.clone(),
+                    now,
+                )
+            },
+        )
         .await
     }
 
@@ -933,6 +1012,7 @@ impl OrderService {
         mut query: ListQuery,
     ) -> Result<Page<OrderSummary>, ServiceError> {
         principal.require_staff()?;
+        crate::input::list_filters(&query)?;
         query.tenant = principal.tenant.clone();
         query.now = Some(self.clock.now());
         Ok(self.store.list(&query).await?)
@@ -946,6 +1026,7 @@ impl OrderService {
         public_id: &str,
         approve: bool,
     ) -> Result<TrackingView, ServiceError> {
+        limits::id("public id", public_id)?;
         let head = self
             .store
             .find_by_public_id(public_id)
@@ -985,6 +1066,7 @@ impl OrderService {
 
     /// The customer's view, by public id only.
     pub async fn track(&self, public_id: &str) -> Result<TrackingView, ServiceError> {
+        limits::id("public id", public_id)?;
         let head = self
             .store
             .find_by_public_id(public_id)
@@ -994,6 +1076,15 @@ impl OrderService {
         let events = self.store.events(&head.id, 0, MAX_LOG).await?;
         Ok(TrackingView::new(&head, &events, &lifecycle))
     }
+}
+
+/// The dedupe marker of a provider fact: per tenant, so no tenant's event
+/// ids can shadow another's.
+fn inbound_dedupe(tenant: &str, inbound: &Inbound) -> (String, String) {
+    (
+        format!("{tenant}/{}", inbound.source),
+        inbound.event_id.clone(),
+    )
 }
 
 /// A stale version, or a move to where the order already is (a second click
@@ -1027,23 +1118,8 @@ fn fingerprint(request: &Checkout) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn validate_tracking(tracking: &TrackingInput) -> Result<(), ServiceError> {
-    if tracking.code.trim().is_empty() || tracking.carrier.trim().is_empty() {
-        return Err(ServiceError::Invalid(
-            "tracking needs a carrier and a code".into(),
-        ));
-    }
-    Ok(())
-}
-
 fn required_text(text: &str, field: &str) -> Result<String, ServiceError> {
-    match text.trim() {
-        "" => Err(ServiceError::Invalid(format!("{field} is required"))),
-        t if t.len() > 2000 => Err(ServiceError::Invalid(format!(
-            "{field} is longer than 2000 characters"
-        ))),
-        t => Ok(t.to_string()),
-    }
+    Ok(limits::required_text(field, text, limits::MAX_REASON)?)
 }
 
 fn validate_checkout(request: &Checkout) -> Result<(), ServiceError> {
@@ -1087,8 +1163,27 @@ fn validate_checkout(request: &Checkout) -> Result<(), ServiceError> {
             if a.country.len() != 2 || !a.country.bytes().all(|b| b.is_ascii_uppercase()) {
                 problems.push("shipping.address.country must be an ISO 3166 alpha-2 code".into());
             }
+            if a.line2.as_ref().is_some_and(|l| l.len() > 300) {
+                problems.push("shipping.address.line2 must be at most 300 characters".into());
+            }
+            if a.region.as_ref().is_some_and(|r| r.len() > 100) {
+                problems.push("shipping.address.region must be at most 100 characters".into());
+            }
         }
         None => {}
+    }
+    // RFC 5321 caps an address at 254; E.164 numbers are 15 digits, written
+    // with a few separators.
+    if request
+        .contact
+        .email
+        .as_ref()
+        .is_some_and(|e| e.len() > 254)
+    {
+        problems.push("contact.email must be at most 254 characters".into());
+    }
+    if request.contact.phone.as_ref().is_some_and(|p| p.len() > 40) {
+        problems.push("contact.phone must be at most 40 characters".into());
     }
     if problems.is_empty() {
         Ok(())

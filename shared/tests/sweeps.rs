@@ -260,7 +260,7 @@ async fn a_package_without_a_scan_for_three_days_is_flagged_until_the_next_scan(
             },
         ),
     };
-    w.service.intake(&scan).await.unwrap();
+    w.service.intake("acme", &scan).await.unwrap();
     let head = w.head(&id).await;
     assert!(!head
         .flags

@@ -1,5 +1,10 @@
 //! Webhook intake for carriers, payment gateways and delivery partners:
-//! `POST /webhooks/{carrier|payment|delivery}/{provider}`.
+//! `POST /webhooks/{tenant}/{carrier|payment|delivery}/{provider}`.
+//!
+//! Each tenant connects its own provider accounts, so the URL names the
+//! tenant and the request must be signed with *that tenant's* secret for
+//! that provider; every look-up the fact then makes is scoped to the tenant.
+//! A fact can never choose its tenant by a tracking code or an order id.
 //!
 //! Each request is verified over its raw body in the provider's own
 //! signature scheme before anything is read from it; a bad, missing or stale
@@ -7,61 +12,127 @@
 //! verified fact is acknowledged (2xx) once it is durably recorded — applied,
 //! late, parked, a duplicate, or kept until its order or tracking code
 //! appears — so providers stop retrying exactly when they may.
+//!
+//! The single-secret URLs of earlier releases, `/webhooks/{kind}/{provider}`,
+//! are served for one named tenant only (see [`Secrets`]), so a deployment
+//! can move its provider dashboards over one at a time.
 
 pub mod providers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use order_core::http::Problem;
+use order_core::http::{Problem, RawBody};
 use order_core::service::{FactOutcome, OrderService};
 use providers::{Kind, Rejection};
 use serde::Serialize;
 
-/// Signing secrets per provider, from configuration (never from code):
-/// `WEBHOOK_SECRET_<PROVIDER>`, e.g. `WEBHOOK_SECRET_EASYPOST`,
-/// `WEBHOOK_SECRET_STRIPE`, `WEBHOOK_SECRET_MY_CARRIER` for `my-carrier`.
+/// Signing secrets per tenant and provider, from configuration (never from
+/// code):
+///
+/// - `WEBHOOK_SECRETS`: `{"<tenant>": {"<provider>": "<secret>", …}, …}`,
+///   e.g. `{"acme": {"easypost": "…", "stripe": "whsec_…"}}`, served at
+///   `/webhooks/<tenant>/<kind>/<provider>`;
+/// - the earlier single-secret URLs `/webhooks/<kind>/<provider>`, with
+///   `WEBHOOK_SECRET_<PROVIDER>` (e.g. `WEBHOOK_SECRET_EASYPOST`), are served
+///   only for the tenant named by `WEBHOOK_LEGACY_TENANT`, and are off (404)
+///   until it is set.
 #[derive(Clone, Debug, Default)]
-pub struct Secrets(HashMap<String, Vec<u8>>);
+pub struct Secrets {
+    /// tenant → provider → secret.
+    tenants: HashMap<String, HashMap<String, Vec<u8>>>,
+    /// The tenant the single-secret URLs belong to, and their secrets.
+    legacy: Option<(String, HashMap<String, Vec<u8>>)>,
+}
 
 impl Secrets {
-    pub fn from_env() -> Self {
+    pub fn from_env() -> Result<Self, String> {
         Self::from_vars(std::env::vars())
     }
 
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        Secrets(
-            vars.into_iter()
-                .filter_map(|(name, value)| {
-                    let provider = name.strip_prefix("WEBHOOK_SECRET_")?;
-                    let provider = provider.to_ascii_lowercase().replace('_', "-");
-                    (!value.is_empty()).then(|| (provider, value.into_bytes()))
-                })
-                .collect(),
-        )
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, String> {
+        let mut secrets = Secrets::default();
+        let mut legacy = HashMap::new();
+        let mut legacy_tenant = None;
+        for (name, value) in vars {
+            if value.is_empty() {
+                continue;
+            }
+            if name == "WEBHOOK_SECRETS" {
+                let parsed: HashMap<String, HashMap<String, String>> =
+                    serde_json::from_str(&value).map_err(|e| format!("WEBHOOK_SECRETS: {e}"))?;
+                for (tenant, providers) in parsed {
+                    for (provider, secret) in providers {
+                        secrets = secrets.with(&tenant, &provider, &secret);
+                    }
+                }
+            } else if name == "WEBHOOK_LEGACY_TENANT" {
+                legacy_tenant = Some(value);
+            } else if let Some(provider) = name.strip_prefix("WEBHOOK_SECRET_") {
+                let provider = provider.to_ascii_lowercase().replace('_', "-");
+                legacy.insert(provider, value.into_bytes());
+            }
+        }
+        match legacy_tenant {
+            Some(tenant) => secrets.legacy = Some((tenant, legacy)),
+            None if !legacy.is_empty() => tracing::warn!(
+                "WEBHOOK_SECRET_<PROVIDER> is set but WEBHOOK_LEGACY_TENANT is not: the \
+                 single-secret URLs stay off until it names their tenant; per-tenant \
+                 secrets go in WEBHOOK_SECRETS"
+            ),
+            None => {}
+        }
+        Ok(secrets)
     }
 
-    pub fn with(mut self, provider: &str, secret: &str) -> Self {
-        self.0
+    /// Connects `tenant`'s account at `provider`.
+    pub fn with(mut self, tenant: &str, provider: &str, secret: &str) -> Self {
+        self.tenants
+            .entry(tenant.to_string())
+            .or_default()
             .insert(provider.to_string(), secret.as_bytes().to_vec());
         self
     }
 
-    fn get(&self, provider: &str) -> Option<&[u8]> {
-        self.0
-            .get(provider)
-            .or_else(|| self.0.get(&provider.replace('_', "-")))
-            .map(Vec::as_slice)
+    /// Serves the single-secret URL of `provider` for `tenant`.
+    pub fn with_legacy(mut self, tenant: &str, provider: &str, secret: &str) -> Self {
+        let (_, secrets) = self
+            .legacy
+            .get_or_insert_with(|| (tenant.to_string(), HashMap::new()));
+        secrets.insert(provider.to_string(), secret.as_bytes().to_vec());
+        self
     }
 
-    pub fn providers(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+    /// The secret of `tenant`'s connection to `provider`.
+    fn get(&self, tenant: &str, provider: &str) -> Option<&[u8]> {
+        lookup(self.tenants.get(tenant)?, provider)
     }
+
+    /// The tenant and secret behind a single-secret URL.
+    fn legacy(&self, provider: &str) -> Option<(&str, &[u8])> {
+        let (tenant, secrets) = self.legacy.as_ref()?;
+        Some((tenant.as_str(), lookup(secrets, provider)?))
+    }
+
+    /// `(tenant, provider)` of every connection, for the start-up banner.
+    pub fn connections(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.tenants.iter().flat_map(|(tenant, providers)| {
+            providers
+                .keys()
+                .map(move |provider| (tenant.as_str(), provider.as_str()))
+        })
+    }
+}
+
+fn lookup<'a>(secrets: &'a HashMap<String, Vec<u8>>, provider: &str) -> Option<&'a [u8]> {
+    secrets
+        .get(provider)
+        .or_else(|| secrets.get(&provider.replace('_', "-")))
+        .map(Vec::as_slice)
 }
 
 #[derive(Clone)]
@@ -76,7 +147,8 @@ pub fn router(service: Arc<OrderService>, secrets: Secrets) -> Router {
         secrets: Arc::new(secrets),
     };
     Router::new()
-        .route("/webhooks/{kind}/{provider}", post(receive))
+        .route("/webhooks/{tenant}/{kind}/{provider}", post(receive))
+        .route("/webhooks/{kind}/{provider}", post(receive_legacy))
         .with_state(intake)
 }
 
@@ -116,35 +188,104 @@ fn refused(rejection: &Rejection) -> Problem {
 
 async fn receive(
     State(intake): State<Intake>,
+    Path((tenant, kind, provider)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Receipt>, Problem> {
+    let secret = intake.secrets.get(&tenant, &provider);
+    accept(&intake, &tenant, &kind, &provider, secret, &headers, &body).await
+}
+
+/// A single-secret URL of an earlier release: the configured tenant's only.
+async fn receive_legacy(
+    State(intake): State<Intake>,
     Path((kind, provider)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Receipt>, Problem> {
-    let kind = Kind::parse(&kind).ok_or_else(|| refused(&Rejection::UnknownProvider))?;
-    if !providers::known(kind, &provider) {
+    let (tenant, secret) = intake.secrets.legacy(&provider).unzip();
+    let tenant = tenant.unwrap_or_default();
+    accept(&intake, tenant, &kind, &provider, secret, &headers, &body).await
+}
+
+async fn accept(
+    intake: &Intake,
+    tenant: &str,
+    kind: &str,
+    provider: &str,
+    secret: Option<&[u8]>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Json<Receipt>, Problem> {
+    let kind = Kind::parse(kind).ok_or_else(|| refused(&Rejection::UnknownProvider))?;
+    if !providers::known(kind, provider) {
         return Err(refused(&Rejection::UnknownProvider));
     }
-    let secret = intake.secrets.get(&provider).ok_or_else(|| {
+    // An unknown tenant and an unconnected provider look the same from outside.
+    let secret = secret.ok_or_else(|| {
         Problem::new(
             StatusCode::NOT_FOUND,
             "Unknown provider",
-            "this provider is not configured here",
+            "this provider is not connected here",
         )
     })?;
-    let now = intake.service.clock().now();
+    let now = intake.service.now();
     let facts =
-        providers::intake(kind, &provider, &headers, &body, secret, now).map_err(|rejection| {
-            tracing::warn!(%kind, %provider, ?rejection, "webhook refused");
+        providers::intake(kind, provider, headers, body, secret, now).map_err(|rejection| {
+            tracing::warn!(%tenant, %kind, %provider, ?rejection, "webhook refused");
             refused(&rejection)
         })?;
     let mut outcomes = Vec::with_capacity(facts.len());
     for fact in &facts {
-        let outcome = intake.service.intake(fact).await?;
-        tracing::info!(%kind, %provider, event_id = %fact.event_id, ?outcome, "webhook recorded");
+        let outcome = intake.service.intake(tenant, fact).await?;
+        tracing::info!(%tenant, %kind, %provider, event_id = %fact.event_id, ?outcome, "webhook recorded");
         outcomes.push(outcome);
     }
     Ok(Json(Receipt {
         received: facts.len(),
         outcomes,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn each_tenant_has_its_own_secret_per_provider() {
+        let secrets = Secrets::from_vars(vars(&[(
+            "WEBHOOK_SECRETS",
+            r#"{"acme": {"easypost": "a", "my-carrier": "c"}, "globex": {"easypost": "g"}}"#,
+        )]))
+        .unwrap();
+        assert_eq!(secrets.get("acme", "easypost"), Some(&b"a"[..]));
+        assert_eq!(secrets.get("globex", "easypost"), Some(&b"g"[..]));
+        assert_eq!(secrets.get("acme", "my_carrier"), Some(&b"c"[..]));
+        assert_eq!(secrets.get("globex", "stripe"), None);
+        assert_eq!(secrets.get("initech", "easypost"), None);
+        assert_eq!(secrets.legacy("easypost"), None);
+    }
+
+    #[test]
+    fn single_secret_urls_need_the_tenant_they_belong_to() {
+        let old = ("WEBHOOK_SECRET_MY_CARRIER", "s");
+        let off = Secrets::from_vars(vars(&[old])).unwrap();
+        assert_eq!(off.legacy("my-carrier"), None);
+        let on = Secrets::from_vars(vars(&[old, ("WEBHOOK_LEGACY_TENANT", "acme")])).unwrap();
+        assert_eq!(on.legacy("my-carrier"), Some(("acme", &b"s"[..])));
+        assert_eq!(on.get("acme", "my-carrier"), None, "not a per-tenant URL");
+    }
+
+    #[test]
+    fn malformed_secrets_are_a_start_up_error() {
+        let error = Secrets::from_vars(vars(&[("WEBHOOK_SECRETS", "{acme")])).unwrap_err();
+        assert!(error.starts_with("WEBHOOK_SECRETS:"), "{error}");
+    }
 }

@@ -1,6 +1,6 @@
 //! The real `webhooks` binary through `cargo lambda`, with a function URL
-//! request (`events/webhooks.json`: the EasyPost sample, signed with the
-//! example secret) on DynamoDB Local.
+//! request (`events/webhooks.json`: the EasyPost sample on acme's endpoint,
+//! signed with the example secret) on DynamoDB Local.
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,10 @@ async fn a_signed_function_url_request_is_recorded_once() {
         &[
             ("TABLE_NAME", store.table()),
             ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
-            ("WEBHOOK_SECRET_EASYPOST", "example-easypost-secret"),
+            (
+                "WEBHOOK_SECRETS",
+                r#"{"acme": {"easypost": "example-easypost-secret"}}"#,
+            ),
         ],
     );
     let event = root().join("events/webhooks.json");
@@ -46,7 +49,11 @@ async fn a_request_signed_with_another_secret_is_refused() {
                 "ORDER_TRACKING_SQLITE",
                 dir.path().join("o.sqlite3").to_str().unwrap(),
             ),
-            ("WEBHOOK_SECRET_EASYPOST", "a-different-secret"),
+            // Globex's secret never verifies acme's endpoint.
+            (
+                "WEBHOOK_SECRETS",
+                r#"{"acme": {"easypost": "a-different-secret"}, "globex": {"easypost": "example-easypost-secret"}}"#,
+            ),
         ],
     );
     let (status, problem) = http_response(

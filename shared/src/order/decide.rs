@@ -9,7 +9,9 @@ use super::deadlines;
 use super::event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
 use super::head::FlagKind;
 use super::head::Head;
-use super::inbound::{normalise_tracking, DeliveryKind, Inbound, InboundFact, PaymentKind};
+use super::inbound::{
+    normalise_tracking, DeliveryKind, Inbound, InboundFact, PaymentKind, TrackingCode,
+};
 use super::projection;
 use super::shipment::TrackingInput;
 use crate::lifecycle::{Actor, Guard, Lifecycle, Placement, Step};
@@ -53,7 +55,7 @@ pub struct Decision {
     /// How the command's own fact was placed.
     pub disposition: Disposition,
     /// Tracking codes the order gained, for carriers' facts to find it by.
-    pub tracking_codes: Vec<String>,
+    pub tracking_codes: Vec<TrackingCode>,
 }
 
 /// Identifies a stored parked fact.
@@ -248,16 +250,21 @@ impl<'a> Draft<'a> {
     }
 
     fn finish(self, disposition: Disposition) -> Decision {
-        let codes = |h: &Head| -> Vec<String> {
+        let codes = |h: &Head| -> Vec<TrackingCode> {
             h.shipments
                 .iter()
-                .filter_map(|s| s.tracking_code.as_deref().map(normalise_tracking))
+                .filter_map(|s| {
+                    Some(TrackingCode {
+                        code: normalise_tracking(s.tracking_code.as_deref()?),
+                        carrier: s.carrier.clone(),
+                    })
+                })
                 .collect()
         };
         let known = codes(self.before);
         let tracking_codes = codes(&self.head)
             .into_iter()
-            .filter(|c| !known.contains(c))
+            .filter(|c| known.iter().all(|k| k.code != c.code))
             .collect();
         Decision {
             tracking_codes,
@@ -488,6 +495,46 @@ pub fn next_actions(head: &Head, lifecycle: &Lifecycle, actor: Actor) -> Vec<Nex
 /// "payment fails after all retries").
 pub const MAX_PAYMENT_FAILURES: u32 = 3;
 
+/// What the order's payment news, taken together, says about its status,
+/// and when that happened. Decided from the folded [`PaymentInfo`], never
+/// from the news that happened to arrive last:
+///
+/// - a success means paid, whenever it happened: failures before it were
+///   the customer's earlier attempts, failures and cancellations after it
+///   are another attempt's, and neither takes the payment back;
+/// - with no success known, a cancellation cancels the order, and so does
+///   the [`MAX_PAYMENT_FAILURES`]th failure — dated by when that failure
+///   happened, so an older failure that turns up later moves the date back
+///   (as a late fact);
+/// - a refund only records money going back.
+///
+/// A success that turns up once the order is already cancelled cannot undo
+/// a final state; [`record_inbound`] flags it for staff instead.
+///
+/// [`PaymentInfo`]: super::head::PaymentInfo
+fn payment_claim(
+    head: &Head,
+    kind: PaymentKind,
+    at: DateTime<Utc>,
+) -> Option<(String, Option<String>, DateTime<Utc>)> {
+    let payment = head.payment.as_ref()?;
+    let paid = payment.succeeded_at.is_some();
+    match kind {
+        PaymentKind::Succeeded => Some(("paid".to_string(), None, at)),
+        PaymentKind::Canceled if !paid => Some((
+            "cancelled".to_string(),
+            Some("the payment was cancelled".to_string()),
+            at,
+        )),
+        PaymentKind::Failed if !paid && payment.failures >= MAX_PAYMENT_FAILURES => Some((
+            "cancelled".to_string(),
+            Some(format!("payment failed {} times", payment.failures)),
+            payment.failed_at.last().copied().unwrap_or(at),
+        )),
+        PaymentKind::Failed | PaymentKind::Canceled | PaymentKind::Refunded => None,
+    }
+}
+
 /// Records a provider's fact on a matched order: the provider's news as an
 /// event, then — when the news implies one — a status fact placed like any
 /// other (applied, late, parked or conflict), releasing parked facts.
@@ -513,7 +560,8 @@ pub fn record_inbound(
             .find(|s| s.tracking_code.as_deref().map(normalise_tracking) == Some(code.clone()))
             .and_then(|s| s.last_scan_at)
     };
-    let claim: Option<(String, Option<String>)> = match &inbound.fact {
+    // (target, reason, when it happened)
+    let claim: Option<(String, Option<String>, DateTime<Utc>)> = match &inbound.fact {
         InboundFact::Shipment(news) => {
             let newest = latest_scan(head, &news.tracking_code).is_none_or(|last| at >= last);
             draft.push(&origin, at, EventBody::ShipmentUpdated(news.clone()));
@@ -524,23 +572,11 @@ pub fn record_inbound(
             } else {
                 news.status.order_state().map(str::to_string)
             };
-            target.map(|t| (t, news.message.clone()))
+            target.map(|t| (t, news.message.clone(), at))
         }
         InboundFact::Payment(news) => {
             draft.push(&origin, at, EventBody::PaymentRecorded(news.clone()));
-            let failures = draft.head.payment.as_ref().map_or(0, |p| p.failures);
-            match news.kind {
-                PaymentKind::Succeeded => Some(("paid".to_string(), None)),
-                PaymentKind::Canceled => Some((
-                    "cancelled".to_string(),
-                    Some("the payment was cancelled".to_string()),
-                )),
-                PaymentKind::Failed if failures >= MAX_PAYMENT_FAILURES => Some((
-                    "cancelled".to_string(),
-                    Some(format!("payment failed {failures} times")),
-                )),
-                PaymentKind::Failed | PaymentKind::Refunded => None,
-            }
+            payment_claim(&draft.head, news.kind, at)
         }
         InboundFact::Delivery(news) => {
             draft.push(&origin, at, EventBody::DeliveryUpdated(news.clone()));
@@ -568,10 +604,10 @@ pub fn record_inbound(
                     },
                 );
             }
-            target.map(|t| (t.to_string(), news.message.clone()))
+            target.map(|t| (t.to_string(), news.message.clone(), at))
         }
     };
-    let Some((target, reason)) = claim else {
+    let Some((target, reason, claim_at)) = claim else {
         return draft.finish(Disposition::Applied);
     };
     // A state the lifecycle does not have (a driver for a kitchen order) or
@@ -579,19 +615,28 @@ pub fn record_inbound(
     let Some(target) = lifecycle.resolve(&target).map(str::to_string) else {
         return draft.finish(Disposition::Applied);
     };
-    let already = lifecycle
+    let reached = lifecycle
         .stamps(&target)
         .first()
         .and_then(|stamp| draft.head.timestamps.get(stamp))
-        .is_some_and(|reached| *reached <= at);
-    if already {
+        .copied();
+    // Stamps never precede the placement, so neither does the comparison.
+    if reached.is_some_and(|reached| reached <= claim_at.max(draft.head.created_at)) {
         return draft.finish(Disposition::Applied);
     }
-    let disposition = draft.place_fact(&origin, &target, at, None);
+    let mut disposition = draft.place_fact(&origin, &target, claim_at, None);
+    // Money captured for an order that ended unpaid is not history, however
+    // old: the customer has paid for an order that will not go ahead, so
+    // staff must refund it or place it again.
+    let captured =
+        matches!(&inbound.fact, InboundFact::Payment(news) if news.kind == PaymentKind::Succeeded);
+    if captured && reached.is_none() && lifecycle.is_terminal(&draft.head.status) {
+        disposition = Disposition::Conflict;
+    }
     let mut fact = StatusFact::new(target, disposition, origin.actor_kind);
     fact.reason = reason;
-    fact.clamped_from = clamped_from;
-    draft.record_placed(&origin, at, fact);
+    fact.clamped_from = clamped_from.filter(|_| claim_at == at);
+    draft.record_placed(&origin, claim_at, fact);
     if disposition == Disposition::Applied {
         draft.release_parked(parked);
     }

@@ -16,6 +16,9 @@ use crate::ports::{Clock, Commit, IdempotencyRecord, ListQuery, OrderStore, Stor
 use crate::service::{FactOutcome, OrderService, ServiceError, TransitionRequest};
 use crate::tenants::Tenants;
 
+mod intake;
+pub use intake::*;
+
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an
 /// expression whose value is a future resolving to a fresh `Arc<dyn OrderStore>`.
 #[macro_export]
@@ -35,8 +38,11 @@ macro_rules! store_conformance_suite {
             stalled_and_due_look_ups_follow_deadlines,
             concurrent_commands_have_one_winner_per_version,
             concurrent_redeliveries_are_recorded_once,
-            tracking_codes_lead_to_their_latest_order,
+            tracking_codes_are_kept_per_tenant_and_order,
             unmatched_facts_wait_once_per_event,
+            a_fact_reaches_only_its_own_tenants_orders,
+            a_fact_racing_its_tracking_code_is_applied_once,
+            a_recycled_code_never_reaches_last_years_order,
             a_sweep_reads_only_the_overdue_orders,
             concurrent_sweeps_flag_each_order_once,
         );
@@ -671,25 +677,44 @@ async fn ship(store: &Arc<dyn OrderStore>, id: &str, code: &str) {
         t(2),
     )
     .unwrap();
-    assert_eq!(d.tracking_codes, [code.to_string()]);
+    let codes: Vec<&str> = d.tracking_codes.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, [code]);
     store.commit(&Commit::of(d)).await.unwrap();
 }
 
-/// Carriers recycle tracking codes: the code leads to the newest order.
-pub async fn tracking_codes_lead_to_their_latest_order(store: Arc<dyn OrderStore>) {
+/// A tracking code leads to every order of the tenant that used it (carriers
+/// recycle codes), each with its carrier and when it was attached; another
+/// tenant's use of the same code is invisible.
+pub async fn tracking_codes_are_kept_per_tenant_and_order(store: Arc<dyn OrderStore>) {
     let first = create(&store, "acme", "cus_1", 0).await;
     let second = create(&store, "acme", "cus_2", 0).await;
-    assert_eq!(store.find_by_tracking("1Z999").await.unwrap(), None);
+    let other = create(&store, "globex", "cus_3", 0).await;
+    assert!(store
+        .find_by_tracking("acme", "1Z999")
+        .await
+        .unwrap()
+        .is_empty());
     ship(&store, &first.id, "1Z999").await;
-    assert_eq!(
-        store.find_by_tracking("1Z999").await.unwrap(),
-        Some(first.id.clone())
-    );
+    let links = store.find_by_tracking("acme", "1Z999").await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].order_id, first.id);
+    assert_eq!(links[0].carrier.as_deref(), Some("UPS"));
     ship(&store, &second.id, "1Z999").await;
-    assert_eq!(
-        store.find_by_tracking("1Z999").await.unwrap(),
-        Some(second.id.clone())
-    );
+    ship(&store, &other.id, "1Z999").await;
+    let mut found: Vec<String> = store
+        .find_by_tracking("acme", "1Z999")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.order_id)
+        .collect();
+    found.sort();
+    let mut expected = vec![first.id.clone(), second.id.clone()];
+    expected.sort();
+    assert_eq!(found, expected, "both of acme's orders, not globex's");
+    let theirs = store.find_by_tracking("globex", "1Z999").await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].order_id, other.id);
 }
 
 pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
@@ -713,7 +738,7 @@ pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
             estimated_delivery: None,
         }),
     };
-    let key = inbound("a").subject.key();
+    let key = inbound("a").subject.key("acme");
     assert!(store.stash(&key, &inbound("a")).await.unwrap());
     assert!(
         !store.stash(&key, &inbound("a")).await.unwrap(),
@@ -722,7 +747,11 @@ pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
     assert!(store.stash(&key, &inbound("b")).await.unwrap());
     let waiting = store.stashed(&key).await.unwrap();
     assert_eq!(waiting.len(), 2);
-    assert!(store.stashed("tracking:OTHER").await.unwrap().is_empty());
+    assert!(store
+        .stashed(&inbound("a").subject.key("globex"))
+        .await
+        .unwrap()
+        .is_empty());
     store.unstash(&key, "a").await.unwrap();
     let left: Vec<String> = store
         .stashed(&key)

@@ -5,8 +5,10 @@
 //! | head | `ORDER#<id>` | `HEAD` |
 //! | event | `ORDER#<id>` | `EVENT#<seq, 20 digits>` |
 //! | parked fact | `ORDER#<id>` | `PARKED#<occurred_at>#<event_id>` |
-//! | dedupe marker | `DEDUPE#<source>#<external_id>` | `DEDUPE` (TTL) |
+//! | dedupe marker | `DEDUPE#<tenant>/<source>#<external_id>` (provider facts) | `DEDUPE` (TTL) |
 //! | idempotency key | `IDEM#<tenant>#<key>` | `IDEM` (TTL) |
+//! | tracking code | `TRACKING#<tenant>#<code>` | `ORDER#<id>` (one per order that used it) |
+//! | fact waiting for its order | `UNMATCHED#<tenant>\|<subject>` | `<event_id>` (TTL) |
 //!
 //! `EVENT#` < `HEAD` < `PARKED#`, so a command reads the head and its parked
 //! facts — and not the history — with one strongly consistent `Query` on
@@ -33,7 +35,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{legal_predecessors, ts};
 use crate::lifecycle::Catalog;
-use crate::order::inbound::Inbound;
+use crate::order::inbound::{Inbound, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError};
 
@@ -132,6 +134,10 @@ fn parked_sk(event: &Event) -> String {
 
 fn dedupe_pk(source: &str, external_id: &str) -> String {
     format!("DEDUPE#{source}#{external_id}")
+}
+
+fn tracking_pk(tenant: &str, code: &str) -> String {
+    format!("TRACKING#{tenant}#{code}")
 }
 
 fn idem_pk(tenant: &str, key: &str) -> String {
@@ -531,13 +537,18 @@ impl OrderStore for DynamoStore {
             items.push(TransactWriteItem::builder().delete(delete).build());
             parts.push(Part::Other);
         }
-        for code in &commit.tracking_codes {
-            // Unconditional: a recycled code now leads to the newest order.
-            let pointer = Item::from([
-                ("pk".into(), s(format!("TRACKING#{code}"))),
-                ("sk".into(), s("TRACKING")),
+        for link in &commit.tracking_codes {
+            // One item per order that used the code: a recycled code keeps
+            // its history, and the service picks the newest live shipment.
+            let mut pointer = Item::from([
+                ("pk".into(), s(tracking_pk(&commit.head.tenant, &link.code))),
+                ("sk".into(), s(order_pk(&commit.head.id))),
                 ("order_id".into(), s(&commit.head.id)),
+                ("attached_at".into(), s(ts(commit.head.updated_at))),
             ]);
+            if let Some(carrier) = &link.carrier {
+                pointer.insert("carrier".into(), s(carrier));
+            }
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(pointer))
@@ -774,11 +785,50 @@ impl OrderStore for DynamoStore {
             .and_then(|item| text(&item, "order_id").map(str::to_string)))
     }
 
-    async fn find_by_tracking(&self, code: &str) -> Result<Option<String>, StoreError> {
+    async fn find_by_tracking(
+        &self,
+        tenant: &str,
+        code: &str,
+    ) -> Result<Vec<TrackingLink>, StoreError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(tracking_pk(tenant, code)))
+            .consistent_read(true);
+        let links: Vec<TrackingLink> = self
+            .query_all(request)
+            .await?
+            .iter()
+            .filter_map(|item| {
+                Some(TrackingLink {
+                    order_id: text(item, "order_id")?.to_string(),
+                    carrier: text(item, "carrier").map(str::to_string),
+                    attached_at: DateTime::parse_from_rfc3339(text(item, "attached_at")?)
+                        .ok()?
+                        .with_timezone(&Utc),
+                })
+            })
+            .collect();
+        if !links.is_empty() {
+            return Ok(links);
+        }
+        // Tables written before codes were kept per tenant hold one global
+        // pointer per code. It is offered as a candidate only: the service
+        // applies a fact to it only if that order belongs to `tenant`.
         Ok(self
             .get(format!("TRACKING#{code}"), "TRACKING")
             .await?
-            .and_then(|item| text(&item, "order_id").map(str::to_string)))
+            .and_then(|item| {
+                Some(TrackingLink {
+                    order_id: text(&item, "order_id")?.to_string(),
+                    carrier: None,
+                    attached_at: DateTime::<Utc>::MIN_UTC,
+                })
+            })
+            .into_iter()
+            .collect())
     }
 
     async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError> {

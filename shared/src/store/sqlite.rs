@@ -19,7 +19,7 @@ use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtensio
 use tokio::sync::Notify;
 
 use crate::lifecycle::Catalog;
-use crate::order::inbound::Inbound;
+use crate::order::inbound::{Inbound, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{
     Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Outbox, Page, StoreError,
@@ -72,9 +72,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
     body TEXT NOT NULL,
     PRIMARY KEY (tenant, key)
 );
-CREATE TABLE IF NOT EXISTS tracking (
-    code TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS tracking_links (
+    tenant TEXT NOT NULL,
+    code TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    carrier TEXT,
+    attached_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, code, order_id)
 );
 CREATE TABLE IF NOT EXISTS unmatched (
     key TEXT NOT NULL,
@@ -104,12 +108,42 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 
+fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(unavailable)
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(unavailable)
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(unavailable)
+}
+
+/// Stores made before tracking codes were kept per tenant had one global
+/// `tracking (code, order_id)` table; each code moves under its order's tenant.
+fn migrate_tracking(conn: &Connection) -> Result<(), StoreError> {
+    let old: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracking')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(unavailable)?;
+    if old {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT OR IGNORE INTO tracking_links (tenant, code, order_id, carrier, attached_at)
+                 SELECT h.tenant, t.code, t.order_id, NULL, h.updated_at
+                 FROM tracking t JOIN heads h ON h.id = t.order_id;
+             DROP TABLE tracking;
+             COMMIT;",
+        )
+        .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -120,6 +154,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        migrate_tracking(&conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             catalog,
@@ -259,10 +294,17 @@ impl SqliteStore {
             )
             .map_err(unavailable)?;
         }
-        for code in &commit.tracking_codes {
+        for link in &commit.tracking_codes {
             tx.execute(
-                "INSERT OR REPLACE INTO tracking (code, order_id) VALUES (?1, ?2)",
-                params![code, commit.head.id],
+                "INSERT OR REPLACE INTO tracking_links (tenant, code, order_id, carrier, attached_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    commit.head.tenant,
+                    link.code,
+                    commit.head.id,
+                    link.carrier,
+                    ts(commit.head.updated_at)
+                ],
             )
             .map_err(unavailable)?;
         }
@@ -479,16 +521,37 @@ impl OrderStore for SqliteStore {
         .await
     }
 
-    async fn find_by_tracking(&self, code: &str) -> Result<Option<String>, StoreError> {
-        let code = code.to_string();
+    async fn find_by_tracking(
+        &self,
+        tenant: &str,
+        code: &str,
+    ) -> Result<Vec<TrackingLink>, StoreError> {
+        let (tenant, code) = (tenant.to_string(), code.to_string());
         self.with(move |conn| {
-            conn.query_row(
-                "SELECT order_id FROM tracking WHERE code = ?1",
-                [&code],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(unavailable)
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT order_id, carrier, attached_at FROM tracking_links
+                     WHERE tenant = ?1 AND code = ?2",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([&tenant, &code], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(unavailable)?;
+            rows.map(|row| {
+                let (order_id, carrier, attached_at) = row.map_err(unavailable)?;
+                Ok(TrackingLink {
+                    order_id,
+                    carrier,
+                    attached_at: parse_ts(&attached_at)?,
+                })
+            })
+            .collect()
         })
         .await
     }

@@ -16,6 +16,11 @@
 //! `aftership` (e.g. `shippo`, `shopify`, or a relay of our own) all use the
 //! generic scheme and payload; a name must match `[a-z0-9_-]{1,32}`.
 //!
+//! Every fact is then bounded ([`limits::bound_inbound`]): its text cut to
+//! size, its ids kept short, and a link that is not http(s) (a
+//! `javascript:` tracking URL, a `data:` photo) dropped with a warning while
+//! the fact itself is kept.
+//!
 //! Rejections map to HTTP as [`Rejection::status`] says: unknown provider →
 //! 404; unsigned, bad signature, stale → 401; malformed → 400. Nothing is
 //! stored for a rejected request. An event type a provider sends that says
@@ -37,13 +42,14 @@ use std::fmt;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use order_core::order::inbound::Inbound;
+use order_core::order::limits;
 
 pub use vocabulary::canonical;
 
 /// How far a signed timestamp may be from our clock, either way.
 pub const TIMESTAMP_TOLERANCE: chrono::Duration = chrono::Duration::minutes(5);
 
-/// The kind of provider, from the URL: `/webhooks/{kind}/{provider}`.
+/// The kind of provider, from the URL: `/webhooks/{tenant}/{kind}/{provider}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Carrier,
@@ -196,10 +202,18 @@ pub fn intake(
             uber::verify(headers, body, secret).and_then(|proof| uber::parse(proof, &source, body))
         }
     };
-    if let Err(rejection) = &result {
-        tracing::warn!(%source, %rejection, "webhook rejected");
+    match result {
+        // Whatever the provider, its text is cut to size and its links
+        // checked before anything is stored or logged.
+        Ok(mut facts) => {
+            facts.iter_mut().for_each(limits::bound_inbound);
+            Ok(facts)
+        }
+        Err(rejection) => {
+            tracing::warn!(%source, %rejection, "webhook rejected");
+            Err(rejection)
+        }
     }
-    result
 }
 
 #[cfg(test)]
@@ -310,6 +324,103 @@ mod tests {
             Rejection::Malformed("missing id".into()).to_string(),
             "malformed webhook payload: missing id"
         );
+    }
+
+    /// Every adapter's link (a tracking page, a driver's photo) goes through
+    /// the same bound: a non-http(s) one is dropped and the fact kept.
+    #[test]
+    fn a_provider_link_that_is_not_http_is_dropped_and_the_fact_kept() {
+        let samples: [(Kind, &str, &str, &str, fn(&[u8]) -> (&'static str, String)); 5] = [
+            (
+                Kind::Carrier,
+                "easypost",
+                include_str!("../../../../events/webhook-easypost.json"),
+                "https://track.easypost.com/djE6dHJrX2M4ZTBlZGI1YmIyODRjYWE5MzRhMGQzZGIyM2ExNDhh",
+                |b| {
+                    (
+                        "X-Hmac-Signature",
+                        format!("hmac-sha256-hex={}", sign::body_hex(SECRET, b)),
+                    )
+                },
+            ),
+            (
+                Kind::Carrier,
+                "aftership",
+                include_str!("../../../../events/webhook-aftership.json"),
+                "https://wwwapps.ups.com/WebTracking/track?track=yes&trackNums=1Z999AA10123456784",
+                |b| ("aftership-hmac-sha256", sign::body_base64(SECRET, b)),
+            ),
+            (
+                Kind::Carrier,
+                "shippo",
+                include_str!("../../../../events/webhook-generic.json"),
+                "https://www.ups.com/track?loc=en_US&tracknum=1Z999AA10123456784",
+                |b| {
+                    (
+                        "X-Webhook-Signature",
+                        sign::timestamped(SECRET, now().timestamp(), b),
+                    )
+                },
+            ),
+            (
+                Kind::Delivery,
+                "uber",
+                include_str!("../../../../events/webhook-uber.json"),
+                "https://d1w2poirtb3as9.cloudfront.net/img/courier/rob-t.jpeg",
+                |b| ("X-Uber-Signature", sign::body_hex(SECRET, b)),
+            ),
+            (
+                Kind::Delivery,
+                "doordash",
+                include_str!("../../../../events/webhook-doordash.json"),
+                "https://track.doordash.com/share/6b1f0c2e-7a9d-4e3b-8c5f-2d4a6e8b0c1d/track",
+                |b| {
+                    (
+                        "X-DoorDash-Signature",
+                        sign::timestamped(SECRET, now().timestamp(), b),
+                    )
+                },
+            ),
+        ];
+        for (kind, provider, sample, link, sign_body) in samples {
+            let (name, value) = sign_body(sample.as_bytes());
+            let kept = intake(
+                kind,
+                provider,
+                &headers(&[(name, &value)]),
+                sample.as_bytes(),
+                SECRET,
+                now(),
+            )
+            .unwrap();
+            for hostile in [
+                "javascript:alert(document.domain)",
+                "JaVaScRiPt:alert(1)",
+                "java\\tscript:alert(1)",
+                "data:text/html,<script>alert(1)</script>",
+                "vbscript:msgbox(1)",
+            ] {
+                let body = tampered(sample, link, hostile);
+                let (name, value) = sign_body(body.as_bytes());
+                let facts = intake(
+                    kind,
+                    provider,
+                    &headers(&[(name, &value)]),
+                    body.as_bytes(),
+                    SECRET,
+                    now(),
+                )
+                .unwrap_or_else(|e| panic!("{provider} with {hostile:?}: {e}"));
+                assert_eq!(facts.len(), kept.len(), "{provider}: the facts are kept");
+                let text = format!("{facts:?}").to_lowercase();
+                for scheme in ["script:", "data:"] {
+                    assert!(
+                        !text.contains(scheme),
+                        "{provider} kept {hostile:?}: {text}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
