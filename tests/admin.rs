@@ -4,12 +4,12 @@
 
 mod common;
 
-use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Duration, SecondsFormat, Utc};
 use common::*;
 use order_core::auth::Role;
+use order_core::http::ApiPath;
 use serde_json::{json, Value};
 
 const DOORDASH: &str = "doordash-admin-secret";
@@ -262,17 +262,19 @@ async fn review_flags_are_resolved_with_a_reason_and_notes_are_kept() {
 async fn fake_carrier() -> String {
     let app = Router::new().route(
         "/trackers/{carrier}/{code}",
-        get(|Path((carrier, code)): Path<(String, String)>| async move {
-            if carrier != "UPS" || code != "1ZREFETCH" {
-                return Err(axum::http::StatusCode::NOT_FOUND);
-            }
-            let at =
-                (Utc::now() - Duration::seconds(1)).to_rfc3339_opts(SecondsFormat::Millis, true);
-            Ok(Json(
-                json!({ "status": "delivered", "occurred_at": at, "raw_status": "D",
+        get(
+            |ApiPath((carrier, code)): ApiPath<(String, String)>| async move {
+                if carrier != "UPS" || code != "1ZREFETCH" {
+                    return Err(axum::http::StatusCode::NOT_FOUND);
+                }
+                let at = (Utc::now() - Duration::seconds(1))
+                    .to_rfc3339_opts(SecondsFormat::Millis, true);
+                Ok(Json(
+                    json!({ "status": "delivered", "occurred_at": at, "raw_status": "D",
                             "message": "Delivered, front door", "event_id": "ups-1ZREFETCH-D" }),
-            ))
-        }),
+                ))
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

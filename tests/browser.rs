@@ -1,7 +1,9 @@
 //! End to end in headless Chromium (Debian's package, driven by
-//! playwright-core from `tests/e2e/board.cjs`): an order placed, moved from
+//! playwright-core from `tests/e2e/*.cjs`): an order placed, moved from
 //! the staff board, and the customer's page following live without a
-//! reload. Screenshots of both pages land in `target/e2e/`.
+//! reload (screenshots of both pages land in `target/e2e/`); and text and
+//! links from providers, customers and staff that try to run script on
+//! either page, and never do.
 
 mod common;
 
@@ -9,6 +11,7 @@ use std::process::Command;
 
 use common::*;
 use order_core::auth::Role;
+use serde_json::json;
 
 #[tokio::test]
 async fn staff_move_an_order_on_the_board_and_the_customer_page_follows_live() {
@@ -49,4 +52,120 @@ async fn staff_move_an_order_on_the_board_and_the_customer_page_follows_live() {
             .unwrap_or(0);
         assert!(size > 1000, "{page} screenshot saved");
     }
+}
+
+/// Script a provider, a customer or staff might try to slip onto a page.
+const IMG: &str = r#"<img src=x onerror="window.__pwned='img'">"#;
+const SCRIPT: &str = "<script>window.__pwned='script'</script>";
+const SHIPPO: &str = "shippo-test-secret";
+const DOORDASH: &str = "doordash-test-secret";
+
+impl Server {
+    async fn hook(&self, path: &str, header: &str, secret: &str, body: serde_json::Value) {
+        let body = body.to_string();
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .header(header, timestamped(secret, chrono::Utc::now(), &body))
+            .body(body);
+        self.send(request).await.expect(200);
+    }
+}
+
+#[tokio::test]
+async fn text_and_links_from_providers_and_people_never_run_as_script() {
+    let secrets = json!({ "acme": { "shippo": SHIPPO, "doordash": DOORDASH } }).to_string();
+    let server = start_with(&[], &[("WEBHOOK_SECRETS", &secrets)], None);
+    let manager = token("acme", Role::Manager);
+
+    // A local delivery: the customer named an item with markup, the store
+    // proposes substitutions with some, the driver's name and car carry some.
+    let mut body = checkout_body("cus_1", "local_delivery");
+    body["items"][0]["name"] = json!(IMG);
+    let delivery = server.place(&manager, &body).await;
+    let delivery_id = str_of(&delivery, "id");
+    for to in [
+        "store_notified",
+        "store_acknowledged",
+        "picking_in_progress",
+    ] {
+        server.advance(&manager, delivery_id, to, json!({})).await;
+    }
+    let proposal = json!({ "reason": format!("Swap the bulb {SCRIPT}") });
+    server
+        .advance(&manager, delivery_id, "substitutions_needed", proposal)
+        .await;
+    let now = rfc3339(chrono::Utc::now());
+    let dasher = json!({
+        "event_name": "DASHER_CONFIRMED", "created_at": now,
+        "external_delivery_id": delivery_id, "delivery_id": "dd_1",
+        "dasher_name": SCRIPT, "dasher_vehicle_make": IMG, "dasher_vehicle_model": "Civic",
+    });
+    server
+        .hook(
+            "/webhooks/acme/delivery/doordash",
+            "X-DoorDash-Signature",
+            DOORDASH,
+            dasher,
+        )
+        .await;
+
+    // A parcel whose carrier tried a script link, with markup in its message.
+    let parcel = server
+        .place(&manager, &checkout_body("cus_2", "shipping"))
+        .await;
+    let parcel_id = str_of(&parcel, "id");
+    server
+        .advance(&manager, parcel_id, "confirmed", json!({}))
+        .await;
+    let tracking = json!({ "tracking": { "carrier": "UPS", "code": "1Z999AA10123456784" } });
+    server
+        .advance(&manager, parcel_id, "shipped", tracking)
+        .await;
+    let scan = json!({
+        "id": "evt_hostile", "tracking_code": "1Z999AA10123456784", "carrier": "UPS",
+        "status": "delivery_attempted", "occurred_at": now,
+        "message": format!("{IMG}{SCRIPT}"),
+        "tracking_url": "javascript:window.__pwned='link'",
+    });
+    server
+        .hook(
+            "/webhooks/acme/carrier/shippo",
+            "X-Webhook-Signature",
+            SHIPPO,
+            scan,
+        )
+        .await;
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/hostile.cjs");
+    let output = tokio::task::spawn_blocking({
+        let base = server.base.clone();
+        let (delivery, parcel) = (
+            str_of(&delivery, "public_id").to_string(),
+            str_of(&parcel, "public_id").to_string(),
+        );
+        let parcel_id = parcel_id.to_string();
+        move || {
+            Command::new("node")
+                .arg(script)
+                .env("BASE", base)
+                .env("TOKEN", &manager)
+                .env("DELIVERY_PUBLIC_ID", delivery)
+                .env("PARCEL_PUBLIC_ID", parcel)
+                .env("PARCEL_ID", parcel_id)
+                .env("IMG", IMG)
+                .env("SCRIPT", SCRIPT)
+                .output()
+                .expect("node runs (scripts/test.sh installs chromium and playwright-core)")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -204,14 +204,23 @@ async fn the_pages_are_served() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains(str_of(&order, "public_id")) && html.contains("EventSource"));
+    assert!(html.contains(str_of(&order, "public_id")) && html.contains("/t/app.js"));
     assert!(
         !html.contains(str_of(&order, "id")),
         "the page knows only the public id"
     );
     let board = server.http.get(server.url("/board")).send().await.unwrap();
     assert_eq!(board.status(), 200);
-    assert!(board.text().await.unwrap().contains("/orders/stream"));
+    assert!(board.text().await.unwrap().contains("/board/app.js"));
+    // The scripts, served apart so the pages' policy forbids inline script.
+    for (script, uses) in [
+        ("/t/app.js", "EventSource"),
+        ("/board/app.js", "/orders/stream"),
+    ] {
+        let js = server.http.get(server.url(script)).send().await.unwrap();
+        assert_eq!(js.status(), 200);
+        assert!(js.text().await.unwrap().contains(uses), "{script}");
+    }
 }
 
 // Seed 004: the store proposes substitutions, the customer answers on the

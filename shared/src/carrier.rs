@@ -3,7 +3,9 @@
 //! re-fetch a stalled shipment. The response uses the canonical statuses:
 //! `{"status", "occurred_at", "message"?, "location"?, "tracking_url"?,
 //! "estimated_delivery"?, "event_id"?}`; a 404 means the carrier does not
-//! know the code.
+//! know the code. The answer is a provider fact like a webhook's: cut down
+//! to size and its link dropped unless it is http(s)
+//! ([`limits::bound_shipment_news`]).
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::order::inbound::ShipmentNews;
+use crate::order::limits;
 use crate::order::ShipmentStatus;
 use crate::ports::{CarrierClient, CarrierStatus};
 
@@ -53,10 +56,17 @@ struct Tracker {
 #[async_trait]
 impl CarrierClient for HttpCarrierClient {
     async fn track(&self, carrier: &str, code: &str) -> Result<Option<CarrierStatus>, String> {
-        let url = format!("{}/trackers/{carrier}/{code}", self.base_url);
+        // Each value is one percent-encoded segment: a carrier named
+        // `../admin` or a code with `?` stays inside `/trackers/`.
+        let mut url = url::Url::parse(&self.base_url)
+            .map_err(|e| format!("carrier API URL {}: {e}", self.base_url))?;
+        url.path_segments_mut()
+            .map_err(|()| format!("carrier API URL {} cannot take a path", self.base_url))?
+            .pop_if_empty()
+            .extend(["trackers", carrier, code]);
         let response = self
             .http
-            .get(&url)
+            .get(url.clone())
             .send()
             .await
             .map_err(|e| format!("{url}: {e}"))?;
@@ -67,22 +77,26 @@ impl CarrierClient for HttpCarrierClient {
             return Err(format!("{url}: {}", response.status()));
         }
         let tracker: Tracker = response.json().await.map_err(|e| format!("{url}: {e}"))?;
-        let event_id = tracker
-            .event_id
-            .unwrap_or_else(|| format!("refetch:{code}:{}", tracker.occurred_at.timestamp()));
+        let event_id = limits::bounded_id(
+            &tracker
+                .event_id
+                .unwrap_or_else(|| format!("refetch:{code}:{}", tracker.occurred_at.timestamp())),
+        );
+        let mut news = ShipmentNews {
+            tracking_code: code.to_string(),
+            carrier: Some(carrier.to_string()),
+            status: tracker.status,
+            raw_status: tracker
+                .raw_status
+                .unwrap_or_else(|| format!("{:?}", tracker.status).to_lowercase()),
+            message: tracker.message,
+            location: tracker.location,
+            tracking_url: tracker.tracking_url,
+            estimated_delivery: tracker.estimated_delivery,
+        };
+        limits::bound_shipment_news(&mut news, "carrier:refetch", &event_id);
         Ok(Some(CarrierStatus {
-            news: ShipmentNews {
-                tracking_code: code.to_string(),
-                carrier: Some(carrier.to_string()),
-                status: tracker.status,
-                raw_status: tracker
-                    .raw_status
-                    .unwrap_or_else(|| format!("{:?}", tracker.status).to_lowercase()),
-                message: tracker.message,
-                location: tracker.location,
-                tracking_url: tracker.tracking_url,
-                estimated_delivery: tracker.estimated_delivery,
-            },
+            news,
             occurred_at: tracker.occurred_at,
             event_id,
         }))

@@ -1,8 +1,10 @@
-//! The HTTP edge shared by every function: RFC 9457 problem responses, body
-//! and query extractors whose rejections are problems too, and the bearer
-//! token layer the local stack puts in front of the staff routes.
+//! The HTTP edge shared by every function: RFC 9457 problem responses, body,
+//! query and path extractors whose rejections are problems too (axum's own
+//! answer in plain text, so `clippy.toml` keeps its `Path` and `Query` out of
+//! handlers), and the bearer token layer the local stack puts in front of
+//! the staff routes.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -182,6 +184,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 /// Query parameters whose rejection is a 400 problem.
 pub struct ApiQuery<T>(pub T);
 
+#[allow(clippy::disallowed_types)] // the one place axum's `Query` is wrapped
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = Problem;
 
@@ -191,6 +194,34 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .map(|axum::extract::Query(v)| ApiQuery(v))
             .map_err(|e: QueryRejection| {
                 Problem::new(StatusCode::BAD_REQUEST, "Malformed query", e.body_text())
+            })
+    }
+}
+
+/// Path parameters whose rejection is a problem: a segment that does not
+/// decode (`%ff` is not UTF-8) or parse is a 400. A route whose parameters
+/// do not fit its extractor is our bug: a 500 that says nothing more.
+pub struct ApiPath<T>(pub T);
+
+#[allow(clippy::disallowed_types)] // the one place axum's `Path` is wrapped
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e: PathRejection| {
+                if e.status().is_server_error() {
+                    tracing::error!(error = %e.body_text(), "path parameters do not fit the route");
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal error",
+                        "the request could not be handled",
+                    )
+                } else {
+                    Problem::new(StatusCode::BAD_REQUEST, "Malformed path", e.body_text())
+                }
             })
     }
 }

@@ -1,10 +1,12 @@
 //! What every HTTP Lambda function's `main` shares: the service built from
-//! the environment (once per container, outside any handler) and the glue
-//! from API Gateway's verified JWT claims to the handlers' `Principal`.
+//! the environment (once per container, outside any handler), the glue
+//! from API Gateway's verified JWT claims to the handlers' `Principal`, and
+//! the invocation's deadline handed to handlers as a [`Deadline`].
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -14,6 +16,7 @@ use axum::Router;
 use lambda_http::request::RequestContext;
 
 use crate::auth::{Claims, Principal};
+use crate::deadline::Deadline;
 use crate::http::{method_not_allowed, not_found, Problem};
 use crate::lifecycle::Catalog;
 use crate::ports::{OrderStore, SystemClock};
@@ -57,12 +60,33 @@ pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
 }
 
 /// A function's router as Lambda serves it: principals from the JWT
-/// authorizer's claims, and problem responses for unknown routes.
+/// authorizer's claims, each request's deadline, and problem responses for
+/// unknown routes.
 pub fn app(router: Router) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::http::MAX_BODY_BYTES,
+        ))
         .layer(axum::middleware::from_fn(principal_from_claims))
+        .layer(axum::middleware::from_fn(deadline_from_context))
+}
+
+/// The invocation's deadline (its function's timeout, counted from when the
+/// event arrived), so long answers end in time. One already past when the
+/// request starts is no deadline at all: an emulator's placeholder
+/// (`cargo lambda watch` sends a time in 1970), never a real invocation's.
+async fn deadline_from_context(mut req: Request, next: Next) -> Response {
+    let deadline = req
+        .extensions()
+        .get::<lambda_http::Context>()
+        .map(lambda_http::Context::deadline)
+        .filter(|at| *at > SystemTime::now());
+    if let Some(at) = deadline {
+        req.extensions_mut().insert(Deadline::from_system_time(at));
+    }
+    next.run(req).await
 }
 
 fn principal(claims: &HashMap<String, String>) -> Result<Principal, String> {

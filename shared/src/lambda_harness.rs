@@ -2,6 +2,12 @@
 //! `cargo lambda watch --only-lambda-apis` serves the Lambda runtime API on a
 //! loopback port, each binary polls it under its own function name, and
 //! `cargo lambda invoke --data-file` sends it an event.
+//!
+//! With a function timeout ([`LambdaEmulator::with_timeout`]) an invocation
+//! that runs longer fails as it would on AWS, and each invocation carries its
+//! real deadline: `cargo lambda watch` stamps every invocation with a fixed
+//! `Lambda-Runtime-Deadline-Ms` (600 000 ms after the epoch), so a relay
+//! between the function and the emulator stamps "now + timeout" instead.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,7 +22,9 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct LambdaEmulator {
     port: u16,
     manifest: PathBuf,
+    timeout: Option<Duration>,
     children: Vec<Child>,
+    relays: Vec<DeadlineRelay>,
 }
 
 fn free_port() -> u16 {
@@ -52,9 +60,34 @@ impl LambdaEmulator {
     /// If cargo-lambda is not on PATH (`scripts/test.sh` installs it) or the
     /// emulator does not come up.
     pub fn start(manifest: &Path) -> Self {
+        Self::launch(manifest, None)
+    }
+
+    /// Like [`start`](Self::start), for functions configured with `timeout`
+    /// (whole seconds, as Lambda counts them): each invocation's context
+    /// carries its deadline, and one that outlives it fails.
+    ///
+    /// # Panics
+    /// As [`start`](Self::start).
+    pub fn with_timeout(manifest: &Path, timeout: Duration) -> Self {
+        Self::launch(manifest, Some(timeout))
+    }
+
+    fn launch(manifest: &Path, timeout: Option<Duration>) -> Self {
         let port = free_port();
-        let watch = cargo_lambda()
-            .args(["watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+        let mut watch = cargo_lambda();
+        watch.args([
+            "watch",
+            "--only-lambda-apis",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ]);
+        if let Some(timeout) = timeout {
+            watch.args(["--timeout", &timeout.as_secs().to_string()]);
+        }
+        let watch = watch
             .arg("--manifest-path")
             .arg(manifest)
             .stdin(Stdio::null())
@@ -65,7 +98,9 @@ impl LambdaEmulator {
         let emulator = LambdaEmulator {
             port,
             manifest: manifest.to_path_buf(),
+            timeout,
             children: vec![watch],
+            relays: Vec::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while probe(port) != Some(405) {
@@ -80,10 +115,19 @@ impl LambdaEmulator {
 
     /// Starts a function binary polling for events addressed to `name`.
     pub fn function(&mut self, name: &str, binary: &Path, env: &[(&str, &str)]) {
+        let port = match self.timeout {
+            Some(timeout) => {
+                let relay = DeadlineRelay::start(self.port, timeout);
+                let port = relay.port;
+                self.relays.push(relay);
+                port
+            }
+            None => self.port,
+        };
         let child = Command::new(binary)
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{}/.rt/{name}", self.port),
+                format!("http://127.0.0.1:{port}/.rt/{name}"),
             )
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
@@ -140,11 +184,130 @@ impl LambdaEmulator {
 
 impl Drop for LambdaEmulator {
     fn drop(&mut self) {
-        for child in &mut self.children {
+        // Functions first: one whose runtime API vanished under it panics.
+        for child in self.children.iter_mut().rev() {
             let _ = child.kill();
             let _ = child.wait();
         }
+        for relay in &mut self.relays {
+            relay.stop();
+        }
     }
+}
+
+/// Relays a function's runtime API calls to `cargo lambda watch`, stamping
+/// each invocation it hands out with the deadline Lambda would give it.
+/// Bodies are relayed whole: fine for tests, whose events and responses are
+/// small.
+struct DeadlineRelay {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The runtime API's header with the invocation's deadline, in ms since the epoch.
+const DEADLINE_HEADER: &str = "lambda-runtime-deadline-ms";
+
+impl DeadlineRelay {
+    fn start(upstream: u16, timeout: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+        let port = listener.local_addr().expect("a bound address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the relay");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                let client = reqwest::Client::new();
+                let app = axum::Router::new()
+                    .fallback(move |request| relay(client.clone(), upstream, timeout, request));
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        DeadlineRelay {
+            port,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn relay(
+    client: reqwest::Client,
+    upstream: u16,
+    timeout: Duration,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+
+    // Both hops set their own framing.
+    let hop_by_hop = [
+        header::HOST,
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+    ];
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut forward = client
+        .request(
+            parts.method.clone(),
+            format!("http://127.0.0.1:{upstream}{path}"),
+        )
+        .body(body);
+    for (name, value) in parts
+        .headers
+        .iter()
+        .filter(|(n, _)| !hop_by_hop.contains(n))
+    {
+        forward = forward.header(name, value);
+    }
+    let answer = match forward.send().await {
+        Ok(answer) => answer,
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    let status = answer.status();
+    let mut headers = answer.headers().clone();
+    for name in &hop_by_hop {
+        headers.remove(name);
+    }
+    let Ok(body) = answer.bytes().await else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    // The clock starts when the function receives the event, as on AWS.
+    if status == StatusCode::OK && parts.uri.path().ends_with("/runtime/invocation/next") {
+        let deadline = std::time::SystemTime::now() + timeout;
+        let millis = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        if let Ok(value) = HeaderValue::from_str(&millis.to_string()) {
+            headers.insert(DEADLINE_HEADER, value);
+        }
+    }
+    (status, headers, body).into_response()
 }
 
 /// The JSON body of an HTTP function's response, and its status code.

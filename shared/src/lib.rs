@@ -8,6 +8,10 @@
 //! - [`service`]: load → decide → conditional commit, with retries;
 //! - [`views`]: the staff view and the customer's tracking view;
 //! - [`auth`], [`http`]: principals, JWTs and problem+json at the HTTP edge;
+//! - [`deadline`]: how long a request may still run (a Lambda invocation's deadline);
+//! - [`cursor`]: the opaque position a page of the order list ends at;
+//! - [`input`]: the caps and checks on what staff requests carry;
+//! - [`pages`]: the HTML pages, their scripts and their Content-Security-Policy;
 //! - [`bus`], [`relay`]: how events leave, at least once.
 
 pub mod auth;
@@ -15,7 +19,10 @@ pub mod auth;
 pub mod aws;
 pub mod bus;
 pub mod carrier;
+pub mod cursor;
+pub mod deadline;
 pub mod http;
+pub mod input;
 #[cfg(feature = "aws")]
 pub mod lambda;
 #[cfg(feature = "testkit")]
@@ -23,6 +30,7 @@ pub mod lambda_harness;
 pub mod lifecycle;
 pub mod live;
 pub mod order;
+pub mod pages;
 pub mod ports;
 #[cfg(feature = "aws")]
 pub mod publish;

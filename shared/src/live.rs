@@ -3,14 +3,16 @@
 //! Locally, committed events reach subscribers from the in-process relay the
 //! moment they are published. On Lambda there is no shared process, so a
 //! stream catches up from the table and then polls the order's head until
-//! its time budget runs out, ending before the function's timeout so the
-//! browser reconnects with `Last-Event-ID` and loses nothing.
+//! its time budget runs out, ending before the invocation's deadline (the
+//! function's timeout) so the browser reconnects with `Last-Event-ID` and
+//! loses nothing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::deadline::Deadline;
 use crate::order::{Disposition, Event, EventBody};
 
 /// How often a polling stream looks for news.
@@ -46,8 +48,21 @@ impl Live {
         self.sender.as_ref().map(broadcast::Sender::subscribe)
     }
 
-    pub fn budget(&self) -> Option<Duration> {
-        self.budget
+    /// When a stream starting now ends: once its budget is spent, and in any
+    /// case in time to answer before the request's deadline; `None` while
+    /// the client stays (the local stack).
+    pub fn ends_at(&self, deadline: Option<Deadline>) -> Option<Instant> {
+        let by_budget = self.budget.map(|budget| Instant::now() + budget);
+        let by_deadline = deadline.map(Deadline::wrap_up_by);
+        by_budget.into_iter().chain(by_deadline).min()
+    }
+}
+
+/// Resolves at `end`, or never.
+pub async fn until(end: Option<Instant>) {
+    match end {
+        Some(end) => tokio::time::sleep_until(end.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -87,4 +102,42 @@ pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
         status,
         occurred_at: event.occurred_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deadline::MARGIN;
+
+    #[test]
+    fn a_polling_stream_ends_with_its_budget_or_before_the_deadline_whichever_is_first() {
+        let live = Live::polling(Duration::from_secs(20));
+        let now = Instant::now();
+
+        let without_deadline = live.ends_at(None).unwrap();
+        assert!(without_deadline >= now + Duration::from_secs(20));
+
+        let long = Deadline::at(now + Duration::from_secs(60));
+        let by_budget = live.ends_at(Some(long)).unwrap();
+        assert!(
+            by_budget < now + Duration::from_secs(21),
+            "the budget caps it"
+        );
+
+        let short = Deadline::at(now + Duration::from_secs(5));
+        let by_deadline = live.ends_at(Some(short)).unwrap();
+        assert!(by_deadline <= now + Duration::from_secs(5) - MARGIN);
+        assert!(by_deadline >= now + Duration::from_secs(2));
+    }
+
+    #[test]
+    fn an_in_process_stream_lasts_as_long_as_the_client_unless_a_deadline_says_otherwise() {
+        let live = Live::in_process(broadcast::channel(1).0);
+        assert_eq!(live.ends_at(None), None);
+        let deadline = Deadline::at(Instant::now() + Duration::from_secs(5));
+        let end = live
+            .ends_at(Some(deadline))
+            .expect("the deadline bounds it");
+        assert!(end <= deadline.instant() - MARGIN);
+    }
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::cursor::Cursor;
 use crate::order::inbound::{Inbound, TrackingCode, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 
@@ -73,15 +74,16 @@ pub struct ListQuery {
     /// Only flagged or overdue orders (as of `now`), or only healthy ones.
     pub stalled: Option<bool>,
     pub now: Option<DateTime<Utc>>,
-    /// Opaque cursor from the previous page.
-    pub after: Option<String>,
+    /// Where the previous page ended.
+    pub after: Option<Cursor>,
     pub limit: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    pub next: Option<String>,
+    /// Where this page ends, if more follow.
+    pub next: Option<Cursor>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -40,6 +40,28 @@ impl ReportPeriod {
     }
 }
 
+/// How far back a report looks when asked without `from`.
+pub const DEFAULT_REPORT_DAYS: i64 = 30;
+
+/// A period as asked for, either end left out: `to` defaults to now and
+/// `from` to [`DEFAULT_REPORT_DAYS`] days before `to`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuery {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl PeriodQuery {
+    pub fn resolve(self, now: DateTime<Utc>) -> ReportPeriod {
+        let to = self.to.unwrap_or(now);
+        let from = self
+            .from
+            .unwrap_or(to - Duration::days(DEFAULT_REPORT_DAYS));
+        ReportPeriod { from, to }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SlaReport {
     pub tenant: String,

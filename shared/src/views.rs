@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::order::decide::{next_actions, NextAction};
 use crate::order::inbound::{GeoPoint, PaymentKind};
+use crate::order::link;
 use crate::order::{Disposition, Event, EventBody, Head, Shipment, ShipmentStatus};
 
 /// One line of an order's history.
@@ -23,39 +24,110 @@ pub struct TimelineEntry {
 
 /// Applied and late facts ordered by when they happened, not when they
 /// arrived: a "delivered" that came before "in transit" still reads last.
+///
+/// Clocks are coarse and skewed (Stripe stamps whole seconds, a placement
+/// carries nanoseconds), yet an effect never reads before its cause: nothing
+/// reads before "Order placed"; a move never reads before the move that
+/// brought the order to where it moved from; a late fact never reads after
+/// the move that took the order past it. A line shows its time so adjusted
+/// (the event keeps its source's own), and lines of one instant read in the
+/// order the order took them.
 pub fn timeline(events: &[Event], lifecycle: &Lifecycle) -> Vec<TimelineEntry> {
-    let label = |s: &str| {
-        lifecycle
-            .state(s)
-            .map_or_else(|| s.to_string(), |d| d.label.clone())
-    };
-    let mut entries: Vec<(u64, TimelineEntry)> = events
+    let mut lines: Vec<Line> = events.iter().filter_map(Line::of).collect();
+    lines.sort_by_key(|l| l.seq);
+    let placed = lines.iter().find(|l| l.placement).map(|l| l.at);
+    // In log order, the moves are a chain: each starts where the last ended.
+    let mut cause = placed;
+    for line in lines.iter_mut().filter(|l| !l.late) {
+        line.at = cause.map_or(line.at, |c| line.at.max(c));
+        cause = Some(line.at);
+        line.place = (line.seq, true, 0);
+    }
+    let moves: Vec<(u64, String, DateTime<Utc>)> = lines
         .iter()
-        .filter_map(|e| {
-            let (status, late) = match &e.body {
-                EventBody::OrderPlaced(p) => (p.status.clone(), false),
-                EventBody::StatusFact(f) => match f.disposition {
-                    Disposition::Applied => (f.target.clone(), false),
-                    Disposition::Late => (f.target.clone(), true),
-                    _ => return None,
-                },
-                _ => return None,
-            };
-            let entry = TimelineEntry {
-                label: label(&status),
-                status,
-                occurred_at: e.occurred_at,
-                source: e.source.clone(),
-                late,
-            };
-            Some((e.seq, entry))
+        .filter(|l| !l.late)
+        .map(|l| (l.seq, l.status.clone(), l.at))
+        .collect();
+    for line in lines.iter_mut().filter(|l| l.late) {
+        line.at = placed.map_or(line.at, |p| line.at.max(p));
+        let past = moves
+            .iter()
+            .find(|(_, status, _)| lifecycle.is_before(&line.status, status));
+        line.place = match past {
+            // Just before the first move past it, in path order with the
+            // other late facts placed there.
+            Some((seq, _, at)) => {
+                line.at = line.at.min(*at);
+                (*seq, false, path_rank(lifecycle, &line.status))
+            }
+            None => (line.seq, true, 0),
+        };
+    }
+    lines.sort_by_key(|l| (l.at, l.place, l.seq));
+    let mut steps: Vec<TimelineEntry> = lines
+        .into_iter()
+        .map(|l| TimelineEntry {
+            label: lifecycle
+                .state(&l.status)
+                .map_or_else(|| l.status.clone(), |d| d.label.clone()),
+            status: l.status,
+            occurred_at: l.at,
+            source: l.source,
+            late: l.late,
         })
         .collect();
-    entries.sort_by(|(sa, a), (sb, b)| (a.occurred_at, sa).cmp(&(b.occurred_at, sb)));
-    let mut steps: Vec<TimelineEntry> = entries.into_iter().map(|(_, e)| e).collect();
     // Two reports of the same step in a row are one step, from its first report.
     steps.dedup_by(|later, earlier| later.status == earlier.status);
     steps
+}
+
+/// A timeline line while it is being placed.
+struct Line {
+    seq: u64,
+    status: String,
+    source: String,
+    at: DateTime<Utc>,
+    placement: bool,
+    late: bool,
+    /// Where it reads among lines of the same instant: the move it sits at
+    /// (its own, or for a late fact the first move past it), whether it is
+    /// that move itself (after the late facts placed before it), and its
+    /// depth along the path.
+    place: (u64, bool, usize),
+}
+
+impl Line {
+    fn of(e: &Event) -> Option<Line> {
+        let (status, placement, late) = match &e.body {
+            EventBody::OrderPlaced(p) => (p.status.clone(), true, false),
+            EventBody::StatusFact(f) => match f.disposition {
+                Disposition::Applied => (f.target.clone(), false, false),
+                Disposition::Late => (f.target.clone(), false, true),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(Line {
+            seq: e.seq,
+            status,
+            source: e.source.clone(),
+            at: e.occurred_at,
+            placement,
+            late,
+            place: (e.seq, true, 0),
+        })
+    }
+}
+
+/// How many states lie before `status` on the forward path: it grows along
+/// every path, so it orders late facts of one instant as the path does.
+fn path_rank(lifecycle: &Lifecycle, status: &str) -> usize {
+    lifecycle
+        .definition()
+        .states
+        .iter()
+        .filter(|s| lifecycle.is_before(&s.name, status))
+        .count()
 }
 
 /// A fact waiting for the states it needs.
@@ -111,7 +183,7 @@ impl OrderView {
                 .collect(),
             allowed_actions: next_actions(&head, lifecycle, actor),
             tracking_url: format!("/track/{}", head.public_id),
-            head,
+            head: without_unsafe_links(head),
         }
     }
 }
@@ -219,9 +291,19 @@ impl TrackingView {
             );
         }
         let terminal = lifecycle.is_terminal(&head.status);
+        // Paid, but the order ended without ever reaching the state a
+        // payment confirms: staff are flagged to refund it or place it again.
+        let paid_too_late = terminal
+            && lifecycle
+                .resolve("paid")
+                .and_then(|paid| lifecycle.stamps(paid).into_iter().next())
+                .is_some_and(|stamp| !head.timestamps.contains_key(&stamp));
         let payment = head.payment.as_ref().map(|p| PaymentView {
             status: p.status,
             message: match p.status {
+                PaymentKind::Succeeded if paid_too_late => {
+                    "Your payment arrived after this order was cancelled; we will refund it or contact you.".to_string()
+                }
                 PaymentKind::Succeeded => "Paid.".to_string(),
                 PaymentKind::Failed if !terminal => {
                     "Your payment did not go through; we will try again or contact you.".to_string()
@@ -261,7 +343,7 @@ impl TrackingView {
                 .map(|d| DeliveryView {
                     driver_name: d.driver.as_ref().map(|x| x.name.clone()),
                     vehicle: d.driver.as_ref().and_then(|x| x.vehicle.clone()),
-                    photo_url: d.driver.as_ref().and_then(|x| x.photo_url.clone()),
+                    photo_url: link::safe(d.driver.as_ref().and_then(|x| x.photo_url.as_deref())),
                     location: d.location.clone(),
                     eta: d.eta,
                 }),
@@ -286,6 +368,18 @@ impl TrackingView {
                 .collect(),
         }
     }
+}
+
+/// The head as staff see it: a link stored before links were checked (or
+/// any that is not http(s)) is left out, so no page can be handed one.
+fn without_unsafe_links(mut head: Head) -> Head {
+    for shipment in &mut head.shipments {
+        shipment.tracking_url = link::safe(shipment.tracking_url.as_deref());
+    }
+    if let Some(driver) = head.delivery.as_mut().and_then(|d| d.driver.as_mut()) {
+        driver.photo_url = link::safe(driver.photo_url.as_deref());
+    }
+    head
 }
 
 fn tracked_shipment(s: &Shipment) -> TrackedShipment {
@@ -315,7 +409,7 @@ fn tracked_shipment(s: &Shipment) -> TrackedShipment {
         status: s.status,
         carrier: s.carrier.clone(),
         tracking_code: s.tracking_code.clone(),
-        tracking_url: s.tracking_url.clone(),
+        tracking_url: link::safe(s.tracking_url.as_deref()),
         message: message.to_string(),
     }
 }

@@ -4,7 +4,10 @@
 //!   illegal move or leaves a terminal state, and the stored head is always
 //!   exactly the projection of the log;
 //! - every arrival order of a set of facts that fit one path gives the same
-//!   final status and the same timeline.
+//!   final status and the same timeline, even when facts share a timestamp
+//!   or carry a whole-second one from before the (sub-second) placement;
+//!   the timeline always opens with the placement and never goes back in
+//!   time.
 
 use std::sync::Arc;
 
@@ -36,6 +39,15 @@ struct Order {
 
 impl Order {
     fn place(lifecycle: &Lifecycle, f: FulfilmentType, allow_tracking_pending: bool) -> Self {
+        Self::place_at(lifecycle, f, allow_tracking_pending, t0())
+    }
+
+    fn place_at(
+        lifecycle: &Lifecycle,
+        f: FulfilmentType,
+        allow_tracking_pending: bool,
+        at: DateTime<Utc>,
+    ) -> Self {
         let placed = OrderPlaced {
             lifecycle: lifecycle.name().to_string(),
             fulfilment: f,
@@ -58,7 +70,7 @@ impl Order {
         };
         let origin = origin("staff", Actor::Staff, None);
         let ids = ("ord_1".to_string(), "trk_1".to_string());
-        let d = decide::place_order(ids, "acme", placed, &origin, lifecycle, t0());
+        let d = decide::place_order(ids, "acme", placed, &origin, lifecycle, at);
         Order {
             head: d.head,
             log: d.events,
@@ -287,29 +299,36 @@ proptest! {
         f in fulfilment(),
         choices in prop::collection::vec(any::<Index>(), 12),
         order_seed in any::<u64>(),
-        gaps in prop::collection::vec(1i64..120, 12),
+        gaps in prop::collection::vec(prop_oneof![Just(0i64), 1i64..120], 12),
+        placed_ms in 0i64..1000,
     ) {
         let lifecycle = lifecycle(f);
         let facts = path_facts(&lifecycle, &choices, &gaps);
         prop_assume!(!facts.is_empty());
         let now = facts.last().unwrap().at + Duration::minutes(1);
+        // Providers stamp whole seconds; a placement carries milliseconds.
+        let placed = t0() + Duration::milliseconds(placed_ms);
 
-        let mut in_order = Order::place(&lifecycle, f, false);
+        let mut in_order = Order::place_at(&lifecycle, f, false, placed);
         for fact in &facts {
             prop_assert_eq!(in_order.fact(&lifecycle, fact, now), Disposition::Applied);
         }
 
         let mut shuffled_facts = facts.clone();
         shuffle(&mut shuffled_facts, order_seed);
-        let mut shuffled = Order::place(&lifecycle, f, false);
+        let mut shuffled = Order::place_at(&lifecycle, f, false, placed);
         for fact in &shuffled_facts {
             let d = shuffled.fact(&lifecycle, fact, now);
             prop_assert_ne!(d, Disposition::Conflict, "a fact on the path is never a conflict");
         }
         prop_assert_eq!(&shuffled.head.status, &in_order.head.status);
-        prop_assert_eq!(shuffled.timeline(&lifecycle), in_order.timeline(&lifecycle));
+        let timeline = shuffled.timeline(&lifecycle);
+        prop_assert_eq!(&timeline, &in_order.timeline(&lifecycle));
+        prop_assert_eq!(&timeline[0], &(lifecycle.initial().to_string(), placed), "placement first");
+        prop_assert!(timeline.windows(2).all(|w| w[0].1 <= w[1].1), "{:?}", timeline);
         prop_assert!(shuffled.parked.is_empty(), "every parked fact was released");
         prop_assert_eq!(&shuffled.head.timestamps, &in_order.head.timestamps);
+        prop_assert!(shuffled.head.timestamps.values().all(|t| *t >= placed), "{:?}", shuffled.head.timestamps);
     }
 }
 
@@ -432,4 +451,67 @@ fn a_parked_fact_past_its_window_makes_the_order_due() {
         )
     );
     assert_eq!(order.parked.len(), 1);
+}
+
+#[test]
+fn a_carrier_scan_stamped_before_the_move_it_follows_reads_after_it() {
+    let lifecycle = lifecycle(FulfilmentType::Shipping);
+    let mut order = Order::place(&lifecycle, FulfilmentType::Shipping, false);
+    let shipped_at = t0() + Duration::minutes(3) + Duration::milliseconds(700);
+    let step = |source: &str, actor, to: &str, at, tracking| Fact {
+        source: source.into(),
+        actor,
+        to: to.into(),
+        at,
+        tracking,
+    };
+    let facts = [
+        step(
+            "payment:stripe",
+            Actor::Payment,
+            "paid",
+            t0() + Duration::minutes(1),
+            None,
+        ),
+        step(
+            "staff",
+            Actor::Staff,
+            "packing",
+            t0() + Duration::minutes(2),
+            None,
+        ),
+        step(
+            "staff",
+            Actor::Staff,
+            "shipped",
+            shipped_at,
+            Some(tracking()),
+        ),
+        // The carrier's whole-second clock puts its first scan before the
+        // click that shipped the parcel.
+        step(
+            "carrier:ups",
+            Actor::Carrier,
+            "in_transit",
+            t0() + Duration::minutes(3),
+            None,
+        ),
+    ];
+    for fact in &facts {
+        let now = t0() + Duration::minutes(10);
+        assert_eq!(order.fact(&lifecycle, fact, now), Disposition::Applied);
+    }
+    let timeline = order.timeline(&lifecycle);
+    assert_eq!(
+        timeline[3..],
+        [
+            ("shipped".to_string(), shipped_at),
+            ("in_transit".to_string(), shipped_at)
+        ]
+    );
+    assert_eq!(
+        order.log.last().unwrap().occurred_at,
+        t0() + Duration::minutes(3),
+        "the event keeps the carrier's own time"
+    );
 }

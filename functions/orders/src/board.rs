@@ -1,28 +1,41 @@
 //! The staff board: orders by status for the signed-in tenant, live, with
 //! the order detail, its allowed next actions as buttons, and the health
-//! view with the reconciliation actions. One HTML page; its data comes from
-//! the authenticated API, and its live feed from `GET /orders/stream`.
+//! view with the reconciliation actions. One HTML page with its script and
+//! stylesheet, served under the pages' Content-Security-Policy
+//! ([`order_core::pages`]); its data comes from the authenticated API, and
+//! its live feed from `GET /orders/stream`.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::Html;
+use axum::response::Response;
 use futures_util::Stream;
 use order_core::auth::Principal;
+use order_core::deadline::Deadline;
 use order_core::http::Problem;
-use order_core::live::{HEARTBEAT, POLL_EVERY};
+use order_core::live::{self, HEARTBEAT, POLL_EVERY};
 use order_core::order::OrderSummary;
+use order_core::pages;
 use order_core::ports::ListQuery;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use crate::App;
 
-pub async fn page() -> Html<&'static str> {
-    Html(include_str!("board.html"))
+pub async fn page() -> Response {
+    pages::html(include_str!("board.html"))
+}
+
+pub async fn script() -> Response {
+    pages::script(include_str!("board.js"))
+}
+
+pub async fn stylesheet() -> Response {
+    pages::stylesheet(include_str!("board.css"))
 }
 
 type Sender = mpsc::Sender<Result<SseEvent, Infallible>>;
@@ -45,10 +58,12 @@ fn message(summary: &OrderSummary) -> Option<SseEvent> {
 }
 
 /// The store channel, scoped to the principal's tenant when it subscribes:
-/// events of other tenants never reach it.
+/// events of other tenants never reach it. On Lambda it ends in time to
+/// answer before the invocation's deadline.
 pub async fn stream(
     State(app): State<App>,
     principal: Principal,
+    deadline: Option<Deadline>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
     principal.require_staff()?;
@@ -58,10 +73,37 @@ pub async fn stream(
         .and_then(|v| v.split('|').next())
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&chrono::Utc));
+    let ends = app.live.ends_at(deadline);
     let (tx, mut rx) = mpsc::channel(256);
-    tokio::spawn(produce(app, principal, since, tx));
+    tokio::spawn(produce(app, principal, since, ends, tx));
     let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
+}
+
+/// What a connection has sent: each order's update time. A catch-up and the
+/// relay can both carry the same change (the relay delivers a commit made
+/// just before the catch-up read it), and one commit can relay several
+/// events; a summary the board already has is not sent again.
+#[derive(Default)]
+struct Sent(HashMap<String, chrono::DateTime<chrono::Utc>>);
+
+impl Sent {
+    /// Sends `summary` unless this version was sent before; `None` once the
+    /// client has gone.
+    async fn send(&mut self, summary: &OrderSummary, tx: &Sender) -> Option<()> {
+        if self
+            .0
+            .get(&summary.id)
+            .is_some_and(|sent| *sent >= summary.updated_at)
+        {
+            return Some(());
+        }
+        self.0.insert(summary.id.clone(), summary.updated_at);
+        match message(summary) {
+            Some(message) => tx.send(Ok(message)).await.ok(),
+            None => Some(()),
+        }
+    }
 }
 
 /// Sends the tenant's orders updated after `since` (oldest first); returns
@@ -70,6 +112,7 @@ async fn catch_up(
     app: &App,
     principal: &Principal,
     since: chrono::DateTime<chrono::Utc>,
+    sent: &mut Sent,
     tx: &Sender,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
     let mut query = ListQuery {
@@ -93,7 +136,7 @@ async fn catch_up(
     }
     let newest = changed.first().map_or(since, |s| s.updated_at);
     for summary in changed.iter().rev() {
-        tx.send(Ok(message(summary)?)).await.ok()?;
+        sent.send(summary, tx).await?;
     }
     Some(newest)
 }
@@ -102,12 +145,14 @@ async fn produce(
     app: App,
     principal: Principal,
     since: Option<chrono::DateTime<chrono::Utc>>,
+    ends: Option<Instant>,
     tx: Sender,
 ) {
     let mut feed = app.live.subscribe();
-    let deadline = app.live.budget().map(|b| Instant::now() + b);
+    let mut end = std::pin::pin!(live::until(ends));
+    let mut sent = Sent::default();
     let mut seen = match since {
-        Some(since) => match catch_up(&app, &principal, since, &tx).await {
+        Some(since) => match catch_up(&app, &principal, since, &mut sent, &tx).await {
             Some(newest) => newest,
             None => return,
         },
@@ -119,6 +164,7 @@ async fn produce(
                 let event = tokio::select! {
                     received = feed.recv() => received,
                     _ = tx.closed() => return,
+                    _ = &mut end => return,
                 };
                 match event {
                     Ok(event) if event.tenant == principal.tenant => {
@@ -128,16 +174,13 @@ async fn produce(
                         };
                         let summary = loaded.head.summary();
                         seen = seen.max(summary.updated_at);
-                        let Some(message) = message(&summary) else {
-                            continue;
-                        };
-                        if tx.send(Ok(message)).await.is_err() {
+                        if sent.send(&summary, &tx).await.is_none() {
                             return;
                         }
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {
-                        match catch_up(&app, &principal, seen, &tx).await {
+                        match catch_up(&app, &principal, seen, &mut sent, &tx).await {
                             Some(newest) => seen = newest,
                             None => return,
                         }
@@ -146,14 +189,12 @@ async fn produce(
                 }
             }
             None => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return;
-                }
                 tokio::select! {
                     _ = tokio::time::sleep(POLL_EVERY) => {}
                     _ = tx.closed() => return,
+                    _ = &mut end => return,
                 }
-                match catch_up(&app, &principal, seen, &tx).await {
+                match catch_up(&app, &principal, seen, &mut sent, &tx).await {
                     Some(newest) => seen = newest,
                     None => return,
                 }

@@ -4,16 +4,17 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use order_core::auth::Principal;
-use order_core::http::{ApiJson, ApiQuery, Problem};
+use order_core::cursor::{Cursor, InvalidCursor};
+use order_core::http::{ApiJson, ApiPath, ApiQuery, Problem};
 use order_core::live::Live;
 use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::ListQuery;
-use order_core::report::{ReportPeriod, SlaReport};
+use order_core::report::{PeriodQuery, SlaReport};
 use order_core::service::{FactOutcome, HealthEntry, OrderService, TransitionRequest};
 use order_core::views::OrderView;
 use serde::{Deserialize, Serialize};
@@ -50,15 +51,18 @@ pub fn router(service: Arc<OrderService>, live: Live) -> Router {
         .with_state(App { service, live })
 }
 
-/// The board page itself needs no token; its data does.
+/// The board page (and its script and stylesheet) needs no token; its data does.
 pub fn pages() -> Router {
-    Router::new().route("/board", get(board::page))
+    Router::new()
+        .route("/board", get(board::page))
+        .route("/board/app.js", get(board::script))
+        .route("/board/app.css", get(board::stylesheet))
 }
 
 async fn transition(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<TransitionRequest>,
 ) -> Result<Json<OrderView>, Problem> {
     let view = service.transition(&principal, &id, request).await?;
@@ -71,7 +75,7 @@ async fn transition(
 async fn add_tracking(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(tracking): ApiJson<TrackingInput>,
 ) -> Result<Json<OrderView>, Problem> {
     Ok(Json(service.add_tracking(&principal, &id, tracking).await?))
@@ -81,7 +85,7 @@ async fn add_tracking(
 async fn correct_tracking(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path((id, shipment_id)): Path<(String, String)>,
+    ApiPath((id, shipment_id)): ApiPath<(String, String)>,
     ApiJson(tracking): ApiJson<TrackingInput>,
 ) -> Result<Json<OrderView>, Problem> {
     Ok(Json(
@@ -100,7 +104,7 @@ struct Note {
 async fn add_note(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(note): ApiJson<Note>,
 ) -> Result<Json<OrderView>, Problem> {
     Ok(Json(service.add_note(&principal, &id, note.text).await?))
@@ -116,7 +120,7 @@ struct Resolution {
 async fn resolve_flags(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(resolution): ApiJson<Resolution>,
 ) -> Result<Json<OrderView>, Problem> {
     Ok(Json(
@@ -137,7 +141,7 @@ struct Settlement {
 async fn settle_parked(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path((id, event_id)): Path<(String, String)>,
+    ApiPath((id, event_id)): ApiPath<(String, String)>,
     ApiJson(settlement): ApiJson<Settlement>,
 ) -> Result<Json<OrderView>, Problem> {
     let view = service
@@ -162,7 +166,7 @@ struct Refetched {
 async fn refetch(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Refetched>, Problem> {
     let (order, outcomes) = service.refetch(&principal, &id).await?;
     Ok(Json(Refetched { order, outcomes }))
@@ -184,19 +188,21 @@ async fn health(
 }
 
 /// Time in each stage, counts and amounts by status, acknowledgement and
-/// delivery timeliness for orders placed in `[from, to)`.
+/// delivery timeliness for orders placed in `[from, to)` (by default the
+/// last 30 days).
 async fn sla_report(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    ApiQuery(period): ApiQuery<ReportPeriod>,
+    ApiQuery(period): ApiQuery<PeriodQuery>,
 ) -> Result<Json<SlaReport>, Problem> {
+    let period = period.resolve(service.clock().now());
     Ok(Json(service.report(&principal, period).await?))
 }
 
 async fn get_order(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<OrderView>, Problem> {
     Ok(Json(service.get(&principal, &id).await?))
 }
@@ -218,7 +224,7 @@ struct EventsPage {
 async fn order_events(
     State(App { service, .. }): State<App>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventsPage>, Problem> {
     let limit = page_size(query.limit)?;
@@ -254,15 +260,30 @@ async fn list_orders(
         status: params.status,
         customer_id: params.customer_id,
         stalled: params.stalled,
-        after: params.cursor,
+        after: cursor(params.cursor.as_deref())?,
         limit: page_size(params.limit)?,
         ..ListQuery::default()
     };
     let page = service.list(&principal, query).await?;
     Ok(Json(OrderPage {
         orders: page.items,
-        next_cursor: page.next,
+        next_cursor: page.next.as_ref().map(Cursor::to_string),
     }))
+}
+
+/// A `next_cursor` handed back; an empty one (`cursor=`) is the first page,
+/// like none at all.
+fn cursor(token: Option<&str>) -> Result<Option<Cursor>, Problem> {
+    match token {
+        None | Some("") => Ok(None),
+        Some(token) => token.parse().map(Some).map_err(|e: InvalidCursor| {
+            Problem::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "Malformed query",
+                e.to_string(),
+            )
+        }),
+    }
 }
 
 fn page_size(limit: Option<usize>) -> Result<usize, Problem> {

@@ -3,8 +3,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let service = order_core::lambda::service_from_env().await?;
     // API Gateway buffers responses: the board's stream answers what changed
-    // within a short poll and ends; the board reconnects with Last-Event-ID.
+    // within a short poll and ends (at the latest shortly before the
+    // invocation's deadline); the board reconnects with Last-Event-ID.
     let live = order_core::live::Live::polling(std::time::Duration::from_secs(20));
-    let app = orders::router(service, live).merge(orders::pages());
+    let app = orders::router(service.clone(), live)
+        .merge(stall_sweep::router(service))
+        .merge(orders::pages());
     lambda_http::run(order_core::lambda::app(app)).await
 }

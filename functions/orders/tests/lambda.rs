@@ -1,14 +1,19 @@
 //! The real `orders` binary through `cargo lambda`: a transition and a read,
-//! from `events/transition.json` and `events/get-order.json`, on DynamoDB Local.
+//! from `events/transition.json` and `events/get-order.json`, on DynamoDB
+//! Local; the board's stream under a short function timeout and a manager's
+//! sweep, on the embedded store.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use order_core::lambda_harness::{fresh_table, http_response, LambdaEmulator};
 use order_core::lifecycle::FulfilmentType;
 use order_core::lifecycle::{Actor, Catalog};
 use order_core::order::decide::{place_order, Origin};
-use order_core::order::{Contact, LineItem, OrderPlaced, OrderPolicy};
+use order_core::order::{Contact, FlagKind, LineItem, OrderPlaced, OrderPolicy};
 use order_core::ports::{Commit, OrderStore};
+use order_core::store::conformance::{catalog, placed};
+use order_core::store::SqliteStore;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -92,4 +97,63 @@ async fn transition_and_read_events_move_and_show_the_order() {
         store.load(ORDER_ID).await.unwrap().unwrap().head.status,
         "confirmed"
     );
+}
+
+/// Far shorter than the board stream's own budget (20 s), as a function
+/// configured with a short timeout would be.
+const SHORT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The orders binary on the embedded store in `dir`, its invocations
+/// limited to `timeout`.
+fn orders_on_embedded_store(dir: &Path, timeout: Duration) -> LambdaEmulator {
+    let file = dir.join("orders.sqlite3");
+    let mut lambda = LambdaEmulator::with_timeout(&root().join("Cargo.toml"), timeout);
+    lambda.function(
+        "orders",
+        Path::new(env!("CARGO_BIN_EXE_orders")),
+        &[("ORDER_TRACKING_SQLITE", file.to_str().unwrap())],
+    );
+    lambda
+}
+
+#[test]
+fn a_quiet_board_stream_ends_cleanly_before_the_function_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let lambda = orders_on_embedded_store(dir.path(), SHORT_TIMEOUT);
+    let started = Instant::now();
+    let response = lambda.invoke("orders", &root().join("events/board-stream.json"));
+    let took = started.elapsed();
+    let response = response
+        .unwrap_or_else(|e| panic!("the stream outlived the function's timeout ({took:?}): {e}"));
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(
+        response["headers"]["content-type"], "text/event-stream",
+        "{response}"
+    );
+    assert!(
+        took < SHORT_TIMEOUT,
+        "the stream must end before the deadline, took {took:?}"
+    );
+}
+
+/// `POST /admin/sweep` reaches the orders function on AWS, with the
+/// manager's principal from the JWT authorizer's claims.
+#[tokio::test]
+async fn a_manager_runs_a_sweep_through_the_staff_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("orders.sqlite3"), catalog()).unwrap();
+    // Placed long ago and never paid: overdue.
+    let overdue = placed("acme", "cus_1", 0);
+    let id = overdue.head.id.clone();
+    store.commit(&Commit::of(overdue)).await.unwrap();
+
+    let lambda = orders_on_embedded_store(dir.path(), Duration::from_secs(30));
+    let response = lambda
+        .invoke("orders", &root().join("events/admin-sweep.json"))
+        .unwrap();
+    let (status, report) = http_response(&response);
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(report["orders_flagged"], 1, "{report}");
+    let head = store.load(&id).await.unwrap().unwrap().head;
+    assert_eq!(head.flags[0].kind, FlagKind::Stalled);
 }

@@ -1,15 +1,17 @@
 //! The stall sweep: finds orders past a deadline through the sparse due
 //! index and flags each with its reason and an escalation level. On AWS an
-//! EventBridge schedule invokes it; the local stack runs it on a timer and
-//! managers can trigger it with `POST /admin/sweep`.
+//! EventBridge schedule invokes it; the local stack runs it on a timer; and
+//! managers can trigger it with `POST /admin/sweep` (on AWS through the
+//! orders function, which mounts [`router`]).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use order_core::auth::Principal;
+use order_core::deadline::Deadline;
 use order_core::http::Problem;
 use order_core::service::{OrderService, ServiceError, SweepReport};
 use tokio::sync::watch;
@@ -23,8 +25,20 @@ pub const MAX_BATCHES: usize = 50;
 /// Sweeps until the due index has nothing left for now (or the batch budget
 /// is spent).
 pub async fn sweep(service: &OrderService) -> Result<SweepReport, ServiceError> {
+    sweep_until(service, None).await
+}
+
+/// As [`sweep`], starting no batch after `until`: a run on demand answers
+/// before its request's deadline, and the next run picks up the rest.
+pub async fn sweep_until(
+    service: &OrderService,
+    until: Option<Instant>,
+) -> Result<SweepReport, ServiceError> {
     let mut total = SweepReport::default();
     for _ in 0..MAX_BATCHES {
+        if until.is_some_and(|until| Instant::now() >= until) {
+            break;
+        }
         let report = service.sweep(BATCH).await?;
         total.read += report.read;
         total.orders_flagged += report.orders_flagged;
@@ -54,9 +68,11 @@ pub fn router(service: Arc<OrderService>) -> Router {
 async fn trigger(
     State(service): State<Arc<OrderService>>,
     principal: Principal,
+    deadline: Option<Deadline>,
 ) -> Result<Json<SweepReport>, Problem> {
     principal.require_manager()?;
-    Ok(Json(sweep(&service).await?))
+    let until = deadline.map(Deadline::wrap_up_by);
+    Ok(Json(sweep_until(&service, until).await?))
 }
 
 /// The local stack's schedule: a sweep every `period` until `stop` changes.

@@ -9,14 +9,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::Stream;
-use order_core::http::Problem;
-use order_core::live::{customer_update, Live, HEARTBEAT, POLL_EVERY};
+use order_core::deadline::Deadline;
+use order_core::http::{ApiPath, Problem};
+use order_core::live::{self, customer_update, Live, HEARTBEAT, POLL_EVERY};
 use order_core::order::Head;
 use order_core::service::OrderService;
 use order_core::views::TrackingView;
@@ -38,12 +39,14 @@ pub fn router(service: Arc<OrderService>, live: Live) -> Router {
             post(answer_substitutions),
         )
         .route("/t/{public_id}", get(page::tracking_page))
+        .route("/t/app.js", get(page::script))
+        .route("/t/app.css", get(page::stylesheet))
         .with_state(App { service, live })
 }
 
 async fn track(
     State(app): State<App>,
-    Path(public_id): Path<String>,
+    ApiPath(public_id): ApiPath<String>,
 ) -> Result<Json<TrackingView>, Problem> {
     Ok(Json(app.service.track(&public_id).await?))
 }
@@ -63,7 +66,7 @@ enum Decision {
 
 async fn answer_substitutions(
     State(app): State<App>,
-    Path(public_id): Path<String>,
+    ApiPath(public_id): ApiPath<String>,
     order_core::http::ApiJson(answer): order_core::http::ApiJson<Answer>,
 ) -> Result<Json<TrackingView>, Problem> {
     let approve = answer.decision == Decision::Approve;
@@ -84,12 +87,16 @@ fn last_event_id(headers: &HeaderMap) -> Option<u64> {
 
 /// The order's live stream. Every message carries the order's event
 /// sequence number as its id; a client reconnecting with `Last-Event-ID`
-/// first gets what it missed, then live news.
+/// first gets what it missed, then live news. On Lambda it ends in time to
+/// answer before the invocation's deadline, and the browser reconnects.
 async fn stream(
     State(app): State<App>,
-    Path(public_id): Path<String>,
+    ApiPath(public_id): ApiPath<String>,
+    deadline: Option<Deadline>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
+    order_core::order::limits::id("public id", &public_id)
+        .map_err(order_core::service::ServiceError::from)?;
     let head = app
         .service
         .store()
@@ -97,8 +104,9 @@ async fn stream(
         .await
         .map_err(order_core::service::ServiceError::from)?
         .ok_or_else(order_core::http::Problem::not_found)?;
+    let ends = app.live.ends_at(deadline);
     let (tx, mut rx) = mpsc::channel(64);
-    tokio::spawn(produce(app, head, last_event_id(&headers), tx));
+    tokio::spawn(produce(app, head, last_event_id(&headers), ends, tx));
     let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }
@@ -129,10 +137,10 @@ async fn catch_up(app: &App, head: &Head, after: u64, tx: &Sender) -> Option<u64
     Some(sent)
 }
 
-async fn produce(app: App, head: Head, last: Option<u64>, tx: Sender) {
+async fn produce(app: App, head: Head, last: Option<u64>, ends: Option<Instant>, tx: Sender) {
     // Subscribe first, so nothing committed during the catch-up is missed.
     let mut feed = app.live.subscribe();
-    let deadline = app.live.budget().map(|b| Instant::now() + b);
+    let mut end = std::pin::pin!(live::until(ends));
     // A first visit starts from the beginning of the order's story.
     let Some(mut sent) = catch_up(&app, &head, last.unwrap_or(0), &tx).await else {
         return;
@@ -147,14 +155,13 @@ async fn produce(app: App, head: Head, last: Option<u64>, tx: Sender) {
                     Err(RecvError::Closed) => return,
                 },
                 _ = tx.closed() => return,
+                _ = &mut end => return,
             },
             None => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return;
-                }
                 tokio::select! {
                     _ = tokio::time::sleep(POLL_EVERY) => {}
                     _ = tx.closed() => return,
+                    _ = &mut end => return,
                 }
                 true
             }

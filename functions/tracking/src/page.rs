@@ -1,15 +1,27 @@
-//! The tracking page a customer opens: plain HTML, CSS and a little
-//! JavaScript; it renders `/track/{id}` and re-renders on every message of
-//! the live stream.
+//! The tracking page a customer opens: plain HTML, its stylesheet and its
+//! script, served under the pages' Content-Security-Policy
+//! ([`order_core::pages`]). The script renders `/track/{id}` and re-renders
+//! on every message of the live stream.
 
-use axum::extract::Path;
-use axum::response::Html;
+use axum::response::Response;
+use order_core::http::ApiPath;
+use order_core::pages;
 
-pub async fn tracking_page(Path(public_id): Path<String>) -> Html<String> {
-    // The id only ever reaches the page as data, never as markup.
+pub async fn tracking_page(ApiPath(public_id): ApiPath<String>) -> Response {
+    // The id only ever reaches the page as data (an attribute the script
+    // reads), never as markup.
     let id: String = public_id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(128)
         .collect();
-    Html(include_str!("tracking.html").replace("{{PUBLIC_ID}}", &id))
+    pages::html(include_str!("tracking.html").replace("{{PUBLIC_ID}}", &id))
+}
+
+pub async fn script() -> Response {
+    pages::script(include_str!("tracking.js"))
+}
+
+pub async fn stylesheet() -> Response {
+    pages::stylesheet(include_str!("tracking.css"))
 }

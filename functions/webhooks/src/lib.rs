@@ -22,11 +22,11 @@ pub mod providers;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use order_core::http::{Problem, RawBody};
+use order_core::http::{ApiPath, Problem, RawBody};
 use order_core::service::{FactOutcome, OrderService};
 use providers::{Kind, Rejection};
 use serde::Serialize;
@@ -188,7 +188,7 @@ fn refused(rejection: &Rejection) -> Problem {
 
 async fn receive(
     State(intake): State<Intake>,
-    Path((tenant, kind, provider)): Path<(String, String, String)>,
+    ApiPath((tenant, kind, provider)): ApiPath<(String, String, String)>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<Receipt>, Problem> {
@@ -199,7 +199,7 @@ async fn receive(
 /// A single-secret URL of an earlier release: the configured tenant's only.
 async fn receive_legacy(
     State(intake): State<Intake>,
-    Path((kind, provider)): Path<(String, String)>,
+    ApiPath((kind, provider)): ApiPath<(String, String)>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<Receipt>, Problem> {

@@ -675,6 +675,17 @@ pub fn add_tracking(
             why: "tracking can be added once the order has shipped".into(),
         });
     }
+    let waiting = head.shipments.iter().any(|s| s.tracking_code.is_none());
+    if !waiting && head.shipments.len() >= super::limits::MAX_PACKAGES {
+        return Err(Rejection::Illegal {
+            current: head.status.clone(),
+            target: head.status.clone(),
+            why: format!(
+                "an order holds at most {} packages",
+                super::limits::MAX_PACKAGES
+            ),
+        });
+    }
     let mut draft = Draft::new(head, lifecycle, now);
     draft.push(origin, now, EventBody::TrackingAdded(tracking));
     Ok(draft.finish(Disposition::Applied))

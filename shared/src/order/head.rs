@@ -73,21 +73,49 @@ pub struct OrderPolicy {
     pub parked_minutes: Option<u32>,
 }
 
-/// What a payment provider last told us.
+/// Where an order's payment stands, from all the news about it.
+///
+/// Providers deliver out of order, so every field is folded from the *set*
+/// of payment news, never from the last to arrive: the same news in any
+/// order gives the same `PaymentInfo`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentInfo {
     pub provider: String,
+    /// The standing news: the newest by when it happened, except that money
+    /// that moved (a success or a refund) outranks any failure or
+    /// cancellation, whatever its age — a success means paid.
     pub status: PaymentKind,
     pub reference: String,
+    /// The largest amount a success reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
+    /// The largest amount refunded so far (Stripe's is cumulative, so the
+    /// largest is the latest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_refunded: Option<i64>,
     /// Failed attempts so far; the order is cancelled after too many.
     #[serde(default)]
     pub failures: u32,
+    /// The standing news's own words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When the standing news happened, per the provider.
+    #[serde(default)]
+    pub occurred_at: DateTime<Utc>,
+    /// The provider's id for the standing news; of two news of the same
+    /// kind in the same second, the higher id stands, so arrival order
+    /// cannot decide.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub event_id: String,
+    /// When the earliest success happened; while there is one, no failure
+    /// or cancellation cancels the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded_at: Option<DateTime<Utc>>,
+    /// When the earliest failures happened, oldest first (at most
+    /// `MAX_PAYMENT_FAILURES`): the last one dates the cancellation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_at: Vec<DateTime<Utc>>,
+    /// When we last recorded payment news.
     pub updated_at: DateTime<Utc>,
 }
 

@@ -6,6 +6,8 @@ pub mod decide;
 mod event;
 mod head;
 pub mod inbound;
+pub mod limits;
+pub mod link;
 pub mod projection;
 mod shipment;
 
@@ -14,4 +16,4 @@ pub use head::{
     Address, Contact, DeliveryInfo, Flag, FlagKind, Head, LineItem, OrderPolicy, OrderSummary,
     ParkedRef, PaymentInfo, ShippingSnapshot,
 };
-pub use shipment::{Shipment, ShipmentStatus, TrackingInput};
+pub use shipment::{Shipment, ShipmentStatus, TrackingInput, MAX_CARRIER, MAX_TRACKING_CODE};

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::deadlines::{self, StallReason};
+use super::decide::MAX_PAYMENT_FAILURES;
 use super::event::{Disposition, Event, EventBody, StatusFact};
 use super::head::{DeliveryInfo, PaymentInfo};
 use super::head::{Flag, FlagKind, Head, ParkedRef};
@@ -299,28 +300,73 @@ fn provider(source: &str) -> String {
         .to_string()
 }
 
+/// Folds one payment news into the order's payment, so that any arrival
+/// order of the same news gives the same result: counts and extremes
+/// (failures, earliest success, largest amounts) commute, and the standing
+/// news is the greatest by [`standing`], a total order.
 fn apply_payment(head: &mut Head, news: &PaymentNews, event: &Event) {
-    let previous = head.payment.take();
-    let failures =
-        previous.as_ref().map_or(0, |p| p.failures) + u32::from(news.kind == PaymentKind::Failed);
-    let amount = match news.kind {
-        PaymentKind::Succeeded => news.amount,
-        _ => previous.as_ref().and_then(|p| p.amount),
-    };
-    let amount_refunded = match news.kind {
-        PaymentKind::Refunded => news.amount,
-        _ => previous.as_ref().and_then(|p| p.amount_refunded),
-    };
-    head.payment = Some(PaymentInfo {
+    let event_id = event
+        .external_id
+        .clone()
+        .unwrap_or_else(|| event.event_id.clone());
+    let fresh = PaymentInfo {
         provider: provider(&event.source),
         status: news.kind,
         reference: news.reference.clone(),
-        amount,
-        amount_refunded,
-        failures,
+        amount: None,
+        amount_refunded: None,
+        failures: 0,
         message: news.message.clone(),
+        occurred_at: event.occurred_at,
+        event_id,
+        succeeded_at: None,
+        failed_at: Vec::new(),
         updated_at: event.recorded_at,
-    });
+    };
+    let mut payment = match head.payment.take() {
+        Some(known) if standing(&known) >= standing(&fresh) => known,
+        Some(known) => PaymentInfo {
+            amount: known.amount,
+            amount_refunded: known.amount_refunded,
+            failures: known.failures,
+            succeeded_at: known.succeeded_at,
+            failed_at: known.failed_at,
+            updated_at: known.updated_at,
+            ..fresh
+        },
+        None => fresh,
+    };
+    let at = event.occurred_at;
+    match news.kind {
+        PaymentKind::Succeeded => {
+            payment.amount = payment.amount.max(news.amount);
+            payment.succeeded_at = Some(payment.succeeded_at.map_or(at, |s| s.min(at)));
+        }
+        PaymentKind::Refunded => payment.amount_refunded = payment.amount_refunded.max(news.amount),
+        PaymentKind::Failed => {
+            payment.failures += 1;
+            let slot = payment.failed_at.partition_point(|t| *t <= at);
+            payment.failed_at.insert(slot, at);
+            payment.failed_at.truncate(MAX_PAYMENT_FAILURES as usize);
+        }
+        PaymentKind::Canceled => {}
+    }
+    payment.updated_at = payment.updated_at.max(event.recorded_at);
+    head.payment = Some(payment);
+}
+
+/// Orders payment news: money that moved (a success or a refund) above
+/// money that did not (a failure or a cancellation), then by when it
+/// happened; of news in the same instant (Stripe stamps whole seconds), the
+/// later step of a payment's life, then the higher provider id.
+fn standing(p: &PaymentInfo) -> (bool, DateTime<Utc>, u8, &str) {
+    let (moved, step) = match p.status {
+        PaymentKind::Failed => (false, 0),
+        PaymentKind::Canceled => (false, 1),
+        PaymentKind::Succeeded => (true, 0),
+        PaymentKind::Refunded => (true, 1),
+    };
+    (moved, p.occurred_at, step, &p.event_id)
 }
 
 /// Keeps the last known driver and the newest position.
@@ -375,8 +421,12 @@ fn clear(head: &mut Head, resolved: impl Fn(&StallReason) -> bool) {
         .retain(|f| !f.cause.as_ref().is_some_and(&resolved));
 }
 
-/// Keeps the earliest time each state was reached, whatever order the facts came in.
+/// Keeps the earliest time each state was reached, whatever order the facts
+/// came in — but never before the order was placed: a provider's
+/// whole-second clock (or a little skew) can date news of this order before
+/// it existed.
 fn stamp(head: &mut Head, lifecycle: &Lifecycle, state: &str, at: DateTime<Utc>) {
+    let at = at.max(head.created_at);
     for field in lifecycle.stamps(state) {
         let slot = head.timestamps.entry(field).or_insert(at);
         if at < *slot {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::auth::{Principal, Role};
+use crate::cursor::Cursor;
 use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
 use crate::order::decide::{self, Decision, Origin, StatusClaim, StatusMove};
 use crate::order::{Contact, Disposition, Head, LineItem, OrderPlaced, OrderPolicy};
@@ -474,9 +475,15 @@ pub async fn lists_filter_by_tenant_status_and_customer_and_page(store: Arc<dyn 
     loop {
         let result = store.list(&page).await.unwrap();
         assert!(result.items.len() <= 2);
+        // A page ends at its last order, and the token clients get back
+        // reads as that same position.
+        let last = result.items.last().map(Cursor::after);
         seen.extend(result.items.into_iter().map(|h| h.id));
         match result.next {
-            Some(next) => page.after = Some(next),
+            Some(next) => {
+                assert_eq!(Some(&next), last.as_ref());
+                page.after = Some(next.to_string().parse().unwrap());
+            }
             None => break,
         }
     }

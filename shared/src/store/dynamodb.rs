@@ -34,6 +34,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{legal_predecessors, ts};
+use crate::cursor::Cursor;
 use crate::lifecycle::Catalog;
 use crate::order::inbound::{Inbound, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
@@ -151,9 +152,15 @@ fn due_shard(order_id: &str) -> String {
     format!("DUE#{}", hash % DUE_SHARDS)
 }
 
-/// The sort value of the tenant indexes, and the list cursor.
+/// The sort value of the tenant indexes.
 fn updated_key(head: &Head) -> String {
-    format!("{}#{}", ts(head.updated_at), head.id)
+    updated_sort(head.updated_at, &head.id)
+}
+
+/// The tenant indexes' sort value of an order updated at `at`: where a list
+/// cursor points.
+fn updated_sort(at: DateTime<Utc>, order_id: &str) -> String {
+    format!("{}#{}", ts(at), order_id)
 }
 
 fn head_item(head: &Head) -> Result<Item, StoreError> {
@@ -689,14 +696,16 @@ impl OrderStore for DynamoStore {
         if !filters.is_empty() {
             request = request.filter_expression(filters.join(" AND "));
         }
-        let mut start = query.after.as_ref().and_then(|after| {
-            let (_, id) = after.split_once('#')?;
-            Some(Item::from([
+        let mut start = query.after.as_ref().map(|after| {
+            Item::from([
                 (key_attr.to_string(), s(&key)),
-                ("updated".to_string(), s(after)),
-                ("pk".to_string(), s(order_pk(id))),
+                (
+                    "updated".to_string(),
+                    s(updated_sort(after.updated_at(), after.order_id())),
+                ),
+                ("pk".to_string(), s(order_pk(after.order_id()))),
                 ("sk".to_string(), s("HEAD")),
-            ]))
+            ])
         });
         let mut heads: Vec<OrderSummary> = Vec::new();
         loop {
@@ -724,13 +733,7 @@ impl OrderStore for DynamoStore {
         }
         let more = heads.len() > query.limit;
         heads.truncate(query.limit);
-        let next = more
-            .then(|| {
-                heads
-                    .last()
-                    .map(|h| format!("{}#{}", ts(h.updated_at), h.id))
-            })
-            .flatten();
+        let next = more.then(|| heads.last().map(Cursor::after)).flatten();
         Ok(Page { items: heads, next })
     }
 

@@ -18,6 +18,7 @@ use super::ts;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction};
 use tokio::sync::Notify;
 
+use crate::cursor::Cursor;
 use crate::lifecycle::Catalog;
 use crate::order::inbound::{Inbound, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
@@ -436,10 +437,9 @@ impl OrderStore for SqliteStore {
                 args.push(now.into());
             }
             if let Some(after) = &query.after {
-                let (updated, id) = after.split_once('|').unwrap_or((after.as_str(), ""));
                 sql.push_str(" AND (updated_at, id) < (?, ?)");
-                args.push(updated.to_string().into());
-                args.push(id.to_string().into());
+                args.push(ts(after.updated_at()).into());
+                args.push(after.order_id().to_string().into());
             }
             sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
             args.push((query.limit as i64 + 1).into());
@@ -457,16 +457,11 @@ impl OrderStore for SqliteStore {
                 .map_err(unavailable)?;
             let more = rows.len() > query.limit;
             let rows = &rows[..rows.len().min(query.limit)];
-            let next = more
-                .then(|| {
-                    rows.last()
-                        .map(|(_, updated, id)| format!("{updated}|{id}"))
-                })
-                .flatten();
-            let items = rows
+            let items: Vec<OrderSummary> = rows
                 .iter()
                 .map(|(body, _, _)| from_json::<Head>(body).map(|h| h.summary()))
                 .collect::<Result<_, _>>()?;
+            let next = more.then(|| items.last().map(Cursor::after)).flatten();
             Ok(Page { items, next })
         })
         .await

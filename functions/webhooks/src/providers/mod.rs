@@ -330,7 +330,9 @@ mod tests {
     /// the same bound: a non-http(s) one is dropped and the fact kept.
     #[test]
     fn a_provider_link_that_is_not_http_is_dropped_and_the_fact_kept() {
-        let samples: [(Kind, &str, &str, &str, fn(&[u8]) -> (&'static str, String)); 5] = [
+        // The signature header a provider would send for a body.
+        type Sign = fn(&[u8]) -> (&'static str, String);
+        let samples: [(Kind, &str, &str, &str, Sign); 5] = [
             (
                 Kind::Carrier,
                 "easypost",

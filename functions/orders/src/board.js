@@ -1,0 +1,159 @@
+// The staff board. Served as its own file so the page's
+// Content-Security-Policy can forbid every inline script; everything the API
+// says is inserted as text, never as markup.
+//
+// The staff token is kept in this page's memory only (the token field), never
+// in localStorage or sessionStorage, which every script on this origin could
+// read — the customer's page included. A reload asks for it again.
+const $ = (id) => document.getElementById(id);
+const orders = new Map();
+let lastEventId = null;
+let streaming = null;
+
+function text(el, value) { el.textContent = value == null ? "" : String(value); }
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("data-")) node.setAttribute(k, v);
+    else if (k === "onclick") node.onclick = v;
+    else node[k] = v;
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child ?? "")));
+  return node;
+}
+const when = (t) => new Date(t).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+const token = () => $("token").value.trim();
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    ...options,
+    headers: { authorization: "Bearer " + token(), "content-type": "application/json", ...(options.headers || {}) },
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) { text($("error"), body.detail || body.title || response.status); throw new Error(body.detail); }
+  text($("error"), "");
+  return body;
+}
+
+function renderBoard() {
+  const byStatus = new Map();
+  for (const order of [...orders.values()].sort((a, b) => b.updated_at.localeCompare(a.updated_at))) {
+    if (!byStatus.has(order.status)) byStatus.set(order.status, []);
+    byStatus.get(order.status).push(order);
+  }
+  $("columns").replaceChildren(...[...byStatus.entries()].map(([status, list]) =>
+    el("section", { class: "column", "data-column": status },
+      el("h2", {}, status.replaceAll("_", " ") + " · " + list.length),
+      ...list.map((o) => el("div", { class: "card", "data-order-id": o.id, "data-status": o.status, onclick: () => openOrder(o.id) },
+        el("div", {}, o.id.slice(0, 12) + "…"),
+        el("div", { class: "muted" }, o.customer_id + " · " + (o.total / 100).toFixed(2) + " " + o.currency),
+        el("div", {}, ...(o.flags || []).map((f) => el("span", { class: "flag" }, f.replaceAll("_", " ")))),
+        el("div", { class: "muted" }, when(o.updated_at)))))));
+}
+
+async function load() {
+  const page = await api("/orders?limit=200");
+  orders.clear();
+  for (const o of page.orders) orders.set(o.id, o);
+  renderBoard();
+  stream();
+}
+
+async function openOrder(id) {
+  const o = await api("/orders/" + id);
+  const act = (to, needsTracking) => async () => {
+    const body = { to, expected_version: o.version };
+    if (needsTracking) {
+      const code = prompt("Tracking code (leave empty if the tenant allows 'tracking pending')");
+      if (code) body.tracking = { carrier: prompt("Carrier", "UPS") || "UPS", code };
+    }
+    await api("/orders/" + id + "/transitions", { method: "POST", body: JSON.stringify(body) });
+    openOrder(id);
+  };
+  const post = (path, body) => async () => { await api("/orders/" + id + path, { method: "POST", body: JSON.stringify(body()) }); openOrder(id); };
+  $("detail").hidden = false;
+  $("detail").replaceChildren(
+    el("button", { class: "secondary", onclick: () => { $("detail").hidden = true; } }, "Close"),
+    el("h2", { "data-detail-status": o.status }, o.status_label),
+    el("div", { class: "muted" }, o.id + " · v" + o.version + " · " + o.customer_id),
+    el("h3", {}, "Next"),
+    el("div", { class: "actions" }, ...o.allowed_actions.map((a) =>
+      el("button", { "data-action": a.to, onclick: act(a.to, a.requires_tracking) }, a.label))),
+    el("div", { class: "actions" },
+      el("button", { class: "secondary", onclick: post("/notes", () => ({ text: prompt("Note") || "" })) }, "Add note"),
+      el("button", { class: "secondary", onclick: post("/flags/resolve", () => ({ reason: prompt("How was it resolved?") || "" })) }, "Resolve flags"),
+      el("button", { class: "secondary", onclick: post("/refetch", () => ({})) }, "Re-fetch carrier")),
+    el("h3", {}, "Flags"),
+    ...(o.flags.length ? o.flags.map((f) => el("div", {}, el("span", { class: "flag" }, f.kind), " " + f.reason)) : [el("div", { class: "muted" }, "none")]),
+    el("h3", {}, "Parked facts"),
+    ...(o.parked_facts.length ? o.parked_facts.map((p) => el("div", {}, p.target + " from " + p.source + " ",
+      el("button", { class: "secondary", onclick: post("/parked/" + p.event_id, () => ({ action: "discard", reason: prompt("Why discard?") || "" })) }, "Discard"))) : [el("div", { class: "muted" }, "none")]),
+    el("h3", {}, "Packages"),
+    ...(o.shipments.length ? o.shipments.map((s) => el("div", {}, (s.carrier || "") + " " + (s.tracking_code || "tracking pending") + " · " + s.status)) : [el("div", { class: "muted" }, "none")]),
+    el("h3", {}, "Timeline"),
+    ...o.timeline.map((t) => el("div", {}, when(t.occurred_at) + " · " + t.label + (t.late ? " (arrived late)" : "") + " · " + t.source)),
+    el("p", {}, el("a", { href: "/t/" + encodeURIComponent(o.public_id), target: "_blank", rel: "noopener noreferrer" }, "Customer view")));
+}
+
+async function showHealth() {
+  const health = await api("/admin/health");
+  $("health").replaceChildren(...(health.orders.length ? health.orders.map((h) =>
+    el("div", { class: "entry", "data-health-order": h.id },
+      el("strong", {}, h.id + " · " + h.status + " · " + h.age_minutes + " min"),
+      ...h.issues.map((i) => el("div", {}, el("span", { class: "flag" }, i.kind + " L" + i.level), " " + i.reason + " → " + i.suggested_actions.join(", "))),
+      el("button", { onclick: () => openOrder(h.id) }, "Open"))) : [el("p", {}, "Nothing is stuck.")]));
+}
+
+// The store channel: fetch() rather than EventSource, so the token travels
+// in a header; Last-Event-ID is sent on every reconnect.
+async function stream() {
+  if (streaming) streaming.abort();
+  const controller = new AbortController();
+  streaming = controller;
+  try {
+    const headers = { authorization: "Bearer " + token() };
+    if (lastEventId) headers["last-event-id"] = lastEventId;
+    const response = await fetch("/orders/stream", { headers, signal: controller.signal });
+    if (!response.ok) throw new Error("stream refused");
+    $("live").className = "live on"; text($("live-label"), "live");
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let id = null, data = "";
+        for (const line of block.split("\n")) {
+          if (line.startsWith("id:")) id = line.slice(3).trim();
+          else if (line.startsWith("data:")) data += line.slice(5).trim();
+        }
+        if (!data) continue;
+        if (id) lastEventId = id;
+        const summary = JSON.parse(data);
+        orders.set(summary.id, summary);
+        renderBoard();
+      }
+    }
+  } catch (e) {
+    if (controller.signal.aborted) return;
+  }
+  $("live").className = "live"; text($("live-label"), "reconnecting…");
+  setTimeout(stream, 1000);
+}
+
+// Earlier boards kept the token in localStorage: forget it.
+localStorage.removeItem("token");
+// /board#token=<jwt> hands the token over once; it then leaves the address
+// bar and the history, so it is not left behind in either.
+const handed = new URLSearchParams(location.hash.slice(1)).get("token");
+if (handed) history.replaceState(null, "", location.pathname + location.search);
+$("token").value = handed || "";
+$("token").onchange = () => load();
+$("tab-board").onclick = () => { $("tab-board").className = "active"; $("tab-health").className = ""; $("columns").hidden = false; $("health").hidden = true; };
+$("tab-health").onclick = () => { $("tab-health").className = "active"; $("tab-board").className = ""; $("columns").hidden = true; $("health").hidden = false; showHealth(); };
+if (token()) load();

@@ -1,0 +1,89 @@
+//! Every staff route the README offers is routed by API Gateway in
+//! `template.yaml`: one missing there works locally and is a 404 on AWS. The
+//! customer's routes (`/track/…`, `/t/…`) and the webhooks need no route:
+//! their functions' URLs serve every path.
+
+use std::collections::BTreeSet;
+
+/// Served whole by a function URL, not by the HTTP API.
+const FUNCTION_URLS: [&str; 3] = ["/track/", "/t/", "/webhooks/"];
+
+/// `METHOD /path`, each `{parameter}` written `{}`: the README and the
+/// template may name parameters differently.
+fn route(method: &str, path: &str) -> String {
+    let mut normalised = String::new();
+    let mut in_parameter = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_parameter = true;
+                normalised.push_str("{}");
+            }
+            '}' => in_parameter = false,
+            c if !in_parameter => normalised.push(c),
+            _ => {}
+        }
+    }
+    format!("{method} {normalised}")
+}
+
+/// The routes in the first column of the tables of the README's "HTTP API"
+/// and "Stalled orders and reconciliation" sections.
+fn readme_routes() -> BTreeSet<String> {
+    let readme = include_str!("../README.md");
+    let mut routes = BTreeSet::new();
+    for heading in [
+        "\n## HTTP API\n",
+        "\n## Stalled orders and reconciliation\n",
+    ] {
+        let start = readme.find(heading).expect("the README keeps its sections") + heading.len();
+        let section = &readme[start..];
+        let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+        let first_cells = section
+            .lines()
+            .filter_map(|line| line.strip_prefix('|')?.split('|').next());
+        for cell in first_cells {
+            for span in cell.split('`').skip(1).step_by(2) {
+                let Some((method, path)) = span.split_once(' ') else {
+                    continue;
+                };
+                let path = path.split('?').next().unwrap_or(path);
+                let is_method = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method);
+                if is_method && !FUNCTION_URLS.iter().any(|p| path.starts_with(p)) {
+                    routes.insert(route(method, path));
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// The `Method` and `Path` of every HttpApi event in the template.
+fn template_routes() -> BTreeSet<String> {
+    let template = include_str!("../template.yaml");
+    let mut routes = BTreeSet::new();
+    let mut method = None;
+    for line in template.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("Method: ") {
+            method = Some(m.trim());
+        } else if let (Some(path), Some(m)) = (line.strip_prefix("Path: "), method.take()) {
+            routes.insert(route(m, path.trim()));
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_staff_route_in_the_readme_is_routed_by_api_gateway() {
+    let offered = readme_routes();
+    assert!(
+        offered.contains("GET /orders/{}") && offered.contains("GET /admin/health"),
+        "the README's route tables were not found: {offered:?}"
+    );
+    let routed = template_routes();
+    let missing: Vec<&String> = offered.difference(&routed).collect();
+    assert!(
+        missing.is_empty(),
+        "in the README but not in template.yaml (a 404 on AWS): {missing:?}"
+    );
+}
