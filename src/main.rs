@@ -180,6 +180,15 @@ async fn serve(args: &ServeArgs) -> Result<(), String> {
     println!("  customer:  GET /track/{{public_id}}, GET /track/{{public_id}}/events (live)");
     println!("  pages:     GET /t/{{public_id}} (customer), GET /board (staff)");
     println!("  webhooks:  POST /webhooks/{{tenant}}/{{carrier|payment|delivery}}/{{provider}}  (signed; WEBHOOK_SECRETS)");
+    let mut connections: Vec<String> = config
+        .webhook_secrets
+        .connections()
+        .map(|(tenant, provider)| format!("{tenant}/{provider}"))
+        .collect();
+    connections.sort();
+    if !connections.is_empty() {
+        println!("             connected: {}", connections.join(", "));
+    }
     println!(
         "  admin:     GET /admin/health, POST /admin/sweep, GET /admin/reports/sla  (managers)"
     );

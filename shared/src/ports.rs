@@ -140,7 +140,7 @@ pub trait OrderStore: Send + Sync + 'static {
     /// key; false if that event was already kept. Strongly consistent with
     /// `stashed`: a fact kept before a read starts is in what it returns.
     async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError>;
-    /// The facts waiting under a subject key, oldest first.
+    /// The facts waiting under a subject key, in no particular order.
     async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError>;
     async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError>;
 }

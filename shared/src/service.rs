@@ -537,14 +537,26 @@ impl OrderService {
         order_id: &str,
         inbound: &Inbound,
     ) -> Result<FactOutcome, ServiceError> {
-        let by_code = matches!(inbound.subject, Subject::Tracking { .. });
+        // Found by code: the order must still carry the code (a corrected
+        // code leaves its old link behind), and a finished order takes no news
+        // dated long after it finished (carriers recycle codes).
+        let code = match &inbound.subject {
+            Subject::Tracking { code } => Some(normalise_tracking(code)),
+            Subject::Order { .. } => None,
+        };
         // News cannot have happened later than now, whatever it claims.
         let happened = inbound.occurred_at.min(self.clock.now());
         let fits = |head: &Head, lifecycle: &Lifecycle| {
-            head.tenant == tenant
-                && !(by_code
-                    && lifecycle.is_terminal(&head.status)
-                    && happened > head.updated_at + RECYCLED_AFTER)
+            let Some(code) = &code else {
+                return head.tenant == tenant;
+            };
+            let carries = head
+                .shipments
+                .iter()
+                .any(|s| s.tracking_code.as_deref().map(normalise_tracking).as_ref() == Some(code));
+            let recycled = lifecycle.is_terminal(&head.status)
+                && happened > head.status_since + RECYCLED_AFTER;
+            head.tenant == tenant && carries && !recycled
         };
         let dedupe = Some(inbound_dedupe(tenant, inbound));
         self.record(order_id, dedupe, fits, |loaded, lifecycle, now| {
@@ -624,6 +636,8 @@ impl OrderService {
                 return;
             }
         };
+        let mut waiting = waiting;
+        waiting.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
         for inbound in waiting {
             match Box::pin(self.record_inbound(tenant, order_id, &inbound)).await {
                 Ok(_) => self.unstash(key, &inbound.event_id).await,

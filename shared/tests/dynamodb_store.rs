@@ -84,3 +84,35 @@ async fn a_sweep_reads_capacity_for_the_overdue_orders_only() {
     let units = read_after - read_before;
     assert!(units < 20.0, "{units} RCU for 2 overdue orders among 202");
 }
+
+/// A table written before tracking codes were kept per tenant holds one
+/// global pointer per code. It is still offered as a candidate, to the
+/// tenant look-up only: the service applies a fact through it only to an
+/// order of the webhook's tenant.
+#[tokio::test]
+async fn an_older_global_tracking_pointer_is_still_found() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = fresh().await;
+    let d = placed("acme", "cus_1", 0);
+    let id = d.head.id.clone();
+    store.commit(&Commit::of(d)).await.unwrap();
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap();
+    let config = order_core::aws::emulator_config(&endpoint).await;
+    aws_sdk_dynamodb::Client::new(&config)
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S("TRACKING#1ZOLD".into()))
+        .item("sk", AttributeValue::S("TRACKING".into()))
+        .item("order_id", AttributeValue::S(id.clone()))
+        .send()
+        .await
+        .unwrap();
+    let links = store.find_by_tracking("acme", "1ZOLD").await.unwrap();
+    assert_eq!(
+        links
+            .iter()
+            .map(|l| l.order_id.as_str())
+            .collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+}

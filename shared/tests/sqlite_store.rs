@@ -49,3 +49,48 @@ async fn the_store_file_survives_a_restart() {
         "unpublished events survive too"
     );
 }
+
+/// A store file from before tracking codes were kept per tenant had one
+/// global `tracking (code, order_id)` table: opening it moves each code under
+/// its order's tenant, so shipments in flight keep receiving their scans.
+#[tokio::test]
+async fn an_older_store_file_keeps_its_tracking_codes_under_their_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.sqlite3");
+    let d = placed("acme", "cus_1", 0);
+    let id = d.head.id.clone();
+    SqliteStore::open(&path, catalog())
+        .unwrap()
+        .commit(&Commit::of(d))
+        .await
+        .unwrap();
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(&format!(
+            "CREATE TABLE tracking (code TEXT PRIMARY KEY, order_id TEXT NOT NULL);
+             INSERT INTO tracking VALUES ('1ZOLD', '{id}');"
+        ))
+        .unwrap();
+    }
+    let reopened = SqliteStore::open(&path, catalog()).unwrap();
+    let links = reopened.find_by_tracking("acme", "1ZOLD").await.unwrap();
+    assert_eq!(
+        links
+            .iter()
+            .map(|l| l.order_id.as_str())
+            .collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+    assert!(reopened
+        .find_by_tracking("globex", "1ZOLD")
+        .await
+        .unwrap()
+        .is_empty());
+    // Opening it again finds nothing left to move.
+    drop(reopened);
+    let again = SqliteStore::open(&path, catalog()).unwrap();
+    assert_eq!(
+        again.find_by_tracking("acme", "1ZOLD").await.unwrap().len(),
+        1
+    );
+}

@@ -98,6 +98,12 @@ impl Sent {
         {
             return Some(());
         }
+        // Repeats only come close together (a catch-up's overlap, one
+        // commit's several events): long-settled orders need not be kept.
+        if self.0.len() >= 4096 {
+            let recent = summary.updated_at - chrono::Duration::minutes(1);
+            self.0.retain(|_, sent| *sent >= recent);
+        }
         self.0.insert(summary.id.clone(), summary.updated_at);
         match message(summary) {
             Some(message) => tx.send(Ok(message)).await.ok(),

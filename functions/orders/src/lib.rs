@@ -195,7 +195,7 @@ async fn sla_report(
     principal: Principal,
     ApiQuery(period): ApiQuery<PeriodQuery>,
 ) -> Result<Json<SlaReport>, Problem> {
-    let period = period.resolve(service.clock().now());
+    let period = period.resolve(service.now());
     Ok(Json(service.report(&principal, period).await?))
 }
 

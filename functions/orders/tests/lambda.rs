@@ -130,10 +130,8 @@ fn a_quiet_board_stream_ends_cleanly_before_the_function_times_out() {
         response["headers"]["content-type"], "text/event-stream",
         "{response}"
     );
-    assert!(
-        took < SHORT_TIMEOUT,
-        "the stream must end before the deadline, took {took:?}"
-    );
+    // No wall-clock assertion here: the emulator itself fails an invocation
+    // that outlives the function's timeout, as Lambda does.
 }
 
 /// `POST /admin/sweep` reaches the orders function on AWS, with the

@@ -98,15 +98,6 @@ impl Secrets {
         self
     }
 
-    /// Serves the single-secret URL of `provider` for `tenant`.
-    pub fn with_legacy(mut self, tenant: &str, provider: &str, secret: &str) -> Self {
-        let (_, secrets) = self
-            .legacy
-            .get_or_insert_with(|| (tenant.to_string(), HashMap::new()));
-        secrets.insert(provider.to_string(), secret.as_bytes().to_vec());
-        self
-    }
-
     /// The secret of `tenant`'s connection to `provider`.
     fn get(&self, tenant: &str, provider: &str) -> Option<&[u8]> {
         lookup(self.tenants.get(tenant)?, provider)

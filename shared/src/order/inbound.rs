@@ -89,10 +89,11 @@ fn carrier_key(name: &str) -> String {
         .collect()
 }
 
-/// Tracking codes are compared without spaces and case.
+/// Tracking codes are compared without spaces, hyphens and case: carriers
+/// print `AB-123 456-GB` and send `ab123456gb`.
 pub fn normalise_tracking(code: &str) -> String {
     code.chars()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| !c.is_whitespace() && *c != '-')
         .flat_map(char::to_uppercase)
         .collect()
 }
@@ -236,7 +237,7 @@ mod tests {
     #[test]
     fn waiting_facts_are_kept_per_tenant() {
         let subject = Subject::Tracking {
-            code: "1z 999".into(),
+            code: "1z 99-9".into(),
         };
         assert_eq!(subject.key("acme"), "acme|tracking:1Z999");
         assert_ne!(subject.key("acme"), subject.key("globex"));
