@@ -2,17 +2,20 @@
 //! the embedded store (a real SQLite file in WAL mode).
 //!
 //! `cargo bench --bench http_transitions` — knobs: BENCH_ORDERS (default 500),
-//! BENCH_CONCURRENCY (default 16). The client runs in the same process as the
-//! server, so both share the machine's cores: the figure is a floor.
+//! BENCH_CONCURRENCY (default 16). The server runs as its own process (the
+//! real binary) on the same machine as the clients, so both share its cores:
+//! the figure is a floor.
+
+#[allow(dead_code)] // the tests use more of it than a benchmark does
+#[path = "../tests/common/stack.rs"]
+mod stack;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use order_core::auth::Role;
-use order_tracking::{Stack, StackConfig};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -33,22 +36,15 @@ async fn main() {
     let orders = env("BENCH_ORDERS", 500);
     let concurrency = env("BENCH_CONCURRENCY", 16);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = StackConfig {
-        data_dir: Some(dir.path().to_path_buf()),
-        print_events: false,
-        ..StackConfig::default()
-    };
-    let stack = Stack::open(&config).expect("stack");
-    let token = stack
-        .keys
-        .mint("bench", Role::Manager, "bench", chrono::Duration::hours(1));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(stack.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::new();
+    // At warn, relayed events are not logged: the figure is the commands'.
+    let server = stack::Launch::default()
+        .data_dir(dir.path())
+        .args(&["--sweep-every", "0"])
+        .env("RUST_LOG", "warn")
+        .start();
+    let base = server.base.clone();
+    let token = stack::token_for("bench", Role::Manager, "bench");
+    let http = server.http.clone();
 
     eprintln!("placing {orders} orders…");
     let body = json!({
@@ -131,8 +127,7 @@ async fn main() {
         latencies.extend(w.await.expect("worker"));
     }
     let elapsed = started.elapsed();
-    let _ = stop.send(());
-    let _ = server.await;
+    drop(server);
 
     latencies.sort();
     println!(

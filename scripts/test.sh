@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 if [[ -f template.yaml ]]; then
   echo "== template"
   cfn-lint template.yaml
+  # Every function through `sam build`, as a deploy builds it (arm64, release).
+  echo "== lambda build"
+  scripts/build-lambdas.sh
 fi
 
 echo "== emulators"

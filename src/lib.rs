@@ -113,7 +113,6 @@ impl Stack {
     pub fn router(&self) -> Router {
         let staff = checkout::router(self.service.clone())
             .merge(orders::router(self.service.clone(), self.publisher.live()))
-            .merge(stall_sweep::router(self.service.clone()))
             .route_layer(middleware::from_fn_with_state(
                 self.keys.clone(),
                 order_core::http::require_bearer,

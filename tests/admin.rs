@@ -45,16 +45,8 @@ impl Server {
         let body = json!({ "id": event, "event_name": "DASHER_DROPPED_OFF", "external_delivery_id": order_id,
                            "created_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true) })
         .to_string();
-        let request = self
-            .http
-            .post(self.url("/webhooks/acme/delivery/doordash"))
-            .header("content-type", "application/json")
-            .header(
-                "X-DoorDash-Signature",
-                timestamped(DOORDASH, Utc::now(), &body),
-            )
-            .body(body);
-        self.send(request).await
+        self.signed_webhook("/webhooks/acme/delivery/doordash", DOORDASH, &body)
+            .await
     }
 
     async fn paid(&self, order_id: &str, event: &str) -> Resp {
@@ -62,13 +54,8 @@ impl Server {
                            "data": { "object": { "id": "pi_9", "amount": 100, "currency": "cad",
                                                  "metadata": { "order_id": order_id } } } })
         .to_string();
-        let request = self
-            .http
-            .post(self.url("/webhooks/acme/payment/stripe"))
-            .header("content-type", "application/json")
-            .header("Stripe-Signature", timestamped(STRIPE, Utc::now(), &body))
-            .body(body);
-        self.send(request).await
+        self.signed_webhook("/webhooks/acme/payment/stripe", STRIPE, &body)
+            .await
     }
 
     async fn event_kinds(&self, token: &str, id: &str) -> Vec<String> {

@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -20,32 +21,16 @@ async fn staff_move_an_order_on_the_board_and_the_customer_page_follows_live() {
     let order = server
         .place(&manager, &checkout_body("cus_1", "pickup"))
         .await;
-    let screenshots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../e2e");
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../e2e");
     std::fs::create_dir_all(&screenshots).unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/board.cjs");
-    let output = tokio::task::spawn_blocking({
-        let (base, order) = (server.base.clone(), order.clone());
-        let screenshots = screenshots.clone();
-        move || {
-            Command::new("node")
-                .arg(script)
-                .env("BASE", base)
-                .env("TOKEN", &manager)
-                .env("ORDER_ID", str_of(&order, "id"))
-                .env("PUBLIC_ID", str_of(&order, "public_id"))
-                .env("SCREENSHOTS", screenshots)
-                .output()
-                .expect("node runs (scripts/test.sh installs chromium and playwright-core)")
-        }
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "browser test failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let screenshots_dir = screenshots.to_str().expect("a UTF-8 target dir");
+    let envs = [
+        ("TOKEN", manager.as_str()),
+        ("ORDER_ID", str_of(&order, "id")),
+        ("PUBLIC_ID", str_of(&order, "public_id")),
+        ("SCREENSHOTS", screenshots_dir),
+    ];
+    run_e2e(&server, "board.cjs", &envs).await;
     for page in ["board.png", "tracking.png"] {
         let size = std::fs::metadata(screenshots.join(page))
             .map(|m| m.len())
@@ -59,19 +44,6 @@ const IMG: &str = r#"<img src=x onerror="window.__pwned='img'">"#;
 const SCRIPT: &str = "<script>window.__pwned='script'</script>";
 const SHIPPO: &str = "shippo-test-secret";
 const DOORDASH: &str = "doordash-test-secret";
-
-impl Server {
-    async fn hook(&self, path: &str, header: &str, secret: &str, body: serde_json::Value) {
-        let body = body.to_string();
-        let request = self
-            .http
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .header(header, timestamped(secret, chrono::Utc::now(), &body))
-            .body(body);
-        self.send(request).await.expect(200);
-    }
-}
 
 #[tokio::test]
 async fn text_and_links_from_providers_and_people_never_run_as_script() {
@@ -103,13 +75,13 @@ async fn text_and_links_from_providers_and_people_never_run_as_script() {
         "dasher_name": SCRIPT, "dasher_vehicle_make": IMG, "dasher_vehicle_model": "Civic",
     });
     server
-        .hook(
+        .signed_webhook(
             "/webhooks/acme/delivery/doordash",
-            "X-DoorDash-Signature",
             DOORDASH,
-            dasher,
+            &dasher.to_string(),
         )
-        .await;
+        .await
+        .expect(200);
 
     // A parcel whose carrier tried a script link, with markup in its message.
     let parcel = server
@@ -130,41 +102,37 @@ async fn text_and_links_from_providers_and_people_never_run_as_script() {
         "tracking_url": "javascript:window.__pwned='link'",
     });
     server
-        .hook(
-            "/webhooks/acme/carrier/shippo",
-            "X-Webhook-Signature",
-            SHIPPO,
-            scan,
-        )
-        .await;
+        .signed_webhook("/webhooks/acme/carrier/shippo", SHIPPO, &scan.to_string())
+        .await
+        .expect(200);
 
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/hostile.cjs");
-    let output = tokio::task::spawn_blocking({
-        let base = server.base.clone();
-        let (delivery, parcel) = (
-            str_of(&delivery, "public_id").to_string(),
-            str_of(&parcel, "public_id").to_string(),
-        );
-        let parcel_id = parcel_id.to_string();
-        move || {
-            Command::new("node")
-                .arg(script)
-                .env("BASE", base)
-                .env("TOKEN", &manager)
-                .env("DELIVERY_PUBLIC_ID", delivery)
-                .env("PARCEL_PUBLIC_ID", parcel)
-                .env("PARCEL_ID", parcel_id)
-                .env("IMG", IMG)
-                .env("SCRIPT", SCRIPT)
-                .output()
-                .expect("node runs (scripts/test.sh installs chromium and playwright-core)")
-        }
-    })
-    .await
-    .unwrap();
+    let envs = [
+        ("TOKEN", manager.as_str()),
+        ("DELIVERY_PUBLIC_ID", str_of(&delivery, "public_id")),
+        ("PARCEL_PUBLIC_ID", str_of(&parcel, "public_id")),
+        ("PARCEL_ID", parcel_id),
+        ("IMG", IMG),
+        ("SCRIPT", SCRIPT),
+    ];
+    run_e2e(&server, "hostile.cjs", &envs).await;
+}
+
+/// Runs `tests/e2e/<script>` in Node against `server` (as `BASE`) with `envs`
+/// set, and fails the test with everything the script printed if it fails.
+async fn run_e2e(server: &Server, script: &str, envs: &[(&str, &str)]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    let mut node = Command::new("node");
+    node.arg(path.join(script))
+        .env("BASE", &server.base)
+        .envs(envs.iter().copied());
+    // The browser runs for seconds; keep the test's runtime thread free.
+    let output = tokio::task::spawn_blocking(move || node.output())
+        .await
+        .expect("the node runner")
+        .expect("node runs (scripts/test.sh installs chromium and playwright-core)");
     assert!(
         output.status.success(),
-        "browser test failed:\n{}\n{}",
+        "{script} failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );

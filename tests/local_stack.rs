@@ -2,87 +2,34 @@
 //! committed events (logging each as its EventBridge entry), stops cleanly on
 //! Ctrl-C, and its demo drives every preset to the end.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use order_core::auth::{JwtKeys, Role};
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use order_core::auth::Role;
 use serde_json::{json, Value};
 
-struct Running {
-    child: Child,
-    base: String,
-}
-
-fn start(data_dir: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_order-tracking"))
-        .args(["--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
+/// A stack on `data_dir` whose logs (at info, where relayed events are
+/// logged) are kept for `Server::interrupt`.
+fn start_on(data_dir: &Path) -> Server {
+    Launch::default()
+        .data_dir(data_dir)
         .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the stack");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("address line")
-        .to_string();
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    Running { child, base }
-}
-
-/// Sends Ctrl-C and returns (exit success, everything logged).
-fn interrupt(mut running: Running) -> (bool, String) {
-    let pid = running.child.id().to_string();
-    Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill -INT");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = running.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the stack did not stop on Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut logs = String::new();
-    running
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    (status.success(), logs)
-}
-
-fn token() -> String {
-    JwtKeys::hs256(order_tracking::DEV_JWT_SECRET.as_bytes()).mint(
-        "acme",
-        Role::Manager,
-        "m",
-        chrono::Duration::hours(1),
-    )
+        .keep_logs()
+        .start()
 }
 
 #[tokio::test]
 async fn orders_survive_a_restart_and_every_event_is_relayed_as_a_bus_entry() {
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
-    let first = start(dir.path());
+    let manager = token("acme", Role::Manager);
+    let first = start_on(dir.path());
     let order: Value = http
         .post(format!("{}/orders", first.base))
-        .bearer_auth(token())
+        .bearer_auth(&manager)
         .json(&json!({ "customer_id": "cus_1", "currency": "CAD", "fulfilment": "pickup",
                        "items": [{ "sku": "A", "name": "Lamp", "unit_price": 100, "quantity": 1 }] }))
         .send()
@@ -94,13 +41,13 @@ async fn orders_survive_a_restart_and_every_event_is_relayed_as_a_bus_entry() {
     let id = order["id"].as_str().unwrap().to_string();
     let moved = http
         .post(format!("{}/orders/{id}/transitions", first.base))
-        .bearer_auth(token())
+        .bearer_auth(&manager)
         .json(&json!({ "to": "accepted" }))
         .send()
         .await
         .unwrap();
     assert_eq!(moved.status(), 200);
-    let (clean, logs) = interrupt(first);
+    let (clean, logs) = first.interrupt();
     assert!(clean, "Ctrl-C is a clean exit");
     for detail_type in ["OrderPlaced", "OrderStatusChanged"] {
         let entry = format!("\"DetailType\":\"{detail_type}\"");
@@ -108,10 +55,10 @@ async fn orders_survive_a_restart_and_every_event_is_relayed_as_a_bus_entry() {
     }
     assert!(logs.contains("\"Source\":\"order-tracking\""));
 
-    let second = start(dir.path());
+    let second = start_on(dir.path());
     let again: Value = http
         .get(format!("{}/orders/{id}", second.base))
-        .bearer_auth(token())
+        .bearer_auth(&manager)
         .send()
         .await
         .unwrap()
@@ -120,7 +67,7 @@ async fn orders_survive_a_restart_and_every_event_is_relayed_as_a_bus_entry() {
         .unwrap();
     assert_eq!(again["status"], "accepted");
     assert_eq!(again["version"], 2);
-    let (_, logs) = interrupt(second);
+    let (_, logs) = second.interrupt();
     assert!(
         !logs.contains("OrderPlaced"),
         "events relayed before the restart are not relayed again"

@@ -1,5 +1,5 @@
 //! Webhook intake, black box: signed provider payloads against the running
-//! local stack, including every row of seed 000's failure table.
+//! local stack, including every failure the README's "What happens to a fact" covers.
 
 mod common;
 
@@ -39,16 +39,6 @@ fn start_stack_with(extra: &[&str], envs: &[(&str, &str)]) -> Server {
 }
 
 impl Server {
-    async fn hook(&self, path: &str, header: (&str, String), body: &str) -> Resp {
-        let request = self
-            .http
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .header(header.0, header.1)
-            .body(body.to_string());
-        self.send(request).await
-    }
-
     async fn easypost(&self, event_id: &str, code: &str, status: &str, at: DateTime<Utc>) -> Resp {
         let path = "/webhooks/acme/carrier/easypost";
         self.easypost_to(path, EASYPOST, event_id, code, status, at)
@@ -76,11 +66,7 @@ impl Server {
             }
         })
         .to_string();
-        let sig = format!(
-            "hmac-sha256-hex={}",
-            hex(&signature(secret, body.as_bytes()))
-        );
-        self.hook(path, ("X-Hmac-Signature", sig), &body).await
+        self.signed_webhook(path, secret, &body).await
     }
 
     async fn stripe(&self, event_id: &str, kind: &str, order_id: &str) -> Resp {
@@ -94,13 +80,8 @@ impl Server {
             } }
         })
         .to_string();
-        let sig = timestamped(STRIPE, Utc::now(), &body);
-        self.hook(
-            "/webhooks/acme/payment/stripe",
-            ("Stripe-Signature", sig),
-            &body,
-        )
-        .await
+        self.signed_webhook("/webhooks/acme/payment/stripe", STRIPE, &body)
+            .await
     }
 
     async fn doordash(&self, event: &str, order_id: &str, at: DateTime<Utc>) -> Resp {
@@ -112,13 +93,8 @@ impl Server {
             "dropoff_time_estimated": rfc3339(at + Duration::minutes(20))
         })
         .to_string();
-        let sig = timestamped(DOORDASH, Utc::now(), &body);
-        self.hook(
-            "/webhooks/acme/delivery/doordash",
-            ("X-DoorDash-Signature", sig),
-            &body,
-        )
-        .await
+        self.signed_webhook("/webhooks/acme/delivery/doordash", DOORDASH, &body)
+            .await
     }
 
     async fn events_count(&self, token: &str, id: &str) -> usize {
@@ -382,56 +358,39 @@ async fn signatures_are_checked_before_anything_is_stored() {
                        "result": { "object": "Tracker", "tracking_code": "1ZSIG", "status": "delivered" } })
     .to_string();
     let path = "/webhooks/acme/carrier/easypost";
-    let wrong = format!(
-        "hmac-sha256-hex={}",
-        hex(&signature("not-the-secret", body.as_bytes()))
-    );
     server
-        .hook(path, ("X-Hmac-Signature", wrong), &body)
+        .signed_webhook(path, "not-the-secret", &body)
         .await
         .problem(401);
     server
-        .hook(path, ("X-Other", "x".into()), &body)
+        .webhook(path, ("X-Other", "x".into()), &body)
         .await
         .problem(401);
-    let right = format!(
-        "hmac-sha256-hex={}",
-        hex(&signature(EASYPOST, body.as_bytes()))
-    );
+    let right = webhook_signature(path, EASYPOST, Utc::now(), &body);
     let tampered = body.replace("delivered", "returned");
-    server
-        .hook(path, ("X-Hmac-Signature", right), &tampered)
-        .await
-        .problem(401);
+    server.webhook(path, right, &tampered).await.problem(401);
 
+    let stripe = "/webhooks/acme/payment/stripe";
     let stale_body = json!({ "id": "evt_s", "type": "payment_intent.succeeded", "created": 0,
                              "data": { "object": { "id": "pi", "metadata": { "order_id": id } } } })
     .to_string();
-    let stale = timestamped(STRIPE, Utc::now() - Duration::minutes(30), &stale_body);
+    let half_an_hour_ago = Utc::now() - Duration::minutes(30);
+    let stale = webhook_signature(stripe, STRIPE, half_an_hour_ago, &stale_body);
     server
-        .hook(
-            "/webhooks/acme/payment/stripe",
-            ("Stripe-Signature", stale),
-            &stale_body,
-        )
+        .webhook(stripe, stale, &stale_body)
         .await
         .problem(401);
 
-    let garbage = "{not json";
-    let signed = format!(
-        "hmac-sha256-hex={}",
-        hex(&signature(EASYPOST, garbage.as_bytes()))
-    );
     server
-        .hook(path, ("X-Hmac-Signature", signed), garbage)
+        .signed_webhook(path, EASYPOST, "{not json")
         .await
         .problem(400);
     server
-        .hook("/webhooks/acme/payment/paypal", ("X-Sig", "x".into()), "{}")
+        .webhook("/webhooks/acme/payment/paypal", ("X-Sig", "x".into()), "{}")
         .await
         .problem(404);
     server
-        .hook(
+        .webhook(
             "/webhooks/acme/carrier/fedex",
             ("X-Webhook-Signature", "t=1,v1=00".into()),
             "{}",
@@ -439,7 +398,7 @@ async fn signatures_are_checked_before_anything_is_stored() {
         .await
         .problem(404);
     server
-        .hook(
+        .webhook(
             "/webhooks/acme/teleport/easypost",
             ("X-Sig", "x".into()),
             "{}",

@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use order_core::auth::{Principal, Role};
-use order_core::lambda_harness::fresh_table;
 use order_core::lifecycle::Actor;
 use order_core::order::decide::{Origin, StatusClaim};
 use order_core::order::TrackingInput;
 use order_core::ports::SystemClock;
 use order_core::service::{Checkout, OrderService, TransitionRequest};
-use order_core::store::{conformance::catalog, Usage};
+use order_core::store::Usage;
+use order_core::testkit::catalog;
+use order_core::testkit::lambda_harness::fresh_table;
 use serde_json::json;
 
 struct Meter {

@@ -14,8 +14,8 @@ use order_core::order::decide::{place_order, Origin};
 use order_core::order::EventBody;
 use order_core::ports::{Commit, OrderStore, SystemClock};
 use order_core::service::OrderService;
-use order_core::store::conformance::{catalog, placed};
 use order_core::store::SqliteStore;
+use order_core::testkit::{catalog, placed};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -103,7 +103,7 @@ async fn main() {
         Arc::new(SqliteStore::open(&dir.path().join("orders.sqlite3"), catalog()).unwrap());
     measure("the embedded store", sqlite, orders, overdue, || 0.0).await;
     if std::env::var("DYNAMODB_ENDPOINT").is_ok() {
-        let dynamo = Arc::new(order_core::lambda_harness::fresh_table().await);
+        let dynamo = Arc::new(order_core::testkit::lambda_harness::fresh_table().await);
         let usage = dynamo.usage();
         measure("DynamoDB Local", dynamo, orders, overdue, move || {
             usage.totals().1

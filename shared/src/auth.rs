@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::Actor;
 use crate::order::decide::Origin;
-use crate::service::ServiceError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,22 +55,18 @@ impl Principal {
         }
     }
 
-    pub fn require_staff(&self) -> Result<(), ServiceError> {
+    pub fn require_staff(&self) -> Result<(), Forbidden> {
         match self.role {
-            Role::Customer => Err(ServiceError::Forbidden(
-                "this endpoint is for store staff".into(),
-            )),
+            Role::Customer => Err(Forbidden("this endpoint is for store staff".into())),
             _ => Ok(()),
         }
     }
 
     /// Reconciliation is for managers and owners.
-    pub fn require_manager(&self) -> Result<(), ServiceError> {
+    pub fn require_manager(&self) -> Result<(), Forbidden> {
         match self.role {
             Role::Manager | Role::Owner => Ok(()),
-            _ => Err(ServiceError::Forbidden(
-                "this action is for managers and owners".into(),
-            )),
+            _ => Err(Forbidden("this action is for managers and owners".into())),
         }
     }
 
@@ -104,6 +99,12 @@ pub struct Claims {
     #[serde(default)]
     pub iat: i64,
 }
+
+/// A known caller asking for what its role does not allow (a 403, where an
+/// [`AuthError`] is a 401).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Forbidden(pub String);
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum AuthError {

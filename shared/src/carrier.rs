@@ -94,7 +94,10 @@ impl CarrierClient for HttpCarrierClient {
             tracking_url: tracker.tracking_url,
             estimated_delivery: tracker.estimated_delivery,
         };
-        limits::bound_shipment_news(&mut news, "carrier:refetch", &event_id);
+        if let Some(dropped) = limits::bound_shipment_news(&mut news) {
+            tracing::warn!(%event_id, field = dropped.field, scheme = %dropped.scheme, why = %dropped.why,
+                "dropped a carrier link a page must not follow; the answer is kept");
+        }
         Ok(Some(CarrierStatus {
             news,
             occurred_at: tracker.occurred_at,

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{AuthError, JwtKeys, Principal};
+use crate::auth::{AuthError, Forbidden, JwtKeys, Principal};
 use crate::ports::StoreError;
 use crate::service::ServiceError;
 
@@ -116,11 +116,27 @@ impl From<ServiceError> for Problem {
                     "please retry",
                 )
             }
+            // Retrying would fail the same way; what failed to decode, and
+            // where, is for the log, not the caller.
+            ServiceError::Store(StoreError::Corrupt(_)) => {
+                tracing::error!(error = %detail, "stored data does not decode");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "the request could not be handled",
+                )
+            }
             ServiceError::Store(_) => {
                 tracing::error!(error = %detail, "store refused a write");
                 Problem::new(StatusCode::CONFLICT, "Write refused", detail)
             }
         }
+    }
+}
+
+impl From<Forbidden> for Problem {
+    fn from(e: Forbidden) -> Self {
+        Problem::from(ServiceError::from(e))
     }
 }
 

@@ -4,15 +4,17 @@
 //! - [`lifecycle`]: lifecycles as data, and where a fact lands on an order's path;
 //! - [`order`]: events, the head projection and the pure command decisions;
 //! - [`ports`]: `OrderStore`, `Outbox`, `EventPublisher`, `Clock`;
-//! - [`store`]: the embedded (SQLite) adapter and the conformance suite;
-//! - [`service`]: load → decide → conditional commit, with retries;
+//! - [`store`]: the embedded (SQLite) and DynamoDB adapters of `OrderStore`;
+//! - [`service`]: load → decide → conditional commit, with retries; request
+//!   checks, intake of outside facts, the sweep and the reads;
 //! - [`views`]: the staff view and the customer's tracking view;
 //! - [`auth`], [`http`]: principals, JWTs and problem+json at the HTTP edge;
 //! - [`deadline`]: how long a request may still run (a Lambda invocation's deadline);
 //! - [`cursor`]: the opaque position a page of the order list ends at;
-//! - [`input`]: the caps and checks on what staff requests carry;
 //! - [`pages`]: the HTML pages, their scripts and their Content-Security-Policy;
-//! - [`bus`], [`relay`]: how events leave, at least once.
+//! - [`bus`], [`relay`]: how events leave, at least once;
+//! - `testkit` (feature `testkit`): the store conformance suite, its
+//!   fixtures and the Lambda harness, for test crates only.
 
 pub mod auth;
 #[cfg(feature = "aws")]
@@ -21,12 +23,10 @@ pub mod bus;
 pub mod carrier;
 pub mod cursor;
 pub mod deadline;
+pub mod hex;
 pub mod http;
-pub mod input;
 #[cfg(feature = "aws")]
 pub mod lambda;
-#[cfg(feature = "testkit")]
-pub mod lambda_harness;
 pub mod lifecycle;
 pub mod live;
 pub mod order;
@@ -39,4 +39,6 @@ pub mod report;
 pub mod service;
 pub mod store;
 pub mod tenants;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod views;

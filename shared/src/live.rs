@@ -7,10 +7,13 @@
 //! function's timeout) so the browser reconnects with `Last-Event-ID` and
 //! loses nothing.
 
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
+use axum::response::sse::Event as SseEvent;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::deadline::Deadline;
 use crate::order::{Disposition, Event, EventBody};
@@ -63,6 +66,66 @@ pub async fn until(end: Option<Instant>) {
     match end {
         Some(end) => tokio::time::sleep_until(end.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Where a stream's messages go; closed once the client has gone.
+pub type Sender = mpsc::Sender<Result<SseEvent, Infallible>>;
+
+/// What one live channel sends: the board's store channel or a customer's
+/// order. The loop that drives it ([`produce`]) is the same for both.
+#[async_trait]
+pub trait Channel: Send + 'static {
+    /// Sends what the client has not seen yet (everything since its
+    /// `Last-Event-ID` on the first call, since the last message after);
+    /// `None` once the client has gone.
+    async fn catch_up(&mut self, tx: &Sender) -> Option<()>;
+    /// Whether a committed event is news for this channel at all.
+    fn concerns(&self, event: &Event) -> bool;
+    /// Sends the news one committed event brings.
+    async fn news(&mut self, _event: &Event, tx: &Sender) -> Option<()> {
+        self.catch_up(tx).await
+    }
+}
+
+/// Drives a channel until the client goes or the stream's time is up:
+/// catch up first, then follow the in-process feed (locally) or poll the
+/// store (Lambda). The feed is subscribed before the catch-up, so nothing
+/// committed meanwhile is missed; a subscriber that falls behind the feed
+/// catches up from the store.
+pub async fn produce(live: Live, ends: Option<Instant>, mut channel: impl Channel, tx: Sender) {
+    let mut feed = live.subscribe();
+    let mut end = std::pin::pin!(until(ends));
+    if channel.catch_up(&tx).await.is_none() {
+        return;
+    }
+    loop {
+        let sent = match &mut feed {
+            Some(feed) => {
+                let received = tokio::select! {
+                    received = feed.recv() => received,
+                    _ = tx.closed() => return,
+                    _ = &mut end => return,
+                };
+                match received {
+                    Ok(event) if channel.concerns(&event) => channel.news(&event, &tx).await,
+                    Ok(_) => Some(()),
+                    Err(broadcast::error::RecvError::Lagged(_)) => channel.catch_up(&tx).await,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+            None => {
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL_EVERY) => {}
+                    _ = tx.closed() => return,
+                    _ = &mut end => return,
+                }
+                channel.catch_up(&tx).await
+            }
+        };
+        if sent.is_none() {
+            return;
+        }
     }
 }
 

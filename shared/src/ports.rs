@@ -100,8 +100,14 @@ pub enum StoreError {
     AlreadyExists,
     #[error("unknown lifecycle {0}")]
     UnknownLifecycle(String),
+    /// A request failed; retrying may succeed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A stored item or row does not decode (a bad JSON body, a missing
+    /// attribute): retrying will not mend it. The message names the item, for
+    /// the log only.
+    #[error("stored data does not decode: {0}")]
+    Corrupt(String),
 }
 
 #[async_trait]
@@ -139,7 +145,14 @@ pub trait OrderStore: Send + Sync + 'static {
     /// Keeps a provider fact whose order is not known yet, under its subject
     /// key; false if that event was already kept. Strongly consistent with
     /// `stashed`: a fact kept before a read starts is in what it returns.
-    async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError>;
+    /// `kept_at` is the service's clock: a store that lets waiting facts
+    /// expire counts from it.
+    async fn stash(
+        &self,
+        key: &str,
+        inbound: &Inbound,
+        kept_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// The facts waiting under a subject key, in no particular order.
     async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError>;
     async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError>;

@@ -1,6 +1,7 @@
 //! Per-tenant policy: which lifecycle each fulfilment type uses and whether
-//! orders may ship with the tracking number pending (seed 000 says yes, seed
-//! 002 says no — so it is each tenant's call).
+//! orders may ship with the tracking number pending (some stores let the
+//! status advance, others refuse — so it is each tenant's call; README ›
+//! Lifecycle presets).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::lifecycle::{Actor, Lifecycle};
+use crate::lifecycle::{Actor, Lifecycle, StateRole};
 use crate::order::decide::{next_actions, NextAction};
 use crate::order::inbound::{GeoPoint, PaymentKind};
 use crate::order::link;
@@ -206,13 +206,17 @@ pub struct TrackingView {
     pub shipments: Vec<TrackedShipment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_to: Option<Destination>,
-    /// The driver on the way, while there is one (seed 004).
+    /// The driver on the way, while there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentView>,
+    /// The store waits for the customer's answer to its proposal (the
+    /// state playing `awaiting_substitutions` in the lifecycle).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_answer: bool,
     /// What the store proposes while it waits for the customer's answer
-    /// (substitutions, seed 004).
+    /// (substitutions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proposal: Option<String>,
     pub timeline: Vec<CustomerStep>,
@@ -295,7 +299,7 @@ impl TrackingView {
         // payment confirms: staff are flagged to refund it or place it again.
         let paid_too_late = terminal
             && lifecycle
-                .resolve("paid")
+                .role(StateRole::Paid)
                 .and_then(|paid| lifecycle.stamps(paid).into_iter().next())
                 .is_some_and(|stamp| !head.timestamps.contains_key(&stamp));
         let payment = head.payment.as_ref().map(|p| PaymentView {
@@ -348,7 +352,9 @@ impl TrackingView {
                     eta: d.eta,
                 }),
             payment,
-            proposal: (head.status == "substitutions_needed")
+            awaiting_answer: lifecycle.plays(&head.status, StateRole::AwaitingSubstitutions),
+            proposal: lifecycle
+                .plays(&head.status, StateRole::AwaitingSubstitutions)
                 .then(|| {
                     events
                         .iter()

@@ -1,13 +1,16 @@
 //! Property test of a carrier's event sequence for one package arriving in
 //! any order, with redeliveries and drops: once the final scan is in, the
 //! order is delivered, the package shows the newest scan, and the timeline is
-//! exactly what the same scans give when they arrive in order.
+//! exactly what the same scans give when they arrive in order. Which state
+//! a package's scans put the order in is the lifecycle's to say, through the
+//! roles its states play.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use order_core::lifecycle::FulfilmentType;
-use order_core::lifecycle::{Actor, Catalog};
+use order_core::lifecycle::{Actor, Catalog, Lifecycle, LifecycleDef, StateRole};
 use order_core::order::decide::{self, Origin, StatusClaim};
 use order_core::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
 use order_core::order::{
@@ -22,11 +25,14 @@ fn t(minutes: i64) -> DateTime<Utc> {
 
 const CODE: &str = "1Z999AA10123456784";
 
+fn shipping() -> Arc<Lifecycle> {
+    Catalog::presets().get("shipping").unwrap()
+}
+
 /// A shipping order, paid and shipped with tracking by minute 3.
-fn shipped_order() -> (Head, Vec<Event>) {
-    let lifecycle = Catalog::presets().get("shipping").unwrap();
+fn shipped_order(lifecycle: &Lifecycle) -> (Head, Vec<Event>) {
     let placed = OrderPlaced {
-        lifecycle: "shipping".into(),
+        lifecycle: lifecycle.name().into(),
         fulfilment: FulfilmentType::Shipping,
         status: "pending".into(),
         customer_id: "c".into(),
@@ -53,7 +59,7 @@ fn shipped_order() -> (Head, Vec<Event>) {
         "acme",
         placed,
         &staff,
-        &lifecycle,
+        lifecycle,
         t(0),
     );
     let (mut head, mut log) = (d.head, d.events);
@@ -72,7 +78,7 @@ fn shipped_order() -> (Head, Vec<Event>) {
                 url: None,
             }),
         };
-        let d = decide::transition(&head, &[], &lifecycle, &staff, claim, None, t(minute)).unwrap();
+        let d = decide::transition(&head, &[], lifecycle, &staff, claim, None, t(minute)).unwrap();
         head = d.head;
         log.extend(d.events);
     }
@@ -112,15 +118,18 @@ fn scans() -> Vec<Inbound> {
 
 /// Feeds scans as the service would: a redelivered event id is dropped.
 fn deliver(arrivals: &[Inbound]) -> (Head, Vec<Event>) {
-    let lifecycle = Catalog::presets().get("shipping").unwrap();
-    let (mut head, mut log) = shipped_order();
+    deliver_on(&shipping(), arrivals)
+}
+
+fn deliver_on(lifecycle: &Lifecycle, arrivals: &[Inbound]) -> (Head, Vec<Event>) {
+    let (mut head, mut log) = shipped_order(lifecycle);
     let mut parked: Vec<Event> = Vec::new();
     let mut seen = HashSet::new();
     for inbound in arrivals {
         if !seen.insert(inbound.event_id.clone()) {
             continue;
         }
-        let d = decide::record_inbound(&head, &parked, &lifecycle, inbound, t(120));
+        let d = decide::record_inbound(&head, &parked, lifecycle, inbound, t(120));
         parked.retain(|p| !d.unpark.iter().any(|u| u.event_id == p.event_id));
         parked.extend(d.park);
         head = d.head;
@@ -130,8 +139,7 @@ fn deliver(arrivals: &[Inbound]) -> (Head, Vec<Event>) {
 }
 
 fn statuses(log: &[Event]) -> Vec<(String, DateTime<Utc>)> {
-    let lifecycle = Catalog::presets().get("shipping").unwrap();
-    timeline(log, &lifecycle)
+    timeline(log, &shipping())
         .into_iter()
         .map(|e| (e.status, e.occurred_at))
         .collect()
@@ -166,4 +174,55 @@ proptest! {
         prop_assert_eq!(statuses(&log), statuses(&expected_log));
         prop_assert_eq!(&head.timestamps, &expected_head.timestamps);
     }
+}
+
+/// The shipping preset as a tenant might rewrite it in its own file.
+fn custom_shipping(edit: impl FnOnce(&mut LifecycleDef)) -> Arc<Lifecycle> {
+    let mut def = shipping().definition().clone();
+    def.name = "custom".into();
+    edit(&mut def);
+    Arc::new(Lifecycle::from_definition(def).unwrap())
+}
+
+fn rename_delivered(state: &mut String) {
+    if state == "delivered" {
+        *state = "handed_over".into();
+    }
+}
+
+#[test]
+fn scans_move_the_order_to_the_states_playing_their_roles() {
+    // The tenant calls the ending `handed_over`; it still plays `delivered`.
+    let lifecycle = custom_shipping(|def| {
+        def.states
+            .iter_mut()
+            .for_each(|s| rename_delivered(&mut s.name));
+        for t in &mut def.transitions {
+            t.from.iter_mut().for_each(rename_delivered);
+            rename_delivered(&mut t.to);
+        }
+        def.aliases.values_mut().for_each(rename_delivered);
+        def.roles.values_mut().for_each(rename_delivered);
+    });
+    let (head, _) = deliver_on(&lifecycle, &scans());
+    assert_eq!(head.status, "handed_over");
+    assert_eq!(head.timestamps["delivered_at"], t(60));
+}
+
+#[test]
+fn without_package_roles_scans_update_the_package_only() {
+    let lifecycle = custom_shipping(|def| {
+        for role in [
+            StateRole::InTransit,
+            StateRole::OutForDelivery,
+            StateRole::Delivered,
+            StateRole::Returned,
+        ] {
+            def.roles.remove(&role);
+        }
+    });
+    let (head, _) = deliver_on(&lifecycle, &scans());
+    assert_eq!(head.status, "shipped", "staff move the order themselves");
+    assert_eq!(head.shipments[0].status, ShipmentStatus::Delivered);
+    assert!(head.flags.is_empty());
 }

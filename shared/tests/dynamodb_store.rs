@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use order_core::ports::{Commit, OrderStore};
-use order_core::store::conformance::{catalog, placed};
 use order_core::store::DynamoStore;
+use order_core::testkit::{catalog, placed};
 
 async fn fresh() -> DynamoStore {
     let endpoint = std::env::var("DYNAMODB_ENDPOINT")
@@ -45,7 +45,7 @@ async fn a_sweep_reads_capacity_for_the_overdue_orders_only() {
     use order_core::order::decide::{place_order, Origin};
     use order_core::ports::SystemClock;
     use order_core::service::OrderService;
-    use order_core::store::conformance::catalog;
+    use order_core::testkit::catalog;
     let store = Arc::new(fresh().await);
     let shipping = catalog().get("shipping").unwrap();
     let origin = Origin {
@@ -114,5 +114,302 @@ async fn an_older_global_tracking_pointer_is_still_found() {
             .map(|l| l.order_id.as_str())
             .collect::<Vec<_>>(),
         [id.as_str()]
+    );
+}
+
+/// The client the store was made with, for reading and writing items raw.
+async fn raw_client() -> aws_sdk_dynamodb::Client {
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap();
+    aws_sdk_dynamodb::Client::new(&order_core::aws::emulator_config(&endpoint).await)
+}
+
+/// A table's shape, as the template declares it or DynamoDB describes it.
+#[derive(Debug, PartialEq)]
+struct Shape {
+    /// `(attribute, HASH | RANGE)`, in key order.
+    keys: Vec<(String, String)>,
+    /// `(attribute, S | N | B)`.
+    attributes: std::collections::BTreeSet<(String, String)>,
+    indexes: std::collections::BTreeMap<String, IndexShape>,
+    billing: String,
+    stream: String,
+    /// The TTL attribute, if TTL is on.
+    ttl: Option<String>,
+}
+
+#[derive(Debug, PartialEq)]
+struct IndexShape {
+    keys: Vec<(String, String)>,
+    /// `KEYS_ONLY`, `INCLUDE` or `ALL`.
+    projection: String,
+    /// The non-key attributes an `INCLUDE` index copies.
+    projected: std::collections::BTreeSet<String>,
+}
+
+/// `OrdersTable` in template.yaml. PyYAML comes with cfn-lint in the test
+/// tools' Python (`TOOLS_PYTHON`, which scripts/test.sh sets): a real YAML
+/// parser, so the template may use any YAML form, and no new Rust dependency.
+fn template_shape() -> Shape {
+    use serde_json::Value;
+    const DUMP: &str = r#"
+import json, sys, yaml
+class Loader(yaml.SafeLoader): pass
+# CloudFormation's short forms (!Ref, !If, ...) are not plain YAML; no key of
+# the table's shape uses one.
+Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+with open(sys.argv[1]) as f:
+    print(json.dumps(yaml.load(f, Loader)["Resources"]["OrdersTable"]["Properties"]))
+"#;
+    let python = std::env::var("TOOLS_PYTHON")
+        .expect("TOOLS_PYTHON is not set: run the tests with scripts/test.sh, which installs the test tools");
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let out = std::process::Command::new(python)
+        .args(["-c", DUMP, template])
+        .output()
+        .expect("run the tools' Python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table: Value = serde_json::from_slice(&out.stdout).expect("the dump is JSON");
+    let text = |v: &Value| v.as_str().expect("a string").to_string();
+    let pairs = |list: &Value, a: &str, b: &str| -> Vec<(String, String)> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|e| (text(&e[a]), text(&e[b])))
+            .collect()
+    };
+    Shape {
+        keys: pairs(&table["KeySchema"], "AttributeName", "KeyType"),
+        attributes: pairs(
+            &table["AttributeDefinitions"],
+            "AttributeName",
+            "AttributeType",
+        )
+        .into_iter()
+        .collect(),
+        indexes: table["GlobalSecondaryIndexes"]
+            .as_array()
+            .expect("indexes")
+            .iter()
+            .map(|index| {
+                let projection = &index["Projection"];
+                let projected = projection["NonKeyAttributes"]
+                    .as_array()
+                    .map(|names| names.iter().map(text).collect())
+                    .unwrap_or_default();
+                (
+                    text(&index["IndexName"]),
+                    IndexShape {
+                        keys: pairs(&index["KeySchema"], "AttributeName", "KeyType"),
+                        projection: text(&projection["ProjectionType"]),
+                        projected,
+                    },
+                )
+            })
+            .collect(),
+        billing: text(&table["BillingMode"]),
+        stream: text(&table["StreamSpecification"]["StreamViewType"]),
+        ttl: (table["TimeToLiveSpecification"]["Enabled"] == Value::Bool(true))
+            .then(|| text(&table["TimeToLiveSpecification"]["AttributeName"])),
+    }
+}
+
+/// The table `create_table` made, as DynamoDB describes it.
+async fn described_shape(store: &DynamoStore) -> Shape {
+    use aws_sdk_dynamodb::types::KeySchemaElement;
+    let client = raw_client().await;
+    let described = client
+        .describe_table()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
+    let table = described.table().expect("a table");
+    let keys = |schema: &[KeySchemaElement]| -> Vec<(String, String)> {
+        schema
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect()
+    };
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().expect("a TTL description");
+    Shape {
+        keys: keys(table.key_schema()),
+        attributes: table
+            .attribute_definitions()
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_name().to_string(),
+                    a.attribute_type().as_str().to_string(),
+                )
+            })
+            .collect(),
+        indexes: table
+            .global_secondary_indexes()
+            .iter()
+            .map(|index| {
+                let projection = index.projection().expect("a projection");
+                (
+                    index.index_name().expect("a name").to_string(),
+                    IndexShape {
+                        keys: keys(index.key_schema()),
+                        projection: projection
+                            .projection_type()
+                            .expect("a projection type")
+                            .as_str()
+                            .to_string(),
+                        projected: projection.non_key_attributes().iter().cloned().collect(),
+                    },
+                )
+            })
+            .collect(),
+        billing: table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .expect("a billing mode")
+            .as_str()
+            .to_string(),
+        stream: table
+            .stream_specification()
+            .and_then(|s| s.stream_view_type())
+            .expect("a stream")
+            .as_str()
+            .to_string(),
+        ttl: (ttl.time_to_live_status().map(|s| s.as_str()) == Some("ENABLED"))
+            .then(|| ttl.attribute_name().unwrap_or_default().to_string()),
+    }
+}
+
+/// The table every DynamoDB test runs on is the one the template deploys:
+/// keys, attribute types, indexes with their keys and projections, billing,
+/// stream and TTL. A change to one without the other fails here.
+#[tokio::test]
+async fn the_test_table_is_the_table_the_template_deploys() {
+    let store = fresh().await;
+    assert_eq!(described_shape(&store).await, template_shape());
+}
+
+/// A fact for a tracking code the tenant does not have yet waits 30 days by
+/// the service's clock — the one every other time it writes comes from —
+/// not by the machine's.
+#[tokio::test]
+async fn a_waiting_fact_expires_by_the_services_clock() {
+    use chrono::TimeZone;
+    use order_core::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
+    use order_core::order::ShipmentStatus;
+    use order_core::service::{FactOutcome, OrderService};
+    use order_core::testkit::FixedClock;
+    let store = Arc::new(fresh().await);
+    let now = chrono::Utc.with_ymd_and_hms(2031, 1, 1, 9, 0, 0).unwrap();
+    let service = OrderService::new(
+        store.clone(),
+        catalog(),
+        Arc::default(),
+        Arc::new(FixedClock(now)),
+    );
+    let scan = Inbound {
+        source: "carrier:easypost".into(),
+        event_id: "evt_early".into(),
+        occurred_at: now,
+        subject: Subject::Tracking {
+            code: "1ZWAIT".into(),
+        },
+        fact: InboundFact::Shipment(ShipmentNews {
+            tracking_code: "1ZWAIT".into(),
+            carrier: Some("UPS".into()),
+            status: ShipmentStatus::InTransit,
+            raw_status: "in_transit".into(),
+            message: None,
+            location: None,
+            tracking_url: None,
+            estimated_delivery: None,
+        }),
+    };
+    let outcome = service.intake("acme", &scan).await.unwrap();
+    assert!(matches!(outcome, FactOutcome::Unmatched), "{outcome:?}");
+    let item = raw_client()
+        .await
+        .get_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("UNMATCHED#acme|tracking:1ZWAIT".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("evt_early".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the fact waits");
+    let expires = item["expires_at"].as_n().unwrap().parse::<i64>().unwrap();
+    assert_eq!(
+        expires,
+        (now + chrono::Duration::days(30)).timestamp(),
+        "30 days after the service's now"
+    );
+}
+
+/// An item that does not decode is corrupt, not an outage: the caller gets
+/// a 500 that says nothing about the item (not a 503 asking to retry what
+/// would fail the same way), and the log gets the details.
+#[tokio::test]
+async fn an_item_that_does_not_decode_is_a_500_not_a_retry() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use order_core::http::Problem;
+    use order_core::ports::StoreError;
+    use order_core::service::{OrderService, ServiceError};
+    let store = Arc::new(fresh().await);
+    raw_client()
+        .await
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S("ORDER#ord_bad".into()))
+        .item("sk", AttributeValue::S("HEAD".into()))
+        .item("public_id", AttributeValue::S("pub_bad".into()))
+        .item(
+            "body",
+            AttributeValue::S("{\"id\": \"ord_bad\", trunc".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.load("ord_bad").await,
+        Err(StoreError::Corrupt(_))
+    ));
+    let service = OrderService::new(
+        store.clone(),
+        catalog(),
+        Arc::default(),
+        Arc::new(order_core::ports::SystemClock),
+    );
+    let error = service.track("pub_bad").await.unwrap_err();
+    assert!(
+        matches!(error, ServiceError::Store(StoreError::Corrupt(_))),
+        "{error:?}"
+    );
+    let problem = Problem::from(error);
+    assert_eq!(problem.status.as_u16(), 500);
+    assert!(
+        !problem.detail.contains("ord_bad") && !problem.detail.contains("decode"),
+        "the item stays in the log: {}",
+        problem.detail
     );
 }

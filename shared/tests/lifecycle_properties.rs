@@ -1,4 +1,4 @@
-//! Property tests of the lifecycle and the out-of-order rules (DESIGN §3–§4):
+//! Property tests of the lifecycle and the out-of-order rules (README › Lifecycle presets, Out-of-order facts):
 //!
 //! - no sequence of commands and facts, from anyone, reaches a state by an
 //!   illegal move or leaves a terminal state, and the stored head is always
@@ -7,18 +7,20 @@
 //!   final status and the same timeline, even when facts share a timestamp
 //!   or carry a whole-second one from before the (sub-second) placement;
 //!   the timeline always opens with the placement and never goes back in
-//!   time.
+//!   time;
+//! - what a customer's answer to substitutions does is the lifecycle's to
+//!   say, through the roles its states play.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use order_core::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
+use order_core::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle, StateRole};
 use order_core::order::decide::{self, Decision, Origin, StatusClaim};
 use order_core::order::{
     projection, Contact, Disposition, Event, EventBody, Head, LineItem, OrderPlaced, OrderPolicy,
     TrackingInput,
 };
-use order_core::views::timeline;
+use order_core::views::{timeline, TrackingView};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -514,4 +516,78 @@ fn a_carrier_scan_stamped_before_the_move_it_follows_reads_after_it() {
         t0() + Duration::minutes(3),
         "the event keeps the carrier's own time"
     );
+}
+
+fn rename_needed(state: &mut String) {
+    if state == "substitutions_needed" {
+        *state = "items_unavailable".into();
+    }
+}
+
+#[test]
+fn substitutions_are_answered_from_the_states_playing_their_roles() {
+    // A tenant's local delivery calls the waiting state `items_unavailable`.
+    let mut def = lifecycle(FulfilmentType::LocalDelivery)
+        .definition()
+        .clone();
+    def.name = "grocer".into();
+    def.states
+        .iter_mut()
+        .for_each(|s| rename_needed(&mut s.name));
+    for t in &mut def.transitions {
+        t.from.iter_mut().for_each(rename_needed);
+        rename_needed(&mut t.to);
+    }
+    def.roles.values_mut().for_each(rename_needed);
+    let grocer = Lifecycle::from_definition(def).unwrap();
+
+    let mut order = Order::place(&grocer, FulfilmentType::LocalDelivery, false);
+    let staff = origin("staff", Actor::Staff, None);
+    let moves = [
+        ("store_notified", None),
+        ("store_acknowledged", None),
+        ("picking_in_progress", None),
+        ("items_unavailable", Some("oat milk instead of soy milk")),
+    ];
+    for (minute, (to, reason)) in (1..).zip(moves) {
+        let at = t0() + Duration::minutes(minute);
+        let claim = StatusClaim {
+            to: to.into(),
+            occurred_at: at,
+            reason: reason.map(str::to_string),
+            tracking: None,
+        };
+        let d = decide::transition(&order.head, &[], &grocer, &staff, claim, None, at).unwrap();
+        order.accept(d);
+    }
+    let view = TrackingView::new(&order.head, &order.log, &grocer);
+    assert_eq!(
+        view.proposal.as_deref(),
+        Some("oat milk instead of soy milk")
+    );
+    assert_eq!(
+        decide::substitution_answer(&order.head, &grocer, true),
+        Some("substitutions_approved")
+    );
+    assert_eq!(
+        decide::substitution_answer(&order.head, &grocer, false),
+        Some("picking_in_progress")
+    );
+
+    // Without a state to approve into, there is no answer to give.
+    let mut no_approval = grocer.definition().clone();
+    no_approval.roles.remove(&StateRole::SubstitutionsApproved);
+    let no_approval = Lifecycle::from_definition(no_approval).unwrap();
+    assert_eq!(
+        decide::substitution_answer(&order.head, &no_approval, true),
+        None
+    );
+    // Nor while the order is not waiting for one.
+    order.head.status = "picking_in_progress".into();
+    assert_eq!(
+        decide::substitution_answer(&order.head, &grocer, true),
+        None
+    );
+    let view = TrackingView::new(&order.head, &order.log, &grocer);
+    assert_eq!(view.proposal, None);
 }

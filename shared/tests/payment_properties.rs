@@ -8,12 +8,14 @@
 //!   review*, never silently wrong;
 //! - a success at any time means paid: no failure, older or newer, makes the
 //!   customer read "did not go through";
-//! - nothing on a timeline reads before "Order placed".
+//! - nothing on a timeline reads before "Order placed";
+//! - what payment news does to the status is the lifecycle's to say, through
+//!   the states playing its `paid` and `cancelled` roles.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use order_core::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
+use order_core::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle, LifecycleDef, StateRole};
 use order_core::order::decide::{self, Origin};
 use order_core::order::inbound::{Inbound, InboundFact, PaymentKind, PaymentNews, Subject};
 use order_core::order::{Contact, Event, FlagKind, Head, LineItem, OrderPlaced, OrderPolicy};
@@ -35,9 +37,17 @@ fn shipping() -> Arc<Lifecycle> {
     Catalog::presets().get("shipping").unwrap()
 }
 
-fn placed_order() -> (Head, Vec<Event>) {
+/// The shipping preset as a tenant might rewrite it in its own file.
+fn custom_shipping(edit: impl FnOnce(&mut LifecycleDef)) -> Arc<Lifecycle> {
+    let mut def = shipping().definition().clone();
+    def.name = "custom".into();
+    edit(&mut def);
+    Arc::new(Lifecycle::from_definition(def).unwrap())
+}
+
+fn placed_order(lifecycle: &Lifecycle) -> (Head, Vec<Event>) {
     let placed = OrderPlaced {
-        lifecycle: "shipping".into(),
+        lifecycle: lifecycle.name().into(),
         fulfilment: FulfilmentType::Shipping,
         status: "pending".into(),
         customer_id: "cus_1".into(),
@@ -60,7 +70,7 @@ fn placed_order() -> (Head, Vec<Event>) {
         external_id: None,
     };
     let ids = ("ord_1".to_string(), "trk_1".to_string());
-    let d = decide::place_order(ids, "acme", placed, &customer, &shipping(), placed_at());
+    let d = decide::place_order(ids, "acme", placed, &customer, lifecycle, placed_at());
     (d.head, d.events)
 }
 
@@ -99,18 +109,21 @@ fn inbound(i: usize, pay: &Pay) -> Inbound {
 /// Feeds the facts in the given order through the same decision the
 /// service makes, each one recorded a second after the previous.
 fn arrive(facts: &[Pay], order: &[usize]) -> Outcome {
-    let lifecycle = shipping();
-    let (mut head, mut log) = placed_order();
+    arrive_on(&shipping(), facts, order)
+}
+
+fn arrive_on(lifecycle: &Lifecycle, facts: &[Pay], order: &[usize]) -> Outcome {
+    let (mut head, mut log) = placed_order(lifecycle);
     let mut parked: Vec<Event> = Vec::new();
     for (n, &i) in order.iter().enumerate() {
         let now = second(600 + n as i64);
-        let d = decide::record_inbound(&head, &parked, &lifecycle, &inbound(i, &facts[i]), now);
+        let d = decide::record_inbound(&head, &parked, lifecycle, &inbound(i, &facts[i]), now);
         parked.retain(|p| !d.unpark.iter().any(|u| u.event_id == p.event_id));
         parked.extend(d.park);
         head = d.head;
         log.extend(d.events);
     }
-    let view = TrackingView::new(&head, &log, &lifecycle);
+    let view = TrackingView::new(&head, &log, lifecycle);
     Outcome {
         message: view.payment.as_ref().map(|p| p.message.clone()),
         timeline: view
@@ -236,6 +249,51 @@ fn a_payment_in_the_second_the_order_was_placed_reads_after_it() {
         ]
     );
     assert_eq!(out.head.timestamps["confirmed_at"], out.head.created_at);
+}
+
+#[test]
+fn a_success_moves_the_order_to_the_state_playing_paid() {
+    // No `paid` alias: the role alone says what a payment confirms.
+    let lifecycle = custom_shipping(|def| {
+        def.aliases.remove("paid");
+    });
+    let out = arrive_on(&lifecycle, &[pay(PaymentKind::Succeeded, 5)], &[0]);
+    assert_eq!(out.head.status, "confirmed");
+    assert_eq!(out.head.timestamps["confirmed_at"], second(5));
+}
+
+#[test]
+fn without_a_paid_role_a_success_is_recorded_and_moves_nothing() {
+    // The `paid` alias still maps staff input; it does not make a role.
+    let lifecycle = custom_shipping(|def| {
+        def.roles.remove(&StateRole::Paid);
+    });
+    let out = arrive_on(&lifecycle, &[pay(PaymentKind::Succeeded, 5)], &[0]);
+    assert_eq!(out.head.status, "pending", "staff confirm it themselves");
+    assert!(!out.flagged(), "nothing is wrong with the order");
+    assert_eq!(
+        out.head.payment.as_ref().unwrap().status,
+        PaymentKind::Succeeded,
+        "staff see it paid"
+    );
+    assert_eq!(out.message.as_deref(), Some("Paid."));
+    assert_eq!(out.timeline, [("pending".to_string(), placed_at())]);
+}
+
+#[test]
+fn without_a_cancelled_role_failures_are_recorded_and_the_order_waits() {
+    let lifecycle = custom_shipping(|def| {
+        def.roles.remove(&StateRole::Cancelled);
+    });
+    let facts = [
+        pay(PaymentKind::Failed, 1),
+        pay(PaymentKind::Failed, 2),
+        pay(PaymentKind::Canceled, 3),
+    ];
+    let out = arrive_on(&lifecycle, &facts, &[0, 1, 2]);
+    assert_eq!(out.head.status, "pending");
+    assert_eq!(out.head.payment.as_ref().unwrap().failures, 2);
+    assert!(!out.head.timestamps.contains_key("cancelled_at"));
 }
 
 fn kind() -> impl Strategy<Value = PaymentKind> {

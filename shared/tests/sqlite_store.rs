@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use order_core::ports::{Commit, OrderStore, Outbox};
-use order_core::store::conformance::{catalog, placed};
 use order_core::store::SqliteStore;
+use order_core::testkit::{catalog, placed};
 
 order_core::store_conformance_suite!(async {
     Arc::new(SqliteStore::in_memory(catalog()).unwrap())

@@ -12,9 +12,9 @@ use order_core::order::inbound::{DeliveryKind, Driver};
 use order_core::order::{DeliveryInfo, TrackingInput};
 use order_core::ports::{Commit, OrderStore, SystemClock};
 use order_core::service::{Checkout, OrderService, TransitionRequest};
-use order_core::store::conformance::catalog;
 use order_core::store::SqliteStore;
 use order_core::tenants::Tenants;
+use order_core::testkit::catalog;
 use order_core::views::{OrderView, TrackingView};
 use serde_json::{json, Value};
 

@@ -12,9 +12,9 @@ use order_core::order::decide::{Origin, StatusClaim};
 use order_core::order::{EventBody, Flag, FlagKind, Head, TrackingInput};
 use order_core::ports::{Clock, OrderStore};
 use order_core::service::{Checkout, OrderService, TransitionRequest};
-use order_core::store::conformance::catalog;
 use order_core::store::SqliteStore;
 use order_core::tenants::{TenantSettings, Tenants};
+use order_core::testkit::catalog;
 use serde_json::json;
 
 /// A clock tests move by hand.

@@ -1,105 +1,44 @@
-//! Helpers shared by the black-box tests: the local stack as a process,
-//! tokens, request bodies and response checks. Each test crate uses a
-//! different part of them.
+//! Helpers shared by the black-box tests: the local stack as a process
+//! (`stack`, which the benchmarks share too), tokens, request bodies and
+//! response checks. Each test crate uses a different part of them.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod stack;
 
-use order_core::auth::{JwtKeys, Role};
+use order_core::auth::Role;
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
+
+pub use stack::{token_for, Launch, Server};
 
 // ---------------------------------------------------------------------------
 // Helpers: the stack, tokens, request bodies, responses.
 // ---------------------------------------------------------------------------
 
-/// A running stack; the process is killed when this is dropped.
-pub struct Server {
-    child: Child,
-    pub base: String,
-    pub http: reqwest::Client,
-    _tenants: Option<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts a stack with the default tenant policy.
 pub fn start() -> Server {
-    spawn_stack(None)
+    Launch::default().start()
 }
 
 /// Starts a stack with the given tenant policy file contents.
 pub fn start_with_tenants(policy: Value) -> Server {
-    spawn_stack(Some(policy))
-}
-
-pub fn spawn_stack(policy: Option<Value>) -> Server {
-    start_with(&[], &[], policy)
+    Launch::default().tenants(policy).start()
 }
 
 /// Starts a stack with extra arguments, environment and tenant policy.
 pub fn start_with(args: &[&str], envs: &[(&str, &str)], policy: Option<Value>) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_order-tracking"));
-    cmd.args(["--addr", "127.0.0.1:0", "--memory"])
-        .args(args)
-        .envs(envs.iter().copied())
-        .env_remove("ORDER_TRACKING_JWT_SECRET")
-        .env_remove("ORDER_TRACKING_TENANTS")
-        .env_remove("ORDER_TRACKING_LIFECYCLES")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let dir = policy.map(|policy| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("tenants.json");
-        std::fs::write(&path, policy.to_string()).expect("write tenants file");
-        cmd.arg("--tenants").arg(&path);
-        dir
-    });
-    let mut child = cmd.spawn().expect("start the order-tracking binary");
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    let read = stdout.read_line(&mut first);
-    let base = match read {
-        Ok(n) if n > 0 => first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-            .to_string(),
-        _ => {
-            let _ = child.kill();
-            panic!("the stack exited before announcing its address: {read:?}");
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-    });
-    Server {
-        child,
-        base,
-        http: reqwest::Client::new(),
-        _tenants: dir,
+    let mut launch = Launch::default().args(args);
+    for (name, value) in envs {
+        launch = launch.env(name, value);
     }
+    if let Some(policy) = policy {
+        launch = launch.tenants(policy);
+    }
+    launch.start()
 }
 
 pub fn token(tenant: &str, role: Role) -> String {
     token_for(tenant, role, "user-1")
-}
-
-pub fn token_for(tenant: &str, role: Role, subject: &str) -> String {
-    JwtKeys::hs256(order_tracking::DEV_JWT_SECRET.as_bytes()).mint(
-        tenant,
-        role,
-        subject,
-        chrono::Duration::hours(1),
-    )
 }
 
 /// A checkout body; shipping and local delivery get an address.
@@ -190,10 +129,6 @@ impl Resp {
 }
 
 impl Server {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
         let response = request.send().await.expect("request reaches the stack");
         let status = response.status().as_u16();
@@ -362,8 +297,62 @@ pub fn claims(tenant: &str, role: &str) -> Value {
     json!({ "sub": "mallory", "tenant_id": tenant, "role": role, "iat": now, "exp": now + 3600 })
 }
 
-/// HMAC-SHA256 of `data`, as providers sign webhooks.
-pub fn signature(secret: &str, data: &[u8]) -> Vec<u8> {
+pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+// ---------------------------------------------------------------------------
+// Signed webhooks: every test signs and sends a provider's request this way.
+// ---------------------------------------------------------------------------
+
+/// Links a provider or a person might send that would run script (or show a
+/// page of the sender's) if a page followed them, however the scheme is
+/// spelled.
+pub const HOSTILE_LINKS: [&str; 5] = [
+    "javascript:alert(document.domain)",
+    "JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+];
+
+/// The signature header, name and value, that the provider a webhook `path`
+/// ends with (`/webhooks/<tenant>/<kind>/<provider>`) sends with `body`,
+/// keyed with `secret` and, in the timestamped schemes, dated `at`. Written
+/// from the README's table, apart from the stack's code, so each checks the
+/// other.
+pub fn webhook_signature(
+    path: &str,
+    secret: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    body: &str,
+) -> (&'static str, String) {
+    use base64::Engine as _;
+    use order_core::hex;
+
+    let body_digest = || hmac_sha256(secret, body.as_bytes());
+    let timestamped = || {
+        let t = at.timestamp();
+        let v1 = hex::encode(&hmac_sha256(secret, format!("{t}.{body}").as_bytes()));
+        format!("t={t},v1={v1}")
+    };
+    match path.rsplit('/').next().unwrap_or_default() {
+        "easypost" => (
+            "X-Hmac-Signature",
+            format!("hmac-sha256-hex={}", hex::encode(&body_digest())),
+        ),
+        "aftership" => (
+            "aftership-hmac-sha256",
+            base64::engine::general_purpose::STANDARD.encode(body_digest()),
+        ),
+        "uber" => ("X-Uber-Signature", hex::encode(&body_digest())),
+        "stripe" => ("Stripe-Signature", timestamped()),
+        "doordash" => ("X-DoorDash-Signature", timestamped()),
+        _ => ("X-Webhook-Signature", timestamped()),
+    }
+}
+
+fn hmac_sha256(secret: &str, data: &[u8]) -> Vec<u8> {
     use hmac::Mac;
     let mut mac =
         hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
@@ -371,19 +360,23 @@ pub fn signature(secret: &str, data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+impl Server {
+    /// POSTs `body` to the webhook `path`, signed now with `secret` as the
+    /// provider the path names signs.
+    pub async fn signed_webhook(&self, path: &str, secret: &str, body: &str) -> Resp {
+        let signature = webhook_signature(path, secret, chrono::Utc::now(), body);
+        self.webhook(path, signature, body).await
+    }
 
-pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// `t=<unix>,v1=<hex>` over `"<t>.<body>"` (Stripe's scheme, also the generic one).
-pub fn timestamped(secret: &str, at: chrono::DateTime<chrono::Utc>, body: &str) -> String {
-    let t = at.timestamp();
-    format!(
-        "t={t},v1={}",
-        hex(&signature(secret, format!("{t}.{body}").as_bytes()))
-    )
+    /// POSTs `body` to the webhook `path` with the header given: a signature
+    /// made for another body, time or secret, or no signature at all.
+    pub async fn webhook(&self, path: &str, header: (&str, String), body: &str) -> Resp {
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .header(header.0, header.1)
+            .body(body.to_owned());
+        self.send(request).await
+    }
 }

@@ -1,52 +1,40 @@
 // End to end in headless Chromium: staff move an order from the board and
 // the customer's page updates without a reload. Run by tests/browser.rs with
 // BASE, TOKEN, ORDER_ID, PUBLIC_ID and SCREENSHOTS set.
-const { chromium } = require("playwright-core");
+const { run } = require("./launch.cjs");
 
-const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, SCREENSHOTS, CHROMIUM } = process.env;
+const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, SCREENSHOTS } = process.env;
 
-(async () => {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  try {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    const customer = await phone.newPage();
-    await customer.goto(`${BASE}/t/${PUBLIC_ID}`);
-    await customer.waitForSelector('#status[data-status="pending"]');
-    await customer.waitForSelector("#live.live:not(.off)");
-    let reloads = 0;
-    customer.on("load", () => { reloads += 1; });
+run(async (browser) => {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const customer = await phone.newPage();
+  await customer.goto(`${BASE}/t/${PUBLIC_ID}`);
+  await customer.waitForSelector('#status[data-status="pending"]');
+  await customer.waitForSelector("#live.live:not(.off)");
+  let reloads = 0;
+  customer.on("load", () => { reloads += 1; });
 
-    const desk = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const board = await desk.newPage();
-    await board.goto(`${BASE}/board#token=${TOKEN}`);
-    await board.waitForSelector(`.card[data-order-id="${ORDER_ID}"][data-status="pending"]`);
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const board = await desk.newPage();
+  await board.goto(`${BASE}/board#token=${TOKEN}`);
+  await board.waitForSelector(`.card[data-order-id="${ORDER_ID}"][data-status="pending"]`);
+  await board.click(`.card[data-order-id="${ORDER_ID}"]`);
+  await board.click('#detail button[data-action="accepted"]');
+
+  // The board's own live channel moves the card; the customer's stream
+  // moves their page.
+  await board.waitForSelector(`.card[data-order-id="${ORDER_ID}"][data-status="accepted"]`);
+  await customer.waitForSelector('#status[data-status="accepted"]', { timeout: 10000 });
+  await board.click('#detail button[data-action="in_progress"]').catch(async () => {
     await board.click(`.card[data-order-id="${ORDER_ID}"]`);
-    await board.click('#detail button[data-action="accepted"]');
+    await board.click('#detail button[data-action="in_progress"]');
+  });
+  await customer.waitForSelector('#status[data-status="in_progress"]', { timeout: 10000 });
+  const steps = await customer.$$eval("#timeline li", (items) => items.length);
+  if (steps !== 3) throw new Error(`the customer's timeline has ${steps} steps, expected 3`);
+  if (reloads !== 0) throw new Error("the customer page reloaded");
 
-    // The board's own live channel moves the card; the customer's stream
-    // moves their page.
-    await board.waitForSelector(`.card[data-order-id="${ORDER_ID}"][data-status="accepted"]`);
-    await customer.waitForSelector('#status[data-status="accepted"]', { timeout: 10000 });
-    await board.click('#detail button[data-action="in_progress"]').catch(async () => {
-      await board.click(`.card[data-order-id="${ORDER_ID}"]`);
-      await board.click('#detail button[data-action="in_progress"]');
-    });
-    await customer.waitForSelector('#status[data-status="in_progress"]', { timeout: 10000 });
-    const steps = await customer.$$eval("#timeline li", (items) => items.length);
-    if (steps !== 3) throw new Error(`the customer's timeline has ${steps} steps, expected 3`);
-    if (reloads !== 0) throw new Error("the customer page reloaded");
-
-    await board.screenshot({ path: `${SCREENSHOTS}/board.png` });
-    await customer.screenshot({ path: `${SCREENSHOTS}/tracking.png`, fullPage: true });
-    console.log("e2e ok: board moved the order; the customer page followed live");
-  } finally {
-    await browser.close();
-  }
-})().catch((error) => {
-  console.error(error);
-  process.exit(1);
+  await board.screenshot({ path: `${SCREENSHOTS}/board.png` });
+  await customer.screenshot({ path: `${SCREENSHOTS}/tracking.png`, fullPage: true });
+  console.log("e2e ok: board moved the order; the customer page followed live");
 });

@@ -7,21 +7,23 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::time::Instant;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use order_core::auth::Principal;
 use order_core::deadline::Deadline;
 use order_core::http::Problem;
-use order_core::live::{self, HEARTBEAT, POLL_EVERY};
-use order_core::order::OrderSummary;
+use order_core::live::{self, Channel, Sender, HEARTBEAT};
+use order_core::order::{Event, OrderSummary};
 use order_core::pages;
 use order_core::ports::ListQuery;
-use tokio::sync::broadcast::error::RecvError;
+use order_core::service::OrderService;
 use tokio::sync::mpsc;
 
 use crate::App;
@@ -37,8 +39,6 @@ pub async fn script() -> Response {
 pub async fn stylesheet() -> Response {
     pages::stylesheet(include_str!("board.css"))
 }
-
-type Sender = mpsc::Sender<Result<SseEvent, Infallible>>;
 
 /// Message ids are `<updated_at>|<order id>`: a reconnecting board gets every
 /// order updated since, then live changes.
@@ -71,11 +71,18 @@ pub async fn stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split('|').next())
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Utc));
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let channel = StoreChannel {
+        service: app.service.clone(),
+        principal,
+        // Without an id the board has just loaded its orders: news only.
+        seen: since.unwrap_or_else(Utc::now),
+        sent: Sent::default(),
+    };
     let ends = app.live.ends_at(deadline);
     let (tx, mut rx) = mpsc::channel(256);
-    tokio::spawn(produce(app, principal, since, ends, tx));
+    tokio::spawn(live::produce(app.live, ends, channel, tx));
     let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }
@@ -85,7 +92,7 @@ pub async fn stream(
 /// just before the catch-up read it), and one commit can relay several
 /// events; a summary the board already has is not sent again.
 #[derive(Default)]
-struct Sent(HashMap<String, chrono::DateTime<chrono::Utc>>);
+struct Sent(HashMap<String, DateTime<Utc>>);
 
 impl Sent {
     /// Sends `summary` unless this version was sent before; `None` once the
@@ -112,99 +119,58 @@ impl Sent {
     }
 }
 
-/// Sends the tenant's orders updated after `since` (oldest first); returns
-/// the newest update time sent, or `None` once the client has gone.
-async fn catch_up(
-    app: &App,
-    principal: &Principal,
-    since: chrono::DateTime<chrono::Utc>,
-    sent: &mut Sent,
-    tx: &Sender,
-) -> Option<chrono::DateTime<chrono::Utc>> {
-    let mut query = ListQuery {
-        tenant: principal.tenant.clone(),
-        limit: 200,
-        ..ListQuery::default()
-    };
-    let mut changed = Vec::new();
-    'pages: loop {
-        let page = app.service.list(principal, query.clone()).await.ok()?;
-        for summary in page.items {
-            if summary.updated_at <= since {
-                break 'pages;
-            }
-            changed.push(summary);
-        }
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => break,
-        }
-    }
-    let newest = changed.first().map_or(since, |s| s.updated_at);
-    for summary in changed.iter().rev() {
-        sent.send(summary, tx).await?;
-    }
-    Some(newest)
+/// The tenant's store channel: the orders that changed, as summaries.
+struct StoreChannel {
+    service: Arc<OrderService>,
+    principal: Principal,
+    /// The newest update sent (the client's `Last-Event-ID` at first).
+    seen: DateTime<Utc>,
+    sent: Sent,
 }
 
-async fn produce(
-    app: App,
-    principal: Principal,
-    since: Option<chrono::DateTime<chrono::Utc>>,
-    ends: Option<Instant>,
-    tx: Sender,
-) {
-    let mut feed = app.live.subscribe();
-    let mut end = std::pin::pin!(live::until(ends));
-    let mut sent = Sent::default();
-    let mut seen = match since {
-        Some(since) => match catch_up(&app, &principal, since, &mut sent, &tx).await {
-            Some(newest) => newest,
-            None => return,
-        },
-        None => chrono::Utc::now(),
-    };
-    loop {
-        match &mut feed {
-            Some(feed) => {
-                let event = tokio::select! {
-                    received = feed.recv() => received,
-                    _ = tx.closed() => return,
-                    _ = &mut end => return,
-                };
-                match event {
-                    Ok(event) if event.tenant == principal.tenant => {
-                        let Ok(Some(loaded)) = app.service.store().load(&event.order_id).await
-                        else {
-                            continue;
-                        };
-                        let summary = loaded.head.summary();
-                        seen = seen.max(summary.updated_at);
-                        if sent.send(&summary, &tx).await.is_none() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => {
-                        match catch_up(&app, &principal, seen, &mut sent, &tx).await {
-                            Some(newest) => seen = newest,
-                            None => return,
-                        }
-                    }
-                    Err(RecvError::Closed) => return,
+#[async_trait]
+impl Channel for StoreChannel {
+    /// Sends the tenant's orders updated after `seen`, oldest first.
+    async fn catch_up(&mut self, tx: &Sender) -> Option<()> {
+        let mut query = ListQuery {
+            tenant: self.principal.tenant.clone(),
+            limit: 200,
+            ..ListQuery::default()
+        };
+        let mut changed = Vec::new();
+        'pages: loop {
+            let page = self
+                .service
+                .list(&self.principal, query.clone())
+                .await
+                .ok()?;
+            for summary in page.items {
+                if summary.updated_at <= self.seen {
+                    break 'pages;
                 }
+                changed.push(summary);
             }
-            None => {
-                tokio::select! {
-                    _ = tokio::time::sleep(POLL_EVERY) => {}
-                    _ = tx.closed() => return,
-                    _ = &mut end => return,
-                }
-                match catch_up(&app, &principal, seen, &mut sent, &tx).await {
-                    Some(newest) => seen = newest,
-                    None => return,
-                }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
             }
         }
+        for summary in changed.iter().rev() {
+            self.seen = self.seen.max(summary.updated_at);
+            self.sent.send(summary, tx).await?;
+        }
+        Some(())
+    }
+
+    fn concerns(&self, event: &Event) -> bool {
+        event.tenant == self.principal.tenant
+    }
+
+    async fn news(&mut self, event: &Event, tx: &Sender) -> Option<()> {
+        let Ok(summary) = self.service.summary(&self.principal, &event.order_id).await else {
+            return Some(());
+        };
+        self.seen = self.seen.max(summary.updated_at);
+        self.sent.send(&summary, tx).await
     }
 }

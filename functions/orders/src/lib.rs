@@ -1,6 +1,7 @@
 //! Staff operations on orders: transitions, the order detail, its audit log
-//! and the tenant's order list. Every route is scoped to the caller's tenant;
-//! another tenant's order is a 404.
+//! and the tenant's order list; for managers, reconciliation, the health
+//! view, a stall sweep on demand and the SLA report. Every route is scoped
+//! to the caller's tenant; another tenant's order is a 404.
 
 use std::sync::Arc;
 
@@ -9,13 +10,14 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use order_core::auth::Principal;
 use order_core::cursor::{Cursor, InvalidCursor};
+use order_core::deadline::Deadline;
 use order_core::http::{ApiJson, ApiPath, ApiQuery, Problem};
 use order_core::live::Live;
 use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::ListQuery;
 use order_core::report::{PeriodQuery, SlaReport};
-use order_core::service::{FactOutcome, HealthEntry, OrderService, TransitionRequest};
+use order_core::service::{FactOutcome, HealthEntry, OrderService, SweepReport, TransitionRequest};
 use order_core::views::OrderView;
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +49,7 @@ pub fn router(service: Arc<OrderService>, live: Live) -> Router {
         .route("/orders/{id}/parked/{event_id}", post(settle_parked))
         .route("/orders/{id}/refetch", post(refetch))
         .route("/admin/health", get(health))
+        .route("/admin/sweep", post(sweep))
         .route("/admin/reports/sla", get(sla_report))
         .with_state(App { service, live })
 }
@@ -185,6 +188,18 @@ async fn health(
     Ok(Json(Health {
         orders: service.health(&principal).await?,
     }))
+}
+
+/// A stall sweep now, for managers. It starts no batch in the last moments
+/// before the request's deadline (on Lambda); the next run picks up the rest.
+async fn sweep(
+    State(App { service, .. }): State<App>,
+    principal: Principal,
+    deadline: Option<Deadline>,
+) -> Result<Json<SweepReport>, Problem> {
+    principal.require_manager()?;
+    let until = deadline.map(Deadline::wrap_up_by);
+    Ok(Json(service.sweep_until(until).await?))
 }
 
 /// Time in each stage, counts and amounts by status, acknowledgement and

@@ -6,8 +6,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     // within a short poll and ends (at the latest shortly before the
     // invocation's deadline); the board reconnects with Last-Event-ID.
     let live = order_core::live::Live::polling(std::time::Duration::from_secs(20));
-    let app = orders::router(service.clone(), live)
-        .merge(stall_sweep::router(service))
-        .merge(orders::pages());
+    let app = orders::router(service, live).merge(orders::pages());
     lambda_http::run(order_core::lambda::app(app)).await
 }

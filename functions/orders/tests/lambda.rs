@@ -6,14 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use order_core::lambda_harness::{fresh_table, http_response, LambdaEmulator};
 use order_core::lifecycle::FulfilmentType;
 use order_core::lifecycle::{Actor, Catalog};
 use order_core::order::decide::{place_order, Origin};
 use order_core::order::{Contact, FlagKind, LineItem, OrderPlaced, OrderPolicy};
 use order_core::ports::{Commit, OrderStore};
-use order_core::store::conformance::{catalog, placed};
 use order_core::store::SqliteStore;
+use order_core::testkit::lambda_harness::{fresh_table, http_response, LambdaEmulator};
+use order_core::testkit::{catalog, placed};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

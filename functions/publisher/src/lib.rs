@@ -19,7 +19,7 @@ pub fn event_of(record: &EventRecord) -> Option<Result<Event, String>> {
     }
     let image = serde_json::to_value(&record.change.new_image).ok()?;
     let sk = image["sk"]["S"].as_str()?;
-    if !sk.starts_with("EVENT#") {
+    if !sk.starts_with(order_core::store::DynamoStore::EVENT_SK_PREFIX) {
         return None;
     }
     Some(match image["body"]["S"].as_str() {

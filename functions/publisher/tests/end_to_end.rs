@@ -13,8 +13,8 @@ use order_core::auth::{Principal, Role};
 use order_core::ports::{OrderStore, SystemClock};
 use order_core::publish::EventBridgePublisher;
 use order_core::service::{Checkout, OrderService, TransitionRequest};
-use order_core::store::conformance::catalog;
 use order_core::store::DynamoStore;
+use order_core::testkit::catalog;
 use serde_json::{json, Value};
 
 fn endpoint(name: &str) -> String {
@@ -319,7 +319,7 @@ async fn records_that_could_not_be_published_are_reported_for_retry() {
 /// The real binary, through `cargo lambda`, with `events/publisher.json`.
 #[tokio::test]
 async fn the_publisher_binary_delivers_the_sample_stream_batch() {
-    use order_core::lambda_harness::LambdaEmulator;
+    use order_core::testkit::lambda_harness::LambdaEmulator;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let bus = unique("bus");
     let (sqs, queue) = bus_to_queue(&bus).await;

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Utc};
-use order_core::lambda_harness::{fresh_table, LambdaEmulator};
 use order_core::lifecycle::{Actor, Catalog};
 use order_core::order::decide::{place_order, Origin};
 use order_core::order::FlagKind;
 use order_core::ports::{Commit, OrderStore};
-use order_core::store::conformance::placed;
+use order_core::testkit::lambda_harness::{fresh_table, LambdaEmulator};
+use order_core::testkit::placed;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -7,8 +7,8 @@ mod page;
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
 
+use async_trait::async_trait;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -17,11 +17,10 @@ use axum::{Json, Router};
 use futures_util::Stream;
 use order_core::deadline::Deadline;
 use order_core::http::{ApiPath, Problem};
-use order_core::live::{self, customer_update, Live, HEARTBEAT, POLL_EVERY};
-use order_core::order::Head;
-use order_core::service::OrderService;
+use order_core::live::{self, customer_update, Channel, Live, Sender, HEARTBEAT};
+use order_core::order::Event;
+use order_core::service::{OrderService, TrackedOrder};
 use order_core::views::TrackingView;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 #[derive(Clone)]
@@ -95,82 +94,50 @@ async fn stream(
     deadline: Option<Deadline>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
-    order_core::order::limits::id("public id", &public_id)
-        .map_err(order_core::service::ServiceError::from)?;
-    let head = app
-        .service
-        .store()
-        .find_by_public_id(&public_id)
-        .await
-        .map_err(order_core::service::ServiceError::from)?
-        .ok_or_else(order_core::http::Problem::not_found)?;
+    let channel = OrderChannel {
+        order: app.service.tracked_order(&public_id).await?,
+        service: app.service.clone(),
+        // A first visit starts from the beginning of the order's story.
+        sent: last_event_id(&headers).unwrap_or(0),
+    };
     let ends = app.live.ends_at(deadline);
     let (tx, mut rx) = mpsc::channel(64);
-    tokio::spawn(produce(app, head, last_event_id(&headers), ends, tx));
+    tokio::spawn(live::produce(app.live, ends, channel, tx));
     let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }
 
-type Sender = mpsc::Sender<Result<SseEvent, Infallible>>;
-
-/// Sends the events after `after`; returns the last sequence number sent,
-/// or `None` once the client has gone.
-async fn catch_up(app: &App, head: &Head, after: u64, tx: &Sender) -> Option<u64> {
-    let mut sent = after;
-    let events = app
-        .service
-        .store()
-        .events(&head.id, after, 1000)
-        .await
-        .ok()?;
-    for event in events {
-        sent = event.seq;
-        if let Some(update) = customer_update(&event) {
-            let message = SseEvent::default()
-                .id(event.seq.to_string())
-                .event(update.kind)
-                .json_data(&update)
-                .ok()?;
-            tx.send(Ok(message)).await.ok()?;
-        }
-    }
-    Some(sent)
+/// One customer's order: every event the customer may see, by sequence number.
+struct OrderChannel {
+    service: Arc<OrderService>,
+    order: TrackedOrder,
+    /// The last sequence number sent (the client's `Last-Event-ID` at first).
+    sent: u64,
 }
 
-async fn produce(app: App, head: Head, last: Option<u64>, ends: Option<Instant>, tx: Sender) {
-    // Subscribe first, so nothing committed during the catch-up is missed.
-    let mut feed = app.live.subscribe();
-    let mut end = std::pin::pin!(live::until(ends));
-    // A first visit starts from the beginning of the order's story.
-    let Some(mut sent) = catch_up(&app, &head, last.unwrap_or(0), &tx).await else {
-        return;
-    };
-    loop {
-        let news = match &mut feed {
-            Some(feed) => tokio::select! {
-                received = feed.recv() => match received {
-                    Ok(event) => event.order_id == head.id && event.seq > sent,
-                    // Fell behind the feed: the store has everything.
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => return,
-                },
-                _ = tx.closed() => return,
-                _ = &mut end => return,
-            },
-            None => {
-                tokio::select! {
-                    _ = tokio::time::sleep(POLL_EVERY) => {}
-                    _ = tx.closed() => return,
-                    _ = &mut end => return,
-                }
-                true
-            }
-        };
-        if news {
-            match catch_up(&app, &head, sent, &tx).await {
-                Some(last) => sent = last,
-                None => return,
+#[async_trait]
+impl Channel for OrderChannel {
+    async fn catch_up(&mut self, tx: &Sender) -> Option<()> {
+        let events = self
+            .service
+            .tracked_events(&self.order, self.sent, 1000)
+            .await
+            .ok()?;
+        for event in events {
+            self.sent = event.seq;
+            if let Some(update) = customer_update(&event) {
+                let message = SseEvent::default()
+                    .id(event.seq.to_string())
+                    .event(update.kind)
+                    .json_data(&update)
+                    .ok()?;
+                tx.send(Ok(message)).await.ok()?;
             }
         }
+        Some(())
+    }
+
+    fn concerns(&self, event: &Event) -> bool {
+        event.order_id == self.order.order_id() && event.seq > self.sent
     }
 }

@@ -25,7 +25,7 @@ function render(view) {
   status.dataset.status = view.status;
   text($("message"), view.message);
   text($("expected"), view.expected_by && !view.terminal ? "Expected by " + when(view.expected_by) : "");
-  $("substitutions").hidden = view.status !== "substitutions_needed";
+  $("substitutions").hidden = !view.awaiting_answer;
   text($("proposal"), view.proposal);
 
   const timeline = $("timeline");

@@ -23,12 +23,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use order_core::http::{ApiPath, Problem, RawBody};
 use order_core::service::{FactOutcome, OrderService};
-use providers::{Kind, Rejection};
+use providers::{Provider, Rejection};
 use serde::Serialize;
 
 /// Signing secrets per tenant and provider, from configuration (never from
@@ -149,34 +149,6 @@ struct Receipt {
     outcomes: Vec<FactOutcome>,
 }
 
-fn refused(rejection: &Rejection) -> Problem {
-    match rejection {
-        Rejection::UnknownProvider => Problem::new(
-            StatusCode::NOT_FOUND,
-            "Unknown provider",
-            "no such webhook provider",
-        ),
-        Rejection::Unsigned => Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "Unsigned webhook",
-            "the signature header is missing",
-        ),
-        Rejection::BadSignature => Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "Bad signature",
-            "the signature does not match the body",
-        ),
-        Rejection::Stale => Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "Stale signature",
-            "the signed timestamp is outside the tolerance (a replay?)",
-        ),
-        Rejection::Malformed(why) => {
-            Problem::new(StatusCode::BAD_REQUEST, "Malformed webhook", why.clone())
-        }
-    }
-}
-
 async fn receive(
     State(intake): State<Intake>,
     ApiPath((tenant, kind, provider)): ApiPath<(String, String, String)>,
@@ -199,6 +171,9 @@ async fn receive_legacy(
     accept(&intake, tenant, &kind, &provider, secret, &headers, &body).await
 }
 
+/// Where both routes meet: the provider is looked up, the tenant's
+/// connection to it checked, the request verified and read, and each fact
+/// recorded.
 async fn accept(
     intake: &Intake,
     tenant: &str,
@@ -208,24 +183,24 @@ async fn accept(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Json<Receipt>, Problem> {
-    let kind = Kind::parse(kind).ok_or_else(|| refused(&Rejection::UnknownProvider))?;
-    if !providers::known(kind, provider) {
-        return Err(refused(&Rejection::UnknownProvider));
-    }
-    // An unknown tenant and an unconnected provider look the same from outside.
-    let secret = secret.ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "Unknown provider",
-            "this provider is not connected here",
-        )
-    })?;
+    // Every refusal is logged here and only here, with the tenant it was
+    // meant for. The URL's segments are the sender's words until they match
+    // a connection, so they are logged escaped: none can forge a log line.
+    let refused = |rejection: Rejection| {
+        tracing::warn!(
+            ?tenant,
+            ?kind,
+            ?provider,
+            reason = rejection.title(),
+            detail = %rejection,
+            "webhook refused"
+        );
+        Problem::new(rejection.status(), rejection.title(), rejection.to_string())
+    };
+    let found = Provider::find(kind, provider).map_err(refused)?;
+    let secret = secret.ok_or(Rejection::NotConnected).map_err(refused)?;
     let now = intake.service.now();
-    let facts =
-        providers::intake(kind, provider, headers, body, secret, now).map_err(|rejection| {
-            tracing::warn!(%tenant, %kind, %provider, ?rejection, "webhook refused");
-            refused(&rejection)
-        })?;
+    let facts = found.intake(headers, body, secret, now).map_err(refused)?;
     let mut outcomes = Vec::with_capacity(facts.len());
     for fact in &facts {
         let outcome = intake.service.intake(tenant, fact).await?;

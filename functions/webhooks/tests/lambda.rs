@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use order_core::lambda_harness::{fresh_table, http_response, LambdaEmulator};
+use order_core::testkit::lambda_harness::{fresh_table, http_response, LambdaEmulator};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DefinitionError, Lifecycle, LifecycleDef};
+use super::definition::{DefinitionError, LifecycleDef};
+use super::machine::Lifecycle;
 
 /// How an order reaches its customer; picks the lifecycle at checkout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

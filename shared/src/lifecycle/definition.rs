@@ -1,17 +1,20 @@
 //! A lifecycle definition as it is written down (JSON), and its validation.
 //!
 //! A definition is plain data so that a tenant can bring its own; nothing in
-//! it is trusted until [`Lifecycle::from_definition`] has checked that every
-//! state is reachable, that a terminal state is reachable from every state and
-//! that the only transitions going "backwards" are the loops the definition
-//! declares.
+//! it is trusted until [`validate`] has checked that every state is
+//! reachable, that a terminal state is reachable from every state, that the
+//! only transitions going "backwards" are the loops the definition declares,
+//! and that aliases and roles name real states. [`Lifecycle::from_definition`]
+//! keeps the tables the check builds.
+//!
+//! [`Lifecycle::from_definition`]: super::Lifecycle::from_definition
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, Guard, Lifecycle};
-use crate::order::ShipmentStatus;
+use super::roles::StateRole;
+use super::vocabulary::{Actor, Guard, ShipmentStatus};
 
 /// One state of a lifecycle, in the order of the happy path.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -66,6 +69,10 @@ pub struct LifecycleDef {
     /// Input vocabulary of other systems mapped onto states (PAID → confirmed).
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
+    /// The state playing each part code acts on (`paid` → confirmed); a role
+    /// left out is behaviour the lifecycle does without.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<StateRole, String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -90,6 +97,10 @@ pub enum DefinitionError {
     Dead(String),
     #[error("alias {alias} points at unknown state {state}")]
     BadAlias { alias: String, state: String },
+    #[error("role {role} points at unknown state {state}")]
+    BadRole { role: StateRole, state: String },
+    #[error("role {role} ends the order, so its state {state} must be terminal")]
+    RoleNotTerminal { role: StateRole, state: String },
 }
 
 impl LifecycleDef {
@@ -98,76 +109,92 @@ impl LifecycleDef {
     }
 }
 
-impl Lifecycle {
-    /// Validates a definition and builds the look-up tables every decision uses.
-    pub fn from_definition(def: LifecycleDef) -> Result<Self, DefinitionError> {
-        if def.states.is_empty() {
-            return Err(DefinitionError::Empty(def.name));
-        }
-        let mut index = BTreeMap::new();
-        for (i, s) in def.states.iter().enumerate() {
-            if index.insert(s.name.clone(), i).is_some() {
-                return Err(DefinitionError::DuplicateState(s.name.clone()));
-            }
-        }
-        let n = def.states.len();
-        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for t in &def.transitions {
-            let to = *index
-                .get(&t.to)
-                .ok_or_else(|| DefinitionError::UnknownState(t.to.clone()))?;
-            for from in &t.from {
-                let f = *index
-                    .get(from)
-                    .ok_or_else(|| DefinitionError::UnknownState(from.clone()))?;
-                let names = || (from.clone(), t.to.clone());
-                if def.states[f].terminal {
-                    let (from, to) = names();
-                    return Err(DefinitionError::LeavesTerminal { from, to });
-                }
-                if to <= f && !t.back {
-                    let (from, to) = names();
-                    return Err(DefinitionError::UndeclaredBackwards { from, to });
-                }
-                if t.actors.is_empty() {
-                    let (from, to) = names();
-                    return Err(DefinitionError::NoActor { from, to });
-                }
-                edges[f].push(to);
-            }
-        }
-        let reach: Vec<BTreeSet<usize>> = (0..n).map(|s| closure(&edges, s)).collect();
-        for (i, s) in def.states.iter().enumerate().skip(1) {
-            if !reach[0].contains(&i) {
-                return Err(DefinitionError::Unreachable(s.name.clone()));
-            }
-        }
-        for (i, s) in def.states.iter().enumerate() {
-            let ends = s.terminal || reach[i].iter().any(|&j| def.states[j].terminal);
-            if !ends {
-                return Err(DefinitionError::Dead(s.name.clone()));
-            }
-        }
-        for (alias, state) in &def.aliases {
-            if !index.contains_key(state) {
-                return Err(DefinitionError::BadAlias {
-                    alias: alias.clone(),
-                    state: state.clone(),
-                });
-            }
-        }
-        // Forward-only edges: the acyclic path the ordering rules reason about.
-        let forward: Vec<Vec<usize>> = (0..n)
-            .map(|f| edges[f].iter().copied().filter(|&t| t > f).collect())
-            .collect();
-        let forward_reach = (0..n).map(|s| closure(&forward, s)).collect();
-        Ok(Lifecycle {
-            def,
-            index,
-            reach,
-            forward_reach,
-        })
+/// The look-up tables a valid definition yields, which every decision uses.
+pub(super) struct Tables {
+    pub index: BTreeMap<String, usize>,
+    /// Every state reachable from each state, loops included.
+    pub reach: Vec<BTreeSet<usize>>,
+    /// Every state reachable along forward (non-loop) transitions only.
+    pub forward_reach: Vec<BTreeSet<usize>>,
+}
+
+/// Checks a definition and builds its look-up tables.
+pub(super) fn validate(def: &LifecycleDef) -> Result<Tables, DefinitionError> {
+    if def.states.is_empty() {
+        return Err(DefinitionError::Empty(def.name.clone()));
     }
+    let mut index = BTreeMap::new();
+    for (i, s) in def.states.iter().enumerate() {
+        if index.insert(s.name.clone(), i).is_some() {
+            return Err(DefinitionError::DuplicateState(s.name.clone()));
+        }
+    }
+    let n = def.states.len();
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for t in &def.transitions {
+        let to = *index
+            .get(&t.to)
+            .ok_or_else(|| DefinitionError::UnknownState(t.to.clone()))?;
+        for from in &t.from {
+            let f = *index
+                .get(from)
+                .ok_or_else(|| DefinitionError::UnknownState(from.clone()))?;
+            let names = || (from.clone(), t.to.clone());
+            if def.states[f].terminal {
+                let (from, to) = names();
+                return Err(DefinitionError::LeavesTerminal { from, to });
+            }
+            if to <= f && !t.back {
+                let (from, to) = names();
+                return Err(DefinitionError::UndeclaredBackwards { from, to });
+            }
+            if t.actors.is_empty() {
+                let (from, to) = names();
+                return Err(DefinitionError::NoActor { from, to });
+            }
+            edges[f].push(to);
+        }
+    }
+    let reach: Vec<BTreeSet<usize>> = (0..n).map(|s| closure(&edges, s)).collect();
+    for (i, s) in def.states.iter().enumerate().skip(1) {
+        if !reach[0].contains(&i) {
+            return Err(DefinitionError::Unreachable(s.name.clone()));
+        }
+    }
+    for (i, s) in def.states.iter().enumerate() {
+        let ends = s.terminal || reach[i].iter().any(|&j| def.states[j].terminal);
+        if !ends {
+            return Err(DefinitionError::Dead(s.name.clone()));
+        }
+    }
+    for (alias, state) in &def.aliases {
+        if !index.contains_key(state) {
+            return Err(DefinitionError::BadAlias {
+                alias: alias.clone(),
+                state: state.clone(),
+            });
+        }
+    }
+    for (&role, state) in &def.roles {
+        let Some(&i) = index.get(state) else {
+            let state = state.clone();
+            return Err(DefinitionError::BadRole { role, state });
+        };
+        if role.needs_terminal() && !def.states[i].terminal {
+            let state = state.clone();
+            return Err(DefinitionError::RoleNotTerminal { role, state });
+        }
+    }
+    // Forward-only edges: the acyclic path the ordering rules reason about.
+    let forward: Vec<Vec<usize>> = (0..n)
+        .map(|f| edges[f].iter().copied().filter(|&t| t > f).collect())
+        .collect();
+    let forward_reach = (0..n).map(|s| closure(&forward, s)).collect();
+    Ok(Tables {
+        index,
+        reach,
+        forward_reach,
+    })
 }
 
 /// States reachable from `start` in one or more steps.

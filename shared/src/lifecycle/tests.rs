@@ -36,6 +36,7 @@ fn def(states: &[(&str, bool)], transitions: &[(&str, &str, bool)]) -> Lifecycle
             })
             .collect(),
         aliases: Default::default(),
+        roles: Default::default(),
     }
 }
 
@@ -254,4 +255,87 @@ fn states_stamp_their_timestamps() {
     );
     assert_eq!(shipping.stamps("packing"), ["packing_at"]);
     assert_eq!(preset("pickup").stamps("ready"), ["ready_at"]);
+}
+
+#[test]
+fn roles_name_real_states_and_endings_are_terminal() {
+    let mut unknown = def(&[("a", false), ("b", true)], &[("a", "b", false)]);
+    unknown.roles.insert(StateRole::Paid, "nowhere".into());
+    assert_eq!(
+        Lifecycle::from_definition(unknown).unwrap_err(),
+        DefinitionError::BadRole {
+            role: StateRole::Paid,
+            state: "nowhere".into()
+        }
+    );
+    let mut live_ending = def(&[("a", false), ("b", true)], &[("a", "b", false)]);
+    live_ending.roles.insert(StateRole::Cancelled, "a".into());
+    assert_eq!(
+        Lifecycle::from_definition(live_ending)
+            .unwrap_err()
+            .to_string(),
+        "role cancelled ends the order, so its state a must be terminal"
+    );
+    let mut fine = def(&[("a", false), ("b", true)], &[("a", "b", false)]);
+    fine.roles.insert(StateRole::Paid, "a".into());
+    fine.roles.insert(StateRole::Completed, "b".into());
+    let lifecycle = Lifecycle::from_definition(fine).expect("roles on real states");
+    assert_eq!(lifecycle.role(StateRole::Completed), Some("b"));
+    assert_eq!(
+        lifecycle.role(StateRole::Shipped),
+        None,
+        "a role nobody plays"
+    );
+
+    let mut text = serde_json::to_value(preset("pickup").definition()).unwrap();
+    text["roles"]["payed"] = "accepted".into();
+    let err = LifecycleDef::from_json(&text.to_string()).unwrap_err();
+    assert!(err.to_string().contains("payed"), "{err}");
+}
+
+#[test]
+fn presets_give_their_states_the_roles_decisions_use() {
+    let shipping = preset("shipping");
+    assert_eq!(shipping.role(StateRole::Paid), Some("confirmed"));
+    assert_eq!(shipping.role(StateRole::Completed), Some("delivered"));
+    assert_eq!(preset("pickup").role(StateRole::Paid), Some("accepted"));
+    let local = preset("local_delivery");
+    assert_eq!(
+        local.role(StateRole::Paid),
+        None,
+        "paid before it is placed"
+    );
+    assert!(local.plays("substitutions_needed", StateRole::AwaitingSubstitutions));
+    assert!(!local.plays("picking_in_progress", StateRole::AwaitingSubstitutions));
+    assert_eq!(
+        local.role(StateRole::SubstitutionsRejected),
+        Some("picking_in_progress")
+    );
+    assert_eq!(
+        preset("kitchen").role(StateRole::DriverDelivered),
+        Some("completed")
+    );
+    for f in FulfilmentType::ALL {
+        let lifecycle = preset(f.preset());
+        assert!(
+            lifecycle.role(StateRole::Cancelled).is_some(),
+            "{}",
+            f.preset()
+        );
+        assert!(
+            lifecycle.role(StateRole::Completed).is_some(),
+            "{}",
+            f.preset()
+        );
+    }
+}
+
+#[test]
+fn a_role_is_written_as_serde_spells_it() {
+    for role in StateRole::ALL {
+        assert_eq!(
+            serde_json::to_value(role).unwrap(),
+            serde_json::Value::from(role.as_str())
+        );
+    }
 }

@@ -9,74 +9,16 @@
 //! instead of leaving the index; progress clears the flag and the deadline.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
-use super::head::{FlagKind, Head};
-use super::shipment::ShipmentStatus;
-use crate::lifecycle::Lifecycle;
+use super::head::Head;
+use crate::lifecycle::{Lifecycle, ShipmentStatus};
+
+pub use super::flags::StallReason;
 
 /// Defaults when neither the lifecycle nor the tenant says otherwise.
 pub const TRACKING_PENDING_MINUTES: u32 = 24 * 60;
 pub const STALE_SCAN_MINUTES: u32 = 72 * 60;
 pub const PARKED_MINUTES: u32 = 60;
-
-/// Why an order is overdue.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "reason")]
-pub enum StallReason {
-    /// The order has sat in `state` longer than its SLA.
-    Sla { state: String },
-    /// Shipped, but the package still has no tracking code.
-    TrackingPending { shipment_id: String },
-    /// No carrier scan for the package in too long.
-    NoScan { shipment_id: String },
-    /// A fact has waited too long for the states it needs.
-    ParkedTooLong { event_id: String },
-}
-
-impl StallReason {
-    /// Parked facts need a person's judgement; the rest are stalls.
-    pub fn flag(&self) -> FlagKind {
-        match self {
-            StallReason::ParkedTooLong { .. } => FlagKind::NeedsReview,
-            _ => FlagKind::Stalled,
-        }
-    }
-
-    pub fn describe(&self, minutes: i64) -> String {
-        let time = human(minutes);
-        match self {
-            StallReason::Sla { state } => format!("{state} for {time}, past its SLA"),
-            StallReason::TrackingPending { shipment_id } => {
-                format!("{shipment_id} shipped {time} ago and still has no tracking code")
-            }
-            StallReason::NoScan { shipment_id } => {
-                format!("no carrier scan for {shipment_id} in {time}")
-            }
-            StallReason::ParkedTooLong { event_id } => {
-                format!("fact {event_id} has waited {time} for the states it needs")
-            }
-        }
-    }
-
-    /// What staff can do about it, for the health view.
-    pub fn suggested_actions(&self) -> &'static [&'static str] {
-        match self {
-            StallReason::Sla { .. } => &["advance", "refetch_carrier", "note"],
-            StallReason::TrackingPending { .. } => &["add_tracking", "note"],
-            StallReason::NoScan { .. } => &["refetch_carrier", "correct_tracking", "note"],
-            StallReason::ParkedTooLong { .. } => &["resolve_parked", "discard_parked", "advance"],
-        }
-    }
-}
-
-fn human(minutes: i64) -> String {
-    match minutes {
-        m if m < 120 => format!("{m} min"),
-        m if m < 48 * 60 => format!("{} h", m / 60),
-        m => format!("{} days", m / (24 * 60)),
-    }
-}
 
 /// A reason and the moment it becomes overdue.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::deadlines::StallReason;
-use super::head::{Contact, FlagKind, LineItem, OrderPolicy, ShippingSnapshot};
+use super::flags::{FlagKind, StallReason};
+use super::head::{Contact, LineItem, OrderPolicy, ShippingSnapshot};
 use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
 use super::shipment::TrackingInput;
 use crate::lifecycle::{Actor, FulfilmentType};
@@ -109,7 +109,7 @@ pub struct OrderPlaced {
     pub policy: OrderPolicy,
 }
 
-/// How a status fact was placed on the order's path (DESIGN §4).
+/// How a status fact was placed on the order's path (README › Out-of-order facts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::deadlines::StallReason;
+use super::flags::{Flag, FlagKind};
 use super::inbound::{DeliveryKind, Driver, GeoPoint, PaymentKind};
 use super::shipment::Shipment;
 use crate::lifecycle::FulfilmentType;
@@ -22,7 +22,7 @@ pub struct LineItem {
     pub quantity: u32,
 }
 
-/// Where and how a shipping order goes; frozen at checkout (seed 002).
+/// Where and how a shipping order goes; frozen at checkout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingSnapshot {
@@ -73,6 +73,10 @@ pub struct OrderPolicy {
     pub parked_minutes: Option<u32>,
 }
 
+/// Failed payment attempts after which the order is cancelled when it was
+/// never paid (README › Webhooks, the payments rule).
+pub const MAX_PAYMENT_FAILURES: u32 = 3;
+
 /// Where an order's payment stands, from all the news about it.
 ///
 /// Providers deliver out of order, so every field is folded from the *set*
@@ -112,14 +116,14 @@ pub struct PaymentInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded_at: Option<DateTime<Utc>>,
     /// When the earliest failures happened, oldest first (at most
-    /// `MAX_PAYMENT_FAILURES`): the last one dates the cancellation.
+    /// [`MAX_PAYMENT_FAILURES`]): the last one dates the cancellation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_at: Vec<DateTime<Utc>>,
     /// When we last recorded payment news.
     pub updated_at: DateTime<Utc>,
 }
 
-/// What the delivery partner last told us (seed 004).
+/// What the delivery partner last told us.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryInfo {
     pub partner: String,
@@ -132,36 +136,6 @@ pub struct DeliveryInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Something staff must look at. Raised by events, so it is audited too.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flag {
-    pub kind: FlagKind,
-    pub reason: String,
-    pub raised_at: DateTime<Utc>,
-    pub event_id: String,
-    /// The deadline that raised it, for flags the sweep raises.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cause: Option<StallReason>,
-    /// How many times it has been raised without being resolved.
-    #[serde(default)]
-    pub level: u32,
-    /// When it is raised again, one level up, if nothing changes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub escalate_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FlagKind {
-    /// A fact that cannot fit the order's path.
-    NeedsReview,
-    /// Sat in a state longer than its SLA.
-    Stalled,
-    /// A carrier or partner reports a problem: a failed attempt, an
-    /// exception, a return.
-    DeliveryException,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

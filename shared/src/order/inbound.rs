@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::shipment::ShipmentStatus;
+use crate::lifecycle::ShipmentStatus;
 
 /// One provider event, in our terms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -40,6 +40,10 @@ pub const MAX_PROVIDER_LABEL: usize = 200;
 /// each with every field at its cap; twenty of them beside a 200-line
 /// checkout keep the head well inside DynamoDB's 400 KB item.
 pub const MAX_PACKAGES: usize = 20;
+/// The longest tracking code: real ones are 10-35 characters.
+pub const MAX_TRACKING_CODE: usize = 64;
+/// The longest carrier name.
+pub const MAX_CARRIER: usize = 64;
 
 /// A field a request carried that breaks its rules; the message names it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -123,54 +127,68 @@ pub fn bounded_id(value: &str) -> String {
         .filter(|c| !c.is_control())
         .take(MAX_ID - 72)
         .collect();
-    let digest = Sha256::digest(value.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}~sha256:{hex}")
+    let digest = crate::hex::encode(&Sha256::digest(value.as_bytes()));
+    format!("{prefix}~sha256:{digest}")
+}
+
+/// A provider link a page must not follow, dropped from a fact that is kept:
+/// for the adapter to log (the domain does not).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DroppedLink {
+    pub field: &'static str,
+    /// Only the scheme: the rest of a hostile link is not worth logging.
+    pub scheme: String,
+    pub why: String,
 }
 
 /// A provider's fact cut down to size, its links checked: an unsafe or
-/// overlong link is dropped (with a warning) and the fact kept. Every way a
-/// provider fact comes in (webhooks, the carrier re-fetch) goes through here.
-pub fn bound_inbound(inbound: &mut Inbound) {
+/// overlong link is dropped and the fact kept. Every way a provider fact
+/// comes in (webhooks, the carrier re-fetch) goes through here.
+pub fn bound_inbound(inbound: &mut Inbound) -> Vec<DroppedLink> {
     inbound.source = bounded_id(&inbound.source);
     inbound.event_id = bounded_id(&inbound.event_id);
     match &mut inbound.subject {
         Subject::Order { order_id } => *order_id = bounded_id(order_id),
         Subject::Tracking { code } => *code = bounded_id(code),
     }
-    let (source, event_id) = (&inbound.source, &inbound.event_id);
+    let mut dropped = Vec::new();
     match &mut inbound.fact {
-        InboundFact::Shipment(news) => bound_shipment_news(news, source, event_id),
+        InboundFact::Shipment(news) => dropped.extend(bound_shipment_news(news)),
         InboundFact::Payment(news) => bound_payment_news(news),
-        InboundFact::Delivery(news) => bound_delivery_news(news, source, event_id),
+        InboundFact::Delivery(news) => dropped.extend(bound_delivery_news(news)),
     }
+    dropped
 }
 
 /// A carrier's news about a package, cut down to size (see [`bound_inbound`]).
-pub fn bound_shipment_news(news: &mut ShipmentNews, source: &str, event_id: &str) {
+pub fn bound_shipment_news(news: &mut ShipmentNews) -> Option<DroppedLink> {
     news.tracking_code = bounded_id(&news.tracking_code);
     news.raw_status = truncate(&news.raw_status, MAX_PROVIDER_LABEL);
-    label(&mut news.carrier, 64);
+    label(&mut news.carrier, MAX_CARRIER);
     label(&mut news.message, MAX_PROVIDER_TEXT);
     label(&mut news.location, MAX_PROVIDER_LABEL);
-    web_link(&mut news.tracking_url, "tracking_url", source, event_id);
+    web_link(&mut news.tracking_url, "tracking_url")
 }
+
+/// ISO 4217 codes are three letters; a little room for a provider's casing.
+const MAX_CURRENCY: usize = 8;
+/// E.164 numbers are at most 15 digits; room for spaces and an extension.
+const MAX_PHONE: usize = 40;
 
 fn bound_payment_news(news: &mut PaymentNews) {
     news.reference = bounded_id(&news.reference);
-    label(&mut news.currency, 8);
+    label(&mut news.currency, MAX_CURRENCY);
     label(&mut news.message, MAX_PROVIDER_TEXT);
 }
 
-fn bound_delivery_news(news: &mut DeliveryNews, source: &str, event_id: &str) {
+fn bound_delivery_news(news: &mut DeliveryNews) -> Option<DroppedLink> {
     news.reference = bounded_id(&news.reference);
     label(&mut news.message, MAX_PROVIDER_TEXT);
-    if let Some(driver) = &mut news.driver {
-        driver.name = truncate(&driver.name, MAX_PROVIDER_LABEL);
-        label(&mut driver.vehicle, MAX_PROVIDER_LABEL);
-        label(&mut driver.phone, 40);
-        web_link(&mut driver.photo_url, "photo_url", source, event_id);
-    }
+    let driver = news.driver.as_mut()?;
+    driver.name = truncate(&driver.name, MAX_PROVIDER_LABEL);
+    label(&mut driver.vehicle, MAX_PROVIDER_LABEL);
+    label(&mut driver.phone, MAX_PHONE);
+    web_link(&mut driver.photo_url, "photo_url")
 }
 
 fn label(value: &mut Option<String>, max: usize) {
@@ -180,18 +198,18 @@ fn label(value: &mut Option<String>, max: usize) {
         .filter(|v| !v.is_empty());
 }
 
-fn web_link(value: &mut Option<String>, field: &str, source: &str, event_id: &str) {
-    let Some(raw) = value.take() else { return };
+fn web_link(value: &mut Option<String>, field: &'static str) -> Option<DroppedLink> {
+    let raw = value.take()?;
     match WebLink::parse(&raw) {
-        Ok(link) => *value = Some(link.into()),
-        Err(why) => tracing::warn!(
-            source,
-            event_id,
+        Ok(link) => {
+            *value = Some(link.into());
+            None
+        }
+        Err(why) => Some(DroppedLink {
             field,
-            scheme = %link::scheme_of(&raw),
-            %why,
-            "dropped a provider link a page must not follow; the fact is kept"
-        ),
+            scheme: link::scheme_of(&raw).to_string(),
+            why: why.to_string(),
+        }),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod deadlines;
 pub mod decide;
 mod event;
+mod flags;
 mod head;
 pub mod inbound;
 pub mod limits;
@@ -11,9 +12,14 @@ pub mod link;
 pub mod projection;
 mod shipment;
 
+/// The canonical package statuses are lifecycle vocabulary; kept here too
+/// because the order is where packages live.
+pub use crate::lifecycle::ShipmentStatus;
 pub use event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
+pub use flags::{Flag, FlagKind, StallReason};
 pub use head::{
-    Address, Contact, DeliveryInfo, Flag, FlagKind, Head, LineItem, OrderPolicy, OrderSummary,
-    ParkedRef, PaymentInfo, ShippingSnapshot,
+    Address, Contact, DeliveryInfo, Head, LineItem, OrderPolicy, OrderSummary, ParkedRef,
+    PaymentInfo, ShippingSnapshot,
 };
-pub use shipment::{Shipment, ShipmentStatus, TrackingInput, MAX_CARRIER, MAX_TRACKING_CODE};
+pub use limits::{MAX_CARRIER, MAX_TRACKING_CODE};
+pub use shipment::{Shipment, TrackingInput};

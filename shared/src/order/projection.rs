@@ -3,16 +3,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::deadlines::{self, StallReason};
-use super::decide::MAX_PAYMENT_FAILURES;
+use super::deadlines;
 use super::event::{Disposition, Event, EventBody, StatusFact};
-use super::head::{DeliveryInfo, PaymentInfo};
-use super::head::{Flag, FlagKind, Head, ParkedRef};
+use super::flags::{Flag, FlagKind, StallReason};
+use super::head::{DeliveryInfo, Head, ParkedRef, PaymentInfo, MAX_PAYMENT_FAILURES};
 use super::inbound::{
     normalise_tracking, DeliveryNews, GeoPoint, PaymentKind, PaymentNews, ShipmentNews,
 };
-use super::shipment::{Shipment, ShipmentStatus, TrackingInput};
-use crate::lifecycle::Lifecycle;
+use super::shipment::{Shipment, TrackingInput};
+use crate::lifecycle::{Lifecycle, ShipmentStatus};
 
 /// Builds the head from an order's first event.
 ///

@@ -4,28 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::limits::InvalidField;
+use super::limits::{InvalidField, MAX_CARRIER, MAX_TRACKING_CODE};
 use super::link::WebLink;
-
-/// The canonical shipment statuses every carrier vocabulary maps onto.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ShipmentStatus {
-    TrackingPending,
-    LabelCreated,
-    InTransit,
-    Delayed,
-    OutForDelivery,
-    DeliveryAttempted,
-    ReadyForPickup,
-    ActionRequired,
-    Delivered,
-    Returning,
-    Returned,
-    Failed,
-    Cancelled,
-    Stale,
-}
+use crate::lifecycle::ShipmentStatus;
 
 /// The tracking details staff (or a carrier) give when a package leaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,11 +17,6 @@ pub struct TrackingInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
-
-/// The longest tracking code: real ones are 10-35 characters.
-pub const MAX_TRACKING_CODE: usize = 64;
-/// The longest carrier name.
-pub const MAX_CARRIER: usize = 64;
 
 impl TrackingInput {
     /// The one check of tracking details, wherever staff give them (a
@@ -121,39 +97,6 @@ pub struct Shipment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scan_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl ShipmentStatus {
-    /// Problems staff should hear about.
-    pub fn is_exception(self) -> bool {
-        matches!(
-            self,
-            ShipmentStatus::DeliveryAttempted
-                | ShipmentStatus::ActionRequired
-                | ShipmentStatus::Failed
-                | ShipmentStatus::Returning
-                | ShipmentStatus::Returned
-        )
-    }
-
-    /// The order state this package, on its own, has reached.
-    pub fn order_state(self) -> Option<&'static str> {
-        match self {
-            ShipmentStatus::TrackingPending | ShipmentStatus::LabelCreated => Some("shipped"),
-            ShipmentStatus::InTransit
-            | ShipmentStatus::Delayed
-            | ShipmentStatus::DeliveryAttempted
-            | ShipmentStatus::ReadyForPickup
-            | ShipmentStatus::ActionRequired => Some("in_transit"),
-            ShipmentStatus::OutForDelivery => Some("out_for_delivery"),
-            ShipmentStatus::Delivered => Some("delivered"),
-            ShipmentStatus::Returned => Some("returned"),
-            ShipmentStatus::Returning
-            | ShipmentStatus::Failed
-            | ShipmentStatus::Cancelled
-            | ShipmentStatus::Stale => None,
-        }
-    }
 }
 
 impl Shipment {

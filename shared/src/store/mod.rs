@@ -1,7 +1,5 @@
 //! Adapters of the `OrderStore` port, and what they share.
 
-#[cfg(feature = "testkit")]
-pub mod conformance;
 #[cfg(feature = "aws")]
 mod dynamodb;
 mod sqlite;

@@ -7,25 +7,13 @@
 //! earliest state, so it never moves a shipment forward by mistake.
 //! Checkpoint times often lack an offset; they are taken as UTC.
 
-use axum::http::HeaderMap;
 use order_core::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
 use order_core::order::ShipmentStatus;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::fields::{self, json, required, text};
-use super::{canonical, signature, Rejection, Verified};
-
-const HEADER: &str = "aftership-hmac-sha256";
-
-pub(super) fn verify(
-    headers: &HeaderMap,
-    body: &[u8],
-    secret: &[u8],
-) -> Result<Verified, Rejection> {
-    let value = signature::header(headers, &[HEADER])?;
-    signature::verify_body_base64(secret, body, value)
-}
+use super::{canonical, Rejection, Verified};
 
 #[derive(Deserialize)]
 struct Webhook {
@@ -64,11 +52,8 @@ struct Checkpoint {
 impl Checkpoint {
     fn place(&self) -> Option<String> {
         fields::place(self.location.as_ref()).or_else(|| {
-            let parts: Vec<String> = [&self.city, &self.state, &self.zip, &self.country_name]
-                .into_iter()
-                .filter_map(|p| text(p.clone()))
-                .collect();
-            (!parts.is_empty()).then(|| parts.join(", "))
+            let parts = [&self.city, &self.state, &self.zip, &self.country_name];
+            fields::joined(parts.map(Clone::clone), ", ")
         })
     }
 }
@@ -93,13 +78,10 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
         });
 
     let checkpoints = msg.checkpoints.unwrap_or_default();
-    let latest = checkpoints
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, c)| (c.checkpoint_time.as_deref().and_then(fields::time), *i))
-        .map(|(_, c)| c);
-    let occurred_at = latest
-        .and_then(|c| c.checkpoint_time.as_deref().and_then(fields::time))
+    let (latest, latest_time) =
+        fields::latest(&checkpoints, |c| c.checkpoint_time.as_deref()).unzip();
+    let occurred_at = latest_time
+        .flatten()
         .or_else(|| fields::opt_time(msg.updated_at.as_deref()))
         .or_else(|| fields::value_time(hook.ts.as_ref()))
         .ok_or_else(|| Rejection::Malformed("no usable timestamp".into()))?;
@@ -138,8 +120,10 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderMap;
+
     use super::super::testkit::*;
-    use super::super::{intake, Kind};
+    use super::super::Kind;
     use super::*;
 
     const SAMPLE: &str = include_str!("../../../../events/webhook-aftership.json");

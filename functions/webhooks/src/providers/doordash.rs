@@ -20,29 +20,16 @@
 //! | `DELIVERY_CANCELLED`, `DELIVERY_RETURN_INITIALIZED`, `DELIVERY_RETURNED`, `DASHER_ENROUTE_TO_RETURN`, `DASHER_CONFIRMED_RETURN_ARRIVAL` | `Failed` |
 //! | anything else (`DELIVERY_CREATED`, `DELIVERY_BATCHED`, …)     | acknowledged, no fact |
 
-use axum::http::HeaderMap;
-use chrono::{DateTime, Utc};
+use order_core::hex;
 use order_core::order::inbound::{
-    DeliveryKind, DeliveryNews, Driver, GeoPoint, Inbound, InboundFact, Subject,
+    DeliveryKind, DeliveryNews, Driver, Inbound, InboundFact, Subject,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::fields::{self, json, required, text, value_text};
-use super::{signature, Rejection, Verified};
-
-const HEADER: &str = "x-doordash-signature";
-
-pub(super) fn verify(
-    headers: &HeaderMap,
-    body: &[u8],
-    secret: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Verified, Rejection> {
-    let value = signature::header(headers, &[HEADER])?;
-    signature::verify_timestamped(value, secret, body, now)
-}
+use super::{Rejection, Verified};
 
 #[derive(Deserialize)]
 struct Webhook {
@@ -98,25 +85,17 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
         .or_else(|| value_text(hook.support_reference.as_ref()))
         .unwrap_or_else(|| order_id.clone());
 
-    let vehicle = [hook.dasher_vehicle_make, hook.dasher_vehicle_model]
-        .into_iter()
-        .filter_map(text)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let vehicle = [hook.dasher_vehicle_make, hook.dasher_vehicle_model];
     let driver = text(hook.dasher_name).map(|name| Driver {
         name,
-        vehicle: text(Some(vehicle)),
+        vehicle: fields::joined(vehicle, " "),
         photo_url: None,
         phone: text(hook.dasher_dropoff_phone_number),
     });
-    let location = hook.dasher_location.as_ref().and_then(|loc| {
-        Some(GeoPoint {
-            lat: fields::value_f64(loc.get("lat"))?,
-            lng: fields::value_f64(loc.get("lng"))?,
-            accuracy_m: None,
-            at: occurred_at,
-        })
-    });
+    let location = hook
+        .dasher_location
+        .as_ref()
+        .and_then(|loc| fields::point(loc, occurred_at));
     let message = match kind {
         DeliveryKind::Failed => text(hook.cancellation_reason_message)
             .or_else(|| text(hook.cancellation_reason))
@@ -148,13 +127,16 @@ fn derived_id(event_name: &str, created_at: &str, order_id: &str) -> String {
         hash.update(part.as_bytes());
         hash.update(b"\n");
     }
-    format!("dd_{}", signature::hex_encode(&hash.finalize()[..16]))
+    format!("dd_{}", hex::encode(&hash.finalize()[..16]))
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderMap;
+    use order_core::order::inbound::GeoPoint;
+
     use super::super::testkit::*;
-    use super::super::{intake, Kind, TIMESTAMP_TOLERANCE};
+    use super::super::{Kind, TIMESTAMP_TOLERANCE};
     use super::*;
 
     const SAMPLE: &str = include_str!("../../../../events/webhook-doordash.json");

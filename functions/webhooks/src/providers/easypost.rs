@@ -6,31 +6,13 @@
 //! The secret is used as given (EasyPost's client libraries NFKD-normalise
 //! it first; an ASCII secret is unaffected).
 
-use axum::http::HeaderMap;
 use order_core::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
 use order_core::order::ShipmentStatus;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::fields::{self, json, required, text};
-use super::{canonical, signature, Rejection, Verified};
-
-const HEADER: &str = "x-hmac-signature";
-const PREFIX: &str = "hmac-sha256-hex=";
-
-pub(super) fn verify(
-    headers: &HeaderMap,
-    body: &[u8],
-    secret: &[u8],
-) -> Result<Verified, Rejection> {
-    let value = signature::header(headers, &[HEADER])?;
-    let hex = value
-        .get(..PREFIX.len())
-        .filter(|p| p.eq_ignore_ascii_case(PREFIX))
-        .and_then(|_| value.get(PREFIX.len()..))
-        .ok_or(Rejection::BadSignature)?;
-    signature::verify_body_hex(secret, body, hex.trim())
-}
+use super::{canonical, Rejection, Verified};
 
 #[derive(Deserialize)]
 struct Event {
@@ -80,15 +62,10 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
     let status_code = required(tracker.status, "result.status")?;
     let detail_code = text(tracker.status_detail);
 
-    // The latest scan by time; the list is chronological in practice, but a
-    // scan with an unreadable time never wins over one with a readable time.
     let details = tracker.tracking_details.unwrap_or_default();
-    let latest = details
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, d)| (d.datetime.as_deref().and_then(fields::time), *i));
-    let latest_time = latest.and_then(|(_, d)| d.datetime.as_deref().and_then(fields::time));
+    let (latest, latest_time) = fields::latest(&details, |d| d.datetime.as_deref()).unzip();
     let occurred_at = latest_time
+        .flatten()
         .or_else(|| fields::opt_time(tracker.updated_at.as_deref()))
         .or_else(|| fields::value_time(event.created_at.as_ref()))
         .ok_or_else(|| Rejection::Malformed("no usable timestamp".into()))?;
@@ -103,8 +80,8 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
         carrier: text(tracker.carrier),
         status,
         raw_status,
-        message: latest.and_then(|(_, d)| text(d.message.clone())),
-        location: latest.and_then(|(_, d)| fields::place(d.tracking_location.as_ref())),
+        message: latest.and_then(|d| text(d.message.clone())),
+        location: latest.and_then(|d| fields::place(d.tracking_location.as_ref())),
         tracking_url: text(tracker.public_url),
         estimated_delivery: fields::opt_time(tracker.est_delivery_date.as_deref()),
     };
@@ -142,8 +119,10 @@ fn status(code: &str, detail: Option<&str>) -> ShipmentStatus {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderMap;
+
     use super::super::testkit::*;
-    use super::super::{intake, Kind};
+    use super::super::Kind;
     use super::*;
 
     const SAMPLE: &str = include_str!("../../../../events/webhook-easypost.json");

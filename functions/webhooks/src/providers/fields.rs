@@ -1,8 +1,10 @@
-//! Lenient readers for the loosely typed parts of provider payloads.
-//! Required values fail with `Malformed`; optional ones that do not parse are
-//! dropped rather than failing the whole webhook.
+//! Lenient readers for the loosely typed parts of provider payloads, shared
+//! by every adapter so a timestamp, a place or a position reads the same
+//! whoever sent it. Required values fail with `Malformed`; optional ones that
+//! do not parse are dropped rather than failing the whole webhook.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use order_core::order::inbound::GeoPoint;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -74,25 +76,62 @@ pub(crate) fn opt_time(value: Option<&str>) -> Option<DateTime<Utc>> {
     value.and_then(time)
 }
 
+/// The non-blank parts, trimmed and joined by `separator`; `None` when
+/// every part is blank (a vehicle's make and model, the pieces of a place).
+pub(crate) fn joined(
+    parts: impl IntoIterator<Item = Option<String>>,
+    separator: &str,
+) -> Option<String> {
+    let parts: Vec<String> = parts.into_iter().filter_map(text).collect();
+    (!parts.is_empty()).then(|| parts.join(separator))
+}
+
 /// A place: either already a line of text, or an object with some of
 /// `city`, `state`, `zip`/`postal_code`, `country`/`country_name`.
 pub(crate) fn place(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(s) => text(Some(s.clone())),
-        Value::Object(map) => {
-            let parts: Vec<String> = [
+        Value::Object(map) => joined(
+            [
                 &["city"][..],
                 &["state"],
                 &["zip", "postal_code"],
                 &["country", "country_name"],
             ]
             .iter()
-            .filter_map(|keys| keys.iter().find_map(|k| value_text(map.get(*k))))
-            .collect();
-            (!parts.is_empty()).then(|| parts.join(", "))
-        }
+            .map(|keys| keys.iter().find_map(|k| value_text(map.get(*k)))),
+            ", ",
+        ),
         _ => None,
     }
+}
+
+/// A position `{"lat", "lng"}` (numbers, or strings holding them) seen at
+/// `at`; `None` unless both coordinates read, so a half-known position is
+/// dropped rather than drawn at a wrong place.
+pub(crate) fn point(value: &Value, at: DateTime<Utc>) -> Option<GeoPoint> {
+    Some(GeoPoint {
+        lat: value_f64(value.get("lat"))?,
+        lng: value_f64(value.get("lng"))?,
+        accuracy_m: None,
+        at,
+    })
+}
+
+/// The latest of `items` by the time `time_of` reads from each, with that
+/// time. Providers list scans oldest first in practice, so a tie goes to
+/// the later item; an item whose time does not read never wins over one
+/// whose time does.
+pub(crate) fn latest<T>(
+    items: &[T],
+    time_of: impl Fn(&T) -> Option<&str>,
+) -> Option<(&T, Option<DateTime<Utc>>)> {
+    items
+        .iter()
+        .map(|item| (item, time_of(item).and_then(time)))
+        .enumerate()
+        .max_by_key(|(i, (_, at))| (*at, *i))
+        .map(|(_, latest)| latest)
 }
 
 #[cfg(test)]
@@ -134,6 +173,40 @@ mod tests {
         );
         assert_eq!(place(Some(&json!(""))), None);
         assert_eq!(place(Some(&json!(7))), None);
+    }
+
+    #[test]
+    fn latest_by_time_then_by_position() {
+        let scans = ["2026-03-09T08:00:00Z", "2026-03-08T08:00:00Z", "garbage"];
+        let (latest_scan, at) = latest(&scans, |s| Some(*s)).unwrap();
+        assert_eq!(*latest_scan, "2026-03-09T08:00:00Z");
+        assert_eq!(at, time("2026-03-09T08:00:00Z"));
+        let unreadable = ["soon", "later"];
+        assert_eq!(latest(&unreadable, |s| Some(*s)), Some((&"later", None)));
+        assert_eq!(latest(&[] as &[&str], |s| Some(*s)), None);
+    }
+
+    #[test]
+    fn points_need_both_coordinates() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 9, 14, 5, 0).unwrap();
+        let point_of = |v: Value| point(&v, at).map(|p| (p.lat, p.lng));
+        assert_eq!(
+            point_of(json!({"lat": "43.6", "lng": -79.4})),
+            Some((43.6, -79.4))
+        );
+        assert_eq!(point_of(json!({"lat": "n/a", "lng": 1})), None);
+        assert_eq!(point_of(json!({"lat": 1})), None);
+        assert_eq!(point_of(json!("43.6,-79.4")), None);
+    }
+
+    #[test]
+    fn joined_skips_blank_parts() {
+        let parts = |p: [Option<&str>; 3]| p.map(|s| s.map(str::to_owned));
+        assert_eq!(
+            joined(parts([Some(" Honda "), None, Some("Civic")]), " "),
+            Some("Honda Civic".to_owned())
+        );
+        assert_eq!(joined(parts([Some(" "), None, Some("")]), " "), None);
     }
 
     #[test]

@@ -29,26 +29,13 @@
 //! vocabularies, or one of our canonical names (see [`canonical`]); a code
 //! outside them is `Malformed`.
 
-use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use order_core::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::fields::{self, json, required, text};
-use super::{canonical, signature, Rejection, Verified};
-
-const HEADER: &str = "x-webhook-signature";
-
-pub(super) fn verify(
-    headers: &HeaderMap,
-    body: &[u8],
-    secret: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Verified, Rejection> {
-    let value = signature::header(headers, &[HEADER])?;
-    signature::verify_timestamped(value, secret, body, now)
-}
+use super::{canonical, Rejection, Verified};
 
 #[derive(Deserialize)]
 struct Update {
@@ -95,10 +82,12 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderMap;
+
     use order_core::order::ShipmentStatus;
 
     use super::super::testkit::*;
-    use super::super::{intake, Kind, TIMESTAMP_TOLERANCE};
+    use super::super::{Kind, TIMESTAMP_TOLERANCE};
     use super::*;
 
     const SAMPLE: &str = include_str!("../../../../events/webhook-generic.json");

@@ -1,17 +1,85 @@
-//! Signature schemes shared by the adapters. Every comparison goes through
-//! `hmac::Mac::verify_slice`, which is constant-time; the provided signature
-//! is decoded to bytes first (so hex case does not matter) and never compared
-//! as text.
+//! Signature schemes, described by data: each adapter names the headers
+//! that carry its signature and which of three schemes builds it, so the
+//! checking code exists once however many providers share a scheme.
+//!
+//! Every comparison goes through `hmac::Mac::verify_slice`, which is
+//! constant-time; the provided signature is decoded to bytes first (so hex
+//! case does not matter) and never compared as text.
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use order_core::hex;
 use sha2::Sha256;
 
 use super::{Rejection, Verified, TIMESTAMP_TOLERANCE};
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Where a provider puts its signature and how it is built.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Signature {
+    /// The headers that may carry it; the first one present counts (a
+    /// provider that renamed its header still sends the old name).
+    headers: &'static [&'static str],
+    scheme: Scheme,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Scheme {
+    /// `<prefix><hex HMAC-SHA256(secret, raw body)>`, the prefix in any case.
+    BodyHex { prefix: &'static str },
+    /// `<base64 HMAC-SHA256(secret, raw body)>`.
+    BodyBase64,
+    /// Stripe's construction: `t=<unix seconds>,v1=<hex>[,v1=…][,v0=…]`, see
+    /// [`verify_timestamped`].
+    Timestamped,
+}
+
+impl Signature {
+    pub(crate) const fn body_hex(headers: &'static [&'static str], prefix: &'static str) -> Self {
+        Signature {
+            headers,
+            scheme: Scheme::BodyHex { prefix },
+        }
+    }
+
+    pub(crate) const fn body_base64(headers: &'static [&'static str]) -> Self {
+        Signature {
+            headers,
+            scheme: Scheme::BodyBase64,
+        }
+    }
+
+    pub(crate) const fn timestamped(headers: &'static [&'static str]) -> Self {
+        Signature {
+            headers,
+            scheme: Scheme::Timestamped,
+        }
+    }
+
+    /// Checks the request's signature over its raw `body`; `now` is only
+    /// read by the timestamped scheme.
+    pub(crate) fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        secret: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Verified, Rejection> {
+        let value = header(headers, self.headers)?;
+        match self.scheme {
+            Scheme::BodyHex { prefix } => {
+                let digest =
+                    strip_prefix_ignoring_case(value, prefix).ok_or(Rejection::BadSignature)?;
+                verify_body_hex(secret, body, digest.trim())
+            }
+            Scheme::BodyBase64 => verify_body_base64(secret, body, value),
+            Scheme::Timestamped => verify_timestamped(value, secret, body, now),
+        }
+    }
+}
 
 /// A keyed MAC, refusing an empty secret: a missing configuration value must
 /// never turn into a key anyone can sign with.
@@ -25,7 +93,7 @@ fn mac(secret: &[u8]) -> Result<HmacSha256, Rejection> {
 
 /// The first of `names` present on the request. Missing (or blank) →
 /// `Unsigned`; present but not visible ASCII → `BadSignature`.
-pub(crate) fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Result<&'a str, Rejection> {
+fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Result<&'a str, Rejection> {
     let value = names
         .iter()
         .find_map(|name| headers.get(*name))
@@ -37,8 +105,15 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Result<&'a s
     Ok(text)
 }
 
+fn strip_prefix_ignoring_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
+    value
+        .get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .and_then(|_| value.get(prefix.len()..))
+}
+
 /// HMAC-SHA256 over the raw body, compared with `tag` (already decoded).
-pub(crate) fn verify_body(secret: &[u8], body: &[u8], tag: &[u8]) -> Result<Verified, Rejection> {
+fn verify_body(secret: &[u8], body: &[u8], tag: &[u8]) -> Result<Verified, Rejection> {
     let mut mac = mac(secret)?;
     mac.update(body);
     mac.verify_slice(tag)
@@ -46,35 +121,26 @@ pub(crate) fn verify_body(secret: &[u8], body: &[u8], tag: &[u8]) -> Result<Veri
         .map_err(|_| Rejection::BadSignature)
 }
 
-/// HMAC-SHA256 over the raw body, the header carrying its hex digest.
-pub(crate) fn verify_body_hex(
-    secret: &[u8],
-    body: &[u8],
-    hex: &str,
-) -> Result<Verified, Rejection> {
-    let tag = hex_decode(hex).ok_or(Rejection::BadSignature)?;
+fn verify_body_hex(secret: &[u8], body: &[u8], digest: &str) -> Result<Verified, Rejection> {
+    let tag = hex::decode(digest).ok_or(Rejection::BadSignature)?;
     verify_body(secret, body, &tag)
 }
 
-/// HMAC-SHA256 over the raw body, the header carrying its base64 digest.
-pub(crate) fn verify_body_base64(
-    secret: &[u8],
-    body: &[u8],
-    b64: &str,
-) -> Result<Verified, Rejection> {
+fn verify_body_base64(secret: &[u8], body: &[u8], digest: &str) -> Result<Verified, Rejection> {
     let tag = base64::engine::general_purpose::STANDARD
-        .decode(b64)
+        .decode(digest)
         .map_err(|_| Rejection::BadSignature)?;
     verify_body(secret, body, &tag)
 }
 
-/// The timestamped scheme (Stripe's, which we also use for the generic
-/// carrier scheme and DoorDash): header `t=<unix seconds>,v1=<hex>[,v1=…][,v0=…]`,
+/// The timestamped scheme (Stripe's, which the generic carrier scheme and
+/// DoorDash share): header `t=<unix seconds>,v1=<hex>[,v1=…][,v0=…]`,
 /// `v1` = hex HMAC-SHA256(secret, "<t>.<raw body>"), `t` exactly as sent.
-/// Any `v1` matching passes; other keys (`v0`, future schemes) are ignored.
-/// A valid signature whose `t` is further than [`TIMESTAMP_TOLERANCE`] from
-/// `now`, either way, is `Stale` (a replay, or a sender with a broken clock).
-pub(crate) fn verify_timestamped(
+/// Any `v1` matching passes (several are sent during a secret rotation);
+/// other keys (`v0`, future schemes) are ignored. A valid signature whose
+/// `t` is further than [`TIMESTAMP_TOLERANCE`] from `now`, either way, is
+/// `Stale` (a replay, or a sender with a broken clock).
+fn verify_timestamped(
     header: &str,
     secret: &[u8],
     body: &[u8],
@@ -90,7 +156,7 @@ pub(crate) fn verify_timestamped(
             "t" if timestamp.is_some() => return Err(Rejection::BadSignature),
             "t" => timestamp = Some(value.trim()),
             "v1" => {
-                if let Some(tag) = hex_decode(value.trim()) {
+                if let Some(tag) = hex::decode(value.trim()) {
                     candidates.push(tag);
                 }
             }
@@ -121,44 +187,15 @@ pub(crate) fn verify_timestamped(
     Ok(Verified::new())
 }
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Hex (either case) to bytes; `None` on odd length or a non-hex digit.
-pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = text.as_bytes();
-    if bytes.is_empty() || !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
-}
-
 /// Signing, for tests and for anyone writing a sender of the generic scheme.
 #[cfg(test)]
 pub(crate) mod sign {
     use base64::Engine as _;
     use hmac::Mac;
 
-    use super::{hex_encode, HmacSha256};
+    use order_core::hex;
+
+    use super::HmacSha256;
 
     fn digest(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         let mut mac = HmacSha256::new_from_slice(secret).expect("any key length");
@@ -169,7 +206,7 @@ pub(crate) mod sign {
     }
 
     pub fn body_hex(secret: &[u8], body: &[u8]) -> String {
-        hex_encode(&digest(secret, &[body]))
+        hex::encode(&digest(secret, &[body]))
     }
 
     pub fn body_base64(secret: &[u8], body: &[u8]) -> String {
@@ -179,7 +216,7 @@ pub(crate) mod sign {
     /// `t=<t>,v1=<hex>` for the timestamped scheme.
     pub fn timestamped(secret: &[u8], t: i64, body: &[u8]) -> String {
         let t = t.to_string();
-        let v1 = hex_encode(&digest(secret, &[t.as_bytes(), b".", body]));
+        let v1 = hex::encode(&digest(secret, &[t.as_bytes(), b".", body]));
         format!("t={t},v1={v1}")
     }
 }
@@ -196,17 +233,6 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 9, 18, 30, 0).unwrap()
-    }
-
-    #[test]
-    fn hex_round_trips_and_rejects_garbage() {
-        let bytes = [0x00, 0x7f, 0xab, 0xff];
-        assert_eq!(hex_encode(&bytes), "007fabff");
-        assert_eq!(hex_decode("007FabFF"), Some(bytes.to_vec()));
-        assert_eq!(hex_decode("abc"), None);
-        assert_eq!(hex_decode("zz"), None);
-        assert_eq!(hex_decode(""), None);
-        assert_eq!(hex_decode("é1"), None);
     }
 
     #[test]

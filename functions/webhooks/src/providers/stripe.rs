@@ -16,26 +16,13 @@
 
 use std::collections::HashMap;
 
-use axum::http::HeaderMap;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use order_core::order::inbound::{Inbound, InboundFact, PaymentKind, PaymentNews, Subject};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::fields::{json, required, text};
-use super::{signature, Rejection, Verified};
-
-const HEADER: &str = "stripe-signature";
-
-pub(super) fn verify(
-    headers: &HeaderMap,
-    body: &[u8],
-    secret: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Verified, Rejection> {
-    let value = signature::header(headers, &[HEADER])?;
-    signature::verify_timestamped(value, secret, body, now)
-}
+use super::{Rejection, Verified};
 
 #[derive(Deserialize)]
 struct Event {
@@ -144,8 +131,10 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderMap;
+
     use super::super::testkit::*;
-    use super::super::{intake, Kind, TIMESTAMP_TOLERANCE};
+    use super::super::{Kind, TIMESTAMP_TOLERANCE};
     use super::*;
 
     const SUCCEEDED: &str = include_str!("../../../../events/webhook-stripe-succeeded.json");

@@ -16,26 +16,14 @@
 //! | `event.delivery_status` `canceled`, `returned` | `Failed`         |
 //! | `pending`, other statuses and kinds            | acknowledged, no fact |
 
-use axum::http::HeaderMap;
 use order_core::order::inbound::{
-    DeliveryKind, DeliveryNews, Driver, GeoPoint, Inbound, InboundFact, Subject,
+    DeliveryKind, DeliveryNews, Driver, Inbound, InboundFact, Subject,
 };
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::fields::{self, json, required, text, value_text};
-use super::{signature, Rejection, Verified};
-
-const HEADERS: &[&str] = &["x-uber-signature", "x-postmates-signature"];
-
-pub(super) fn verify(
-    headers: &HeaderMap,
-    body: &[u8],
-    secret: &[u8],
-) -> Result<Verified, Rejection> {
-    let value = signature::header(headers, HEADERS)?;
-    signature::verify_body_hex(secret, body, value)
-}
+use super::{Rejection, Verified};
 
 #[derive(Deserialize)]
 struct Webhook {
@@ -97,14 +85,10 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
         .filter(|c| c.is_object());
     let driver = courier.and_then(|c| {
         let name = value_text(c.get("name"))?;
-        let make_model = ["vehicle_make", "vehicle_model"]
-            .iter()
-            .filter_map(|k| value_text(c.get(*k)))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let make_model = ["vehicle_make", "vehicle_model"].map(|k| value_text(c.get(k)));
         Some(Driver {
             name,
-            vehicle: text(Some(make_model)).or_else(|| value_text(c.get("vehicle_type"))),
+            vehicle: fields::joined(make_model, " ").or_else(|| value_text(c.get("vehicle_type"))),
             photo_url: value_text(c.get("img_href")),
             phone: value_text(c.get("phone_number")),
         })
@@ -112,14 +96,7 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
     let location = courier
         .and_then(|c| c.get("location"))
         .or(hook.location.as_ref())
-        .and_then(|loc| {
-            Some(GeoPoint {
-                lat: fields::value_f64(loc.get("lat"))?,
-                lng: fields::value_f64(loc.get("lng"))?,
-                accuracy_m: None,
-                at: occurred_at,
-            })
-        });
+        .and_then(|loc| fields::point(loc, occurred_at));
     let eta = fields::opt_time(hook.dropoff_eta.as_deref())
         .or_else(|| fields::opt_time(data_text(data, "dropoff_eta").as_deref()));
     let message = match kind {
@@ -147,8 +124,11 @@ pub(super) fn parse(_: Verified, source: &str, body: &[u8]) -> Result<Vec<Inboun
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderMap;
+    use order_core::order::inbound::GeoPoint;
+
     use super::super::testkit::*;
-    use super::super::{intake, Kind};
+    use super::super::Kind;
     use super::*;
 
     const SAMPLE: &str = include_str!("../../../../events/webhook-uber.json");

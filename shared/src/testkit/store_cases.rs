@@ -1,156 +1,16 @@
-//! The behaviour every `OrderStore` adapter must have, written once against
-//! the port. Each adapter's test crate runs the whole suite with
-//! [`store_conformance_suite!`](crate::store_conformance_suite), handing it a
-//! way to make a fresh, empty store; a behaviour that differs between
-//! adapters fails here.
+//! What every `OrderStore` adapter must do, written once against the port
+//! alone: conditional appends, the database refusing a forged illegal move,
+//! dedupe markers, idempotency keys, parked facts, paging, due look-ups,
+//! tracking codes and waiting facts per tenant.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-
-use crate::auth::{Principal, Role};
+use super::fixtures::{advance, carrier, claim, create, placed, ship, shipping, staff, t};
 use crate::cursor::Cursor;
-use crate::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle};
-use crate::order::decide::{self, Decision, Origin, StatusClaim, StatusMove};
-use crate::order::{Contact, Disposition, Head, LineItem, OrderPlaced, OrderPolicy};
-use crate::ports::{Clock, Commit, IdempotencyRecord, ListQuery, OrderStore, StoreError};
-use crate::service::{FactOutcome, OrderService, ServiceError, TransitionRequest};
-use crate::tenants::Tenants;
-
-mod intake;
-pub use intake::*;
-
-/// Generates one `#[tokio::test]` per conformance case. `$make` is an
-/// expression whose value is a future resolving to a fresh `Arc<dyn OrderStore>`.
-#[macro_export]
-macro_rules! store_conformance_suite {
-    ($make:expr) => {
-        $crate::__store_conformance_cases!($make;
-            create_then_load_round_trips,
-            creating_twice_is_refused,
-            a_stale_version_is_refused_and_writes_nothing,
-            the_database_refuses_an_illegal_transition,
-            an_override_must_still_lead_forward,
-            a_dedupe_marker_refuses_a_second_recording,
-            an_idempotency_key_is_stored_with_its_order_and_refused_twice,
-            parked_facts_load_with_the_head_and_leave_when_released,
-            events_page_by_sequence,
-            lists_filter_by_tenant_status_and_customer_and_page,
-            stalled_and_due_look_ups_follow_deadlines,
-            concurrent_commands_have_one_winner_per_version,
-            concurrent_redeliveries_are_recorded_once,
-            tracking_codes_are_kept_per_tenant_and_order,
-            unmatched_facts_wait_once_per_event,
-            a_fact_reaches_only_its_own_tenants_orders,
-            a_fact_racing_its_tracking_code_is_applied_once,
-            a_recycled_code_never_reaches_last_years_order,
-            a_sweep_reads_only_the_overdue_orders,
-            concurrent_sweeps_flag_each_order_once,
-        );
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __store_conformance_cases {
-    ($make:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $case() {
-                let store: std::sync::Arc<dyn $crate::ports::OrderStore> = $make.await;
-                $crate::store::conformance::$case(store).await;
-            }
-        )*
-    };
-}
-
-pub fn catalog() -> Arc<Catalog> {
-    Arc::new(Catalog::presets())
-}
-
-fn shipping() -> Arc<Lifecycle> {
-    Catalog::presets().get("shipping").expect("preset")
-}
-
-fn t(minutes: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::minutes(minutes)
-}
-
-fn staff() -> Origin {
-    Origin {
-        source: "staff".into(),
-        actor_kind: Actor::Manager,
-        actor: Some("alice".into()),
-        external_id: None,
-    }
-}
-
-fn carrier(external_id: &str) -> Origin {
-    Origin {
-        source: "carrier:ups".into(),
-        actor_kind: Actor::Carrier,
-        actor: None,
-        external_id: Some(external_id.into()),
-    }
-}
-
-/// A shipping order for `tenant`, placed at minute `at`.
-pub fn placed(tenant: &str, customer: &str, at: i64) -> Decision {
-    let lifecycle = shipping();
-    let snapshot = OrderPlaced {
-        lifecycle: "shipping".into(),
-        fulfilment: FulfilmentType::Shipping,
-        status: "pending".into(),
-        customer_id: customer.into(),
-        currency: "CAD".into(),
-        items: vec![LineItem {
-            sku: "CHN-800".into(),
-            name: "Chandelier".into(),
-            unit_price: 80_000,
-            quantity: 1,
-        }],
-        total: 80_000,
-        shipping: None,
-        contact: Contact::default(),
-        policy: OrderPolicy::default(),
-    };
-    let ids = (decide::new_id("ord"), decide::new_id("trk"));
-    decide::place_order(ids, tenant, snapshot, &staff(), &lifecycle, t(at))
-}
-
-fn claim(to: &str, at: i64) -> StatusClaim {
-    StatusClaim {
-        to: to.into(),
-        occurred_at: t(at),
-        reason: None,
-        tracking: None,
-    }
-}
-
-async fn create(store: &Arc<dyn OrderStore>, tenant: &str, customer: &str, at: i64) -> Head {
-    let d = placed(tenant, customer, at);
-    let head = d.head.clone();
-    store.commit(&Commit::of(d)).await.expect("create");
-    head
-}
-
-/// Moves an order with a staff command decided against its stored state.
-async fn advance(store: &Arc<dyn OrderStore>, id: &str, to: &str, at: i64) -> Head {
-    let loaded = store.load(id).await.unwrap().expect("order exists");
-    let d = decide::transition(
-        &loaded.head,
-        &loaded.parked,
-        &shipping(),
-        &staff(),
-        claim(to, at),
-        None,
-        t(at),
-    )
-    .expect("legal move");
-    let head = d.head.clone();
-    store.commit(&Commit::of(d)).await.expect("commit");
-    head
-}
+use crate::lifecycle::Actor;
+use crate::order::decide::{self, Origin, StatusMove};
+use crate::order::{Disposition, Head, TrackingInput};
+use crate::ports::{Commit, IdempotencyRecord, ListQuery, OrderStore, StoreError};
 
 pub async fn create_then_load_round_trips(store: Arc<dyn OrderStore>) {
     let d = placed("acme", "cus_1", 0);
@@ -397,7 +257,7 @@ pub async fn parked_facts_load_with_the_head_and_leave_when_released(store: Arc<
 
     advance(&store, &head.id, "confirmed", 7).await;
     let mut shipped = claim("shipped", 8);
-    shipped.tracking = Some(crate::order::TrackingInput {
+    shipped.tracking = Some(TrackingInput {
         carrier: "UPS".into(),
         code: "1Z1".into(),
         url: None,
@@ -546,149 +406,6 @@ pub async fn stalled_and_due_look_ups_follow_deadlines(store: Arc<dyn OrderStore
     assert!(ids.contains(&fresh.id) && ids.contains(&done.id));
 }
 
-struct FixedClock(DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
-fn service(store: &Arc<dyn OrderStore>) -> Arc<OrderService> {
-    Arc::new(OrderService::new(
-        store.clone(),
-        catalog(),
-        Arc::new(Tenants::default()),
-        Arc::new(FixedClock(t(60))),
-    ))
-}
-
-/// 50 staff commands race for the same order. With the version they read,
-/// exactly one wins and the rest get a conflict; without it, the losers
-/// re-read, find the move already made, and also get a conflict. The log
-/// stays legal either way.
-pub async fn concurrent_commands_have_one_winner_per_version(store: Arc<dyn OrderStore>) {
-    let head = create(&store, "acme", "cus_1", 0).await;
-    let service = service(&store);
-    let principal = Principal {
-        tenant: "acme".into(),
-        role: Role::Manager,
-        subject: "m".into(),
-    };
-    let race = |to: &str, expected_version: Option<u64>| {
-        let handles: Vec<_> = (0..50)
-            .map(|_| {
-                let (service, principal, id) =
-                    (service.clone(), principal.clone(), head.id.clone());
-                let request = TransitionRequest {
-                    to: to.into(),
-                    reason: None,
-                    tracking: None,
-                    expected_version,
-                };
-                tokio::spawn(async move { service.transition(&principal, &id, request).await })
-            })
-            .collect();
-        async move {
-            let mut outcomes = Vec::new();
-            for h in handles {
-                outcomes.push(h.await.expect("task"));
-            }
-            outcomes
-        }
-    };
-    for (to, expected) in [("confirmed", Some(1)), ("packing", None)] {
-        let outcomes = race(to, expected).await;
-        let winners = outcomes.iter().filter(|o| o.is_ok()).count();
-        let conflicts = outcomes
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o,
-                    Err(ServiceError::Conflict { .. }) | Err(ServiceError::Rejected(_))
-                )
-            })
-            .count();
-        assert_eq!(winners, 1, "exactly one winner moving to {to}");
-        assert_eq!(conflicts, 49);
-        for o in &outcomes {
-            if let Err(e) = o {
-                assert!(
-                    matches!(e, ServiceError::Conflict { .. }),
-                    "a lost race is a conflict, got {e:?}"
-                );
-            }
-        }
-    }
-    let events = store.events(&head.id, 0, 1000).await.unwrap();
-    assert_eq!(
-        events.len(),
-        3,
-        "placed, confirmed, packing: no duplicate event"
-    );
-    let versions: Vec<u64> = events.iter().map(|e| e.version).collect();
-    assert_eq!(versions, [1, 2, 3]);
-    let after = store.load(&head.id).await.unwrap().unwrap().head;
-    assert_eq!((after.status.as_str(), after.version), ("packing", 3));
-}
-
-pub async fn concurrent_redeliveries_are_recorded_once(store: Arc<dyn OrderStore>) {
-    let head = create(&store, "acme", "cus_1", 0).await;
-    let service = service(&store);
-    let handles: Vec<_> = (0..50)
-        .map(|_| {
-            let (service, id) = (service.clone(), head.id.clone());
-            tokio::spawn(async move {
-                let origin = Origin {
-                    source: "payment:stripe".into(),
-                    actor_kind: Actor::Payment,
-                    actor: None,
-                    external_id: Some("pi_123".into()),
-                };
-                service.record_fact(&id, &origin, claim("paid", 1)).await
-            })
-        })
-        .collect();
-    let mut recorded = 0;
-    for h in handles {
-        match h.await.expect("task").expect("no error for a redelivery") {
-            FactOutcome::Recorded { disposition, .. } => {
-                assert_eq!(disposition, Disposition::Applied);
-                recorded += 1;
-            }
-            other => assert_eq!(other, FactOutcome::Duplicate),
-        }
-    }
-    assert_eq!(recorded, 1);
-    let after = store.load(&head.id).await.unwrap().unwrap().head;
-    assert_eq!((after.status.as_str(), after.version), ("confirmed", 2));
-    assert_eq!(store.events(&head.id, 0, 100).await.unwrap().len(), 2);
-}
-
-async fn ship(store: &Arc<dyn OrderStore>, id: &str, code: &str) {
-    advance(store, id, "confirmed", 1).await;
-    let loaded = store.load(id).await.unwrap().unwrap();
-    let mut shipped = claim("shipped", 2);
-    shipped.tracking = Some(crate::order::TrackingInput {
-        carrier: "UPS".into(),
-        code: code.into(),
-        url: None,
-    });
-    let d = decide::transition(
-        &loaded.head,
-        &loaded.parked,
-        &shipping(),
-        &staff(),
-        shipped,
-        None,
-        t(2),
-    )
-    .unwrap();
-    let codes: Vec<&str> = d.tracking_codes.iter().map(|c| c.code.as_str()).collect();
-    assert_eq!(codes, [code]);
-    store.commit(&Commit::of(d)).await.unwrap();
-}
-
 /// A tracking code leads to every order of the tenant that used it (carriers
 /// recycle codes), each with its carrier and when it was attached; another
 /// tenant's use of the same code is invisible.
@@ -746,12 +463,12 @@ pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
         }),
     };
     let key = inbound("a").subject.key("acme");
-    assert!(store.stash(&key, &inbound("a")).await.unwrap());
+    assert!(store.stash(&key, &inbound("a"), t(5)).await.unwrap());
     assert!(
-        !store.stash(&key, &inbound("a")).await.unwrap(),
+        !store.stash(&key, &inbound("a"), t(5)).await.unwrap(),
         "a redelivery is kept once"
     );
-    assert!(store.stash(&key, &inbound("b")).await.unwrap());
+    assert!(store.stash(&key, &inbound("b"), t(5)).await.unwrap());
     let waiting = store.stashed(&key).await.unwrap();
     assert_eq!(waiting.len(), 2);
     assert!(store
@@ -768,55 +485,4 @@ pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
         .map(|i| i.event_id)
         .collect();
     assert_eq!(left, ["b"]);
-}
-
-/// Many healthy orders, a few overdue: the sweep reads the few.
-pub async fn a_sweep_reads_only_the_overdue_orders(store: Arc<dyn OrderStore>) {
-    // The service's clock reads minute 60; pending orders have a 15-minute SLA.
-    for _ in 0..40 {
-        create(&store, "acme", "cus_ok", 50).await;
-    }
-    let mut late = Vec::new();
-    for _ in 0..4 {
-        late.push(create(&store, "acme", "cus_late", 0).await.id);
-    }
-    let service = service(&store);
-    let first = service.sweep(100).await.unwrap();
-    assert_eq!(
-        (first.read, first.orders_flagged, first.flags_raised),
-        (4, 4, 4)
-    );
-    for id in &late {
-        let head = store.load(id).await.unwrap().unwrap().head;
-        let flag = &head.flags[0];
-        assert_eq!(
-            (flag.kind, flag.level),
-            (crate::order::FlagKind::Stalled, 1)
-        );
-        assert!(
-            head.due_at > Some(t(60)),
-            "a flagged order is due again only when it escalates"
-        );
-    }
-    let again = service.sweep(100).await.unwrap();
-    assert_eq!(
-        again.read, 0,
-        "nothing more is due until the escalation time"
-    );
-}
-
-pub async fn concurrent_sweeps_flag_each_order_once(store: Arc<dyn OrderStore>) {
-    let mut late = Vec::new();
-    for _ in 0..5 {
-        late.push(create(&store, "acme", "cus_late", 0).await.id);
-    }
-    let service = service(&store);
-    let (a, b) = tokio::join!(service.sweep(100), service.sweep(100));
-    let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.orders_flagged + b.orders_flagged, 5, "{a:?} {b:?}");
-    for id in &late {
-        let head = store.load(id).await.unwrap().unwrap().head;
-        assert_eq!(head.flags.len(), 1, "one flag, not two: {:?}", head.flags);
-        assert_eq!(store.events(id, 0, 100).await.unwrap().len(), 2);
-    }
 }

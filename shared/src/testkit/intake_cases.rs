@@ -4,80 +4,13 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
-use super::{advance, catalog, create, t, FixedClock};
-use crate::auth::{Principal, Role};
-use crate::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
-use crate::order::{ShipmentStatus, TrackingInput};
+use super::fixtures::{advance, create, manager, recorded, scan, service_at, ship_request, t};
+use crate::order::inbound::Subject;
+use crate::order::ShipmentStatus;
 use crate::ports::OrderStore;
-use crate::service::{FactOutcome, OrderService, TransitionRequest};
-use crate::tenants::Tenants;
-
-fn service_at(store: &Arc<dyn OrderStore>, now: DateTime<Utc>) -> Arc<OrderService> {
-    Arc::new(OrderService::new(
-        store.clone(),
-        catalog(),
-        Arc::new(Tenants::default()),
-        Arc::new(FixedClock(now)),
-    ))
-}
-
-fn manager(tenant: &str) -> Principal {
-    Principal {
-        tenant: tenant.into(),
-        role: Role::Manager,
-        subject: "m".into(),
-    }
-}
-
-/// A carrier scan for `code`, as a webhook adapter hands it over.
-fn scan(event_id: &str, code: &str, status: ShipmentStatus, at: DateTime<Utc>) -> Inbound {
-    Inbound {
-        source: "carrier:easypost".into(),
-        event_id: event_id.into(),
-        occurred_at: at,
-        subject: Subject::Tracking { code: code.into() },
-        fact: InboundFact::Shipment(ShipmentNews {
-            tracking_code: code.into(),
-            carrier: Some("UPS".into()),
-            status,
-            raw_status: format!("{status:?}"),
-            message: None,
-            location: None,
-            tracking_url: None,
-            estimated_delivery: None,
-        }),
-    }
-}
-
-fn ship_request(code: &str) -> TransitionRequest {
-    TransitionRequest {
-        to: "shipped".into(),
-        reason: None,
-        tracking: Some(TrackingInput {
-            carrier: "UPS".into(),
-            code: code.into(),
-            url: None,
-        }),
-        expected_version: None,
-    }
-}
-
-/// How many commits recorded the provider event `event_id` on the order
-/// (one fact may write several events, all in one commit).
-async fn recorded(store: &Arc<dyn OrderStore>, order_id: &str, event_id: &str) -> usize {
-    let mut versions: Vec<u64> = store
-        .events(order_id, 0, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.external_id.as_deref() == Some(event_id))
-        .map(|e| e.version)
-        .collect();
-    versions.dedup();
-    versions.len()
-}
+use crate::service::FactOutcome;
 
 /// Two tenants ship with the same code (one in another case): each tenant's
 /// carrier news reaches its own order only, and an order id named on the

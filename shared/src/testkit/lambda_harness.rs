@@ -332,5 +332,5 @@ pub async fn fresh_table() -> crate::store::DynamoStore {
     crate::store::DynamoStore::create_table(&client, &table)
         .await
         .expect("create table");
-    crate::store::DynamoStore::new(client, table, crate::store::conformance::catalog())
+    crate::store::DynamoStore::new(client, table, super::catalog())
 }

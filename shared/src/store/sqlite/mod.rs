@@ -8,15 +8,19 @@
 //! the same transaction. Committed events also go to an outbox table that the
 //! relay drains, so an event is published at least once even after a crash.
 
+mod commit;
+mod schema;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::ts;
-use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 use tokio::sync::Notify;
+
+use super::ts;
 
 use crate::cursor::Cursor;
 use crate::lifecycle::Catalog;
@@ -25,74 +29,6 @@ use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{
     Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Outbox, Page, StoreError,
 };
-
-const SCHEMA: &str = "
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
-PRAGMA foreign_keys = ON;
-CREATE TABLE IF NOT EXISTS heads (
-    id TEXT PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    public_id TEXT NOT NULL UNIQUE,
-    status TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    updated_at TEXT NOT NULL,
-    due_at TEXT,
-    flagged INTEGER NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS heads_by_tenant ON heads (tenant, updated_at, id);
-CREATE INDEX IF NOT EXISTS heads_by_status ON heads (tenant, status, updated_at, id);
-CREATE INDEX IF NOT EXISTS heads_by_customer ON heads (tenant, customer_id, updated_at, id);
-CREATE INDEX IF NOT EXISTS heads_due ON heads (due_at) WHERE due_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS events (
-    order_id TEXT NOT NULL REFERENCES heads (id),
-    seq INTEGER NOT NULL,
-    event_id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    PRIMARY KEY (order_id, seq)
-);
-CREATE TABLE IF NOT EXISTS parked (
-    order_id TEXT NOT NULL REFERENCES heads (id),
-    occurred_at TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (order_id, occurred_at, event_id)
-);
-CREATE TABLE IF NOT EXISTS dedupe (
-    source TEXT NOT NULL,
-    external_id TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (source, external_id)
-);
-CREATE TABLE IF NOT EXISTS idempotency (
-    tenant TEXT NOT NULL,
-    key TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (tenant, key)
-);
-CREATE TABLE IF NOT EXISTS tracking_links (
-    tenant TEXT NOT NULL,
-    code TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    carrier TEXT,
-    attached_at TEXT NOT NULL,
-    PRIMARY KEY (tenant, code, order_id)
-);
-CREATE TABLE IF NOT EXISTS unmatched (
-    key TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (key, event_id)
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE REFERENCES events (event_id)
-);
-";
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -109,10 +45,15 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 
+/// A row that does not decode: retrying will not mend it.
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
 fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(unavailable)
+        .map_err(|e| corrupt("a stored time", e))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -120,31 +61,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(unavailable)
-}
-
-/// Stores made before tracking codes were kept per tenant had one global
-/// `tracking (code, order_id)` table; each code moves under its order's tenant.
-fn migrate_tracking(conn: &Connection) -> Result<(), StoreError> {
-    let old: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracking')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(unavailable)?;
-    if old {
-        conn.execute_batch(
-            "BEGIN IMMEDIATE;
-             INSERT OR IGNORE INTO tracking_links (tenant, code, order_id, carrier, attached_at)
-                 SELECT h.tenant, t.code, t.order_id, NULL, h.updated_at
-                 FROM tracking t JOIN heads h ON h.id = t.order_id;
-             DROP TABLE tracking;
-             COMMIT;",
-        )
-        .map_err(unavailable)?;
-    }
-    Ok(())
+    serde_json::from_str(text).map_err(|e| corrupt(std::any::type_name::<T>(), e))
 }
 
 impl SqliteStore {
@@ -154,8 +71,7 @@ impl SqliteStore {
         let conn = Connection::open(path).map_err(unavailable)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        migrate_tracking(&conn)?;
+        schema::prepare(&conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             catalog,
@@ -185,151 +101,6 @@ impl SqliteStore {
         })
         .await
         .map_err(unavailable)?
-    }
-
-    fn write_head(
-        tx: &Transaction,
-        commit: &Commit,
-        predecessors: Option<Vec<String>>,
-    ) -> Result<(), StoreError> {
-        let head = &commit.head;
-        let body = to_json(head)?;
-        let due = head.due_at.map(ts);
-        let flagged = !head.flags.is_empty();
-        if commit.expected_version == 0 {
-            return tx
-                .execute(
-                    "INSERT INTO heads (id, tenant, public_id, status, customer_id, version, updated_at, due_at, flagged, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![head.id, head.tenant, head.public_id, head.status, head.customer_id,
-                            head.version, ts(head.updated_at), due, flagged, body],
-                )
-                .map(drop)
-                .map_err(|e| if is_constraint(&e) { StoreError::AlreadyExists } else { unavailable(e) });
-        }
-        let mut sql = String::from(
-            "UPDATE heads SET status = ?1, version = ?2, updated_at = ?3, due_at = ?4, flagged = ?5, body = ?6
-             WHERE id = ?7 AND version = ?8",
-        );
-        let mut args: Vec<rusqlite::types::Value> = vec![
-            head.status.clone().into(),
-            (head.version as i64).into(),
-            ts(head.updated_at).into(),
-            due.map_or(rusqlite::types::Value::Null, Into::into),
-            i64::from(flagged).into(),
-            body.into(),
-            head.id.clone().into(),
-            (commit.expected_version as i64).into(),
-        ];
-        if let Some(legal) = predecessors {
-            let marks: Vec<String> = (0..legal.len()).map(|i| format!("?{}", i + 9)).collect();
-            sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
-            args.extend(legal.into_iter().map(Into::into));
-        }
-        let changed = tx
-            .execute(&sql, params_from_iter(args))
-            .map_err(unavailable)?;
-        if changed == 1 {
-            return Ok(());
-        }
-        let (version, status): (i64, String) = tx
-            .query_row(
-                "SELECT version, status FROM heads WHERE id = ?1",
-                [&head.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(unavailable)?;
-        let version = version as u64;
-        Err(if version != commit.expected_version {
-            StoreError::VersionConflict {
-                current: version,
-                status,
-            }
-        } else {
-            StoreError::IllegalTransition {
-                current: status,
-                version,
-            }
-        })
-    }
-
-    fn write_commit(
-        tx: &Transaction,
-        commit: &Commit,
-        predecessors: Option<Vec<String>>,
-    ) -> Result<(), StoreError> {
-        Self::write_head(tx, commit, predecessors)?;
-        let conflict = |e: rusqlite::Error| {
-            if is_constraint(&e) {
-                StoreError::VersionConflict {
-                    current: commit.expected_version,
-                    status: commit.head.status.clone(),
-                }
-            } else {
-                unavailable(e)
-            }
-        };
-        for event in &commit.events {
-            tx.execute(
-                "INSERT INTO events (order_id, seq, event_id, body) VALUES (?1, ?2, ?3, ?4)",
-                params![event.order_id, event.seq, event.event_id, to_json(event)?],
-            )
-            .map_err(conflict)?;
-            tx.execute(
-                "INSERT INTO outbox (event_id) VALUES (?1)",
-                [&event.event_id],
-            )
-            .map_err(conflict)?;
-        }
-        for fact in &commit.park {
-            tx.execute(
-                "INSERT INTO parked (order_id, occurred_at, event_id, body) VALUES (?1, ?2, ?3, ?4)",
-                params![fact.order_id, ts(fact.occurred_at), fact.event_id, to_json(fact)?],
-            )
-            .map_err(conflict)?;
-        }
-        for parked in &commit.unpark {
-            tx.execute(
-                "DELETE FROM parked WHERE order_id = ?1 AND event_id = ?2",
-                params![commit.head.id, parked.event_id],
-            )
-            .map_err(unavailable)?;
-        }
-        for link in &commit.tracking_codes {
-            tx.execute(
-                "INSERT OR REPLACE INTO tracking_links (tenant, code, order_id, carrier, attached_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    commit.head.tenant,
-                    link.code,
-                    commit.head.id,
-                    link.carrier,
-                    ts(commit.head.updated_at)
-                ],
-            )
-            .map_err(unavailable)?;
-        }
-        if let Some((source, external_id)) = &commit.dedupe {
-            tx.execute(
-                "INSERT INTO dedupe (source, external_id, order_id, recorded_at) VALUES (?1, ?2, ?3, ?4)",
-                params![source, external_id, commit.head.id, ts(commit.head.updated_at)],
-            )
-            .map_err(|e| if is_constraint(&e) { StoreError::Duplicate } else { unavailable(e) })?;
-        }
-        if let Some(record) = &commit.idempotency {
-            tx.execute(
-                "INSERT INTO idempotency (tenant, key, body) VALUES (?1, ?2, ?3)",
-                params![record.tenant, record.key, to_json(record)?],
-            )
-            .map_err(|e| {
-                if is_constraint(&e) {
-                    StoreError::IdempotencyKeyTaken
-                } else {
-                    unavailable(e)
-                }
-            })?;
-        }
-        Ok(())
     }
 }
 
@@ -372,7 +143,7 @@ impl OrderStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            Self::write_commit(&tx, &commit, predecessors)?;
+            commit::write_commit(&tx, &commit, predecessors)?;
             tx.commit().map_err(unavailable)
         })
         .await?;
@@ -551,7 +322,14 @@ impl OrderStore for SqliteStore {
         .await
     }
 
-    async fn stash(&self, key: &str, inbound: &Inbound) -> Result<bool, StoreError> {
+    /// Waiting facts stay here until they are matched: the embedded store
+    /// expires nothing, so when they were kept does not matter.
+    async fn stash(
+        &self,
+        key: &str,
+        inbound: &Inbound,
+        _kept_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let (key, body) = (key.to_string(), to_json(inbound)?);
         let event_id = inbound.event_id.clone();
         self.with(move |conn| {
@@ -626,5 +404,43 @@ impl Outbox for SqliteStore {
             tx.commit().map_err(unavailable)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row that does not decode is corrupt, not an outage: retrying would
+    /// fail the same way, so it must not be answered with "please retry".
+    #[tokio::test]
+    async fn a_row_that_does_not_decode_is_corrupt() {
+        let store = SqliteStore::in_memory(Arc::new(Catalog::presets())).unwrap();
+        store
+            .with(|conn| {
+                conn.execute_batch(
+                    "INSERT INTO heads (id, tenant, public_id, status, customer_id, version,
+                                        updated_at, due_at, flagged, body)
+                     VALUES ('ord_1', 'acme', 'pub_1', 'pending', 'c', 1,
+                             '2026-03-01T09:00:00.000000Z', NULL, 0, '{not json');
+                     INSERT INTO tracking_links (tenant, code, order_id, carrier, attached_at)
+                     VALUES ('acme', '1Z9', 'ord_1', NULL, 'yesterday');",
+                )
+                .map_err(unavailable)
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.load("ord_1").await,
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            store.find_by_public_id("pub_1").await,
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            store.find_by_tracking("acme", "1Z9").await,
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

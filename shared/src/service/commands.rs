@@ -1,0 +1,374 @@
+//! Commands on an existing order, all of one shape ([`OrderService::run`]):
+//! load the head and its parked facts, decide, commit conditionally on the
+//! version read, and after a lost race re-read and re-decide at most
+//! [`MAX_ATTEMPTS`] times. What differs between commands is how they find
+//! their order ([`Target`]), what they decide, and what a lost race means
+//! to them ([`OnRace`]); the staff and customer commands are here, facts
+//! from outside in [`intake`](super::intake), the sweep in
+//! [`sweep`](super::sweep).
+
+use std::sync::Arc;
+
+use super::error::rejected;
+use super::requests::staff_text;
+use super::{OrderService, ServiceError, TransitionRequest, MAX_ATTEMPTS};
+use crate::auth::{Principal, Role};
+use crate::lifecycle::Lifecycle;
+use crate::order::decide::{self, Decision, Origin, ParkedAction, Rejection, StatusClaim};
+use crate::order::limits;
+use crate::order::{Head, TrackingInput};
+use crate::ports::{Commit, Loaded, StoreError};
+use crate::views::{OrderView, TrackingView};
+
+/// How a command finds its order.
+pub(super) enum Target<'a> {
+    /// One of the principal's tenant's orders; anyone else's is not found.
+    Owned(&'a Principal, &'a str),
+    /// Any order by id: the command judges for itself whether it may touch it.
+    Any(&'a str),
+    /// A head already read (by the due index, which holds no parked facts):
+    /// decided on as it is, read again only after a lost race.
+    Read(&'a Head),
+}
+
+/// What a lost race means to a command.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum OnRace {
+    /// Read the order again and decide anew.
+    Retry,
+    /// The caller decided on a version it named: the conflict is its answer.
+    Fail,
+}
+
+/// What one attempt makes of the order as read.
+pub(super) enum Attempt<T> {
+    /// Write this; `T` is the command's answer once it is written.
+    Commit(Box<Commit>, T),
+    /// Nothing to write: `T` is the answer as it stands.
+    Nothing(T),
+}
+
+impl OrderService {
+    /// Runs a command on an existing order: load → decide → conditional
+    /// commit, re-read and re-decided after a lost race. `decide` judges the
+    /// order as read, told whether an earlier attempt lost a race. A commit
+    /// that attaches tracking codes then applies the facts waiting for them.
+    /// Losing every attempt is a conflict naming the order's status as the
+    /// last refused commit found it.
+    pub(super) async fn run<T>(
+        &self,
+        target: Target<'_>,
+        on_race: OnRace,
+        mut decide: impl FnMut(&Loaded, &Arc<Lifecycle>, bool) -> Result<Attempt<T>, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let mut first = match target {
+            Target::Read(head) => Some(Loaded {
+                head: head.clone(),
+                parked: Vec::new(),
+            }),
+            _ => None,
+        };
+        let mut lost = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = match first.take() {
+                Some(loaded) => loaded,
+                None => self.read(&target).await?,
+            };
+            let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+            let (commit, answer) = match decide(&loaded, &lifecycle, lost.is_some())? {
+                Attempt::Commit(commit, answer) => (commit, answer),
+                Attempt::Nothing(answer) => return Ok(answer),
+            };
+            match self.store.commit(&commit).await {
+                Ok(()) => {
+                    let head = &commit.head;
+                    self.match_tracking(&commit.tracking_codes, &head.tenant, &head.id)
+                        .await;
+                    return Ok(answer);
+                }
+                Err(StoreError::VersionConflict { current, status }) => {
+                    if on_race == OnRace::Fail {
+                        return Err(ServiceError::Conflict {
+                            status,
+                            version: current,
+                        });
+                    }
+                    lost = Some((status, current));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let (status, version) = lost.unwrap_or_default();
+        Err(ServiceError::Conflict { status, version })
+    }
+
+    async fn read(&self, target: &Target<'_>) -> Result<Loaded, ServiceError> {
+        let order_id = match *target {
+            Target::Owned(principal, order_id) => {
+                return self.load_owned(principal, order_id).await
+            }
+            Target::Any(order_id) => order_id,
+            Target::Read(head) => &head.id,
+        };
+        self.store
+            .load(order_id)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// A staff move. With `expected_version` a stale view gets a 409; without
+    /// it, a lost race is re-read and re-decided a bounded number of times,
+    /// and a move the race made impossible is a 409 too.
+    pub async fn transition(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        request: TransitionRequest,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        let request = request.validated()?;
+        self.transition_as(principal, order_id, request).await
+    }
+
+    async fn transition_as(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        request: TransitionRequest,
+    ) -> Result<OrderView, ServiceError> {
+        let origin = principal.origin();
+        let on_race = match request.expected_version {
+            Some(_) => OnRace::Fail,
+            None => OnRace::Retry,
+        };
+        let target = Target::Owned(principal, order_id);
+        let (head, parked, lifecycle) = self
+            .run(target, on_race, |loaded, lifecycle, raced| {
+                let claim = StatusClaim {
+                    to: request.to.clone(),
+                    occurred_at: self.clock.now(),
+                    reason: request.reason.clone(),
+                    tracking: request.tracking.clone(),
+                };
+                let decided = decide::transition(
+                    &loaded.head,
+                    &loaded.parked,
+                    lifecycle,
+                    &origin,
+                    claim,
+                    request.expected_version,
+                    self.clock.now(),
+                );
+                let decision = match decided {
+                    Ok(d) => d,
+                    Err(rejection) if raced || lost_race(&rejection, &loaded.head) => {
+                        return Err(ServiceError::Conflict {
+                            status: loaded.head.status.clone(),
+                            version: loaded.head.version,
+                        })
+                    }
+                    Err(rejection) => {
+                        let actor = principal.actor();
+                        return Err(rejected(rejection, &loaded.head, lifecycle, actor));
+                    }
+                };
+                // The view answers with the parked facts the commit leaves.
+                let mut parked = loaded.parked.clone();
+                parked.retain(|p| !decision.unpark.iter().any(|u| u.event_id == p.event_id));
+                parked.extend(decision.park.iter().cloned());
+                let head = decision.head.clone();
+                let answer = (head, parked, lifecycle.clone());
+                Ok(Attempt::Commit(Box::new(Commit::of(decision)), answer))
+            })
+            .await?;
+        let actor = principal.actor();
+        Ok(OrderView::new(head, &parked, None, &lifecycle, actor))
+    }
+
+    /// The customer answers the store's proposed substitutions (README › Live updates and the pages people use):
+    /// approved moves on, rejected sends the order back to picking. The
+    /// unguessable public id is the customer's capability.
+    pub async fn answer_substitutions(
+        &self,
+        public_id: &str,
+        approve: bool,
+    ) -> Result<TrackingView, ServiceError> {
+        let head = self.find_public(public_id).await?;
+        let lifecycle = self.lifecycle(&head.lifecycle)?;
+        // Which states these are is the lifecycle's say (its roles).
+        let Some(to) = decide::substitution_answer(&head, &lifecycle, approve) else {
+            return Err(ServiceError::Invalid(
+                "there are no substitutions waiting for an answer".into(),
+            ));
+        };
+        let customer = Principal {
+            tenant: head.tenant.clone(),
+            role: Role::Customer,
+            subject: head.customer_id.clone(),
+        };
+        let request = TransitionRequest {
+            to: to.to_string(),
+            reason: Some(
+                if approve {
+                    "customer approved"
+                } else {
+                    "customer rejected"
+                }
+                .into(),
+            ),
+            tracking: None,
+            expected_version: None,
+        };
+        self.transition_as(&customer, &head.id, request).await?;
+        self.track(public_id).await
+    }
+
+    /// Runs a staff command that is not a transition (tracking, notes,
+    /// flags, parked facts). The view returned is read after any facts the
+    /// command let through have applied.
+    async fn staff_command(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        decide: impl Fn(&Loaded, &Lifecycle, &Origin) -> Result<Decision, Rejection>,
+    ) -> Result<OrderView, ServiceError> {
+        let target = Target::Owned(principal, order_id);
+        let lifecycle = self
+            .run(target, OnRace::Retry, |loaded, lifecycle, _| {
+                let decision = decide(loaded, lifecycle, &principal.origin())
+                    .map_err(|r| rejected(r, &loaded.head, lifecycle, principal.actor()))?;
+                Ok(Attempt::Commit(
+                    Box::new(Commit::of(decision)),
+                    lifecycle.clone(),
+                ))
+            })
+            .await?;
+        let loaded = self.load_owned(principal, order_id).await?;
+        let actor = principal.actor();
+        Ok(OrderView::new(
+            loaded.head,
+            &loaded.parked,
+            None,
+            &lifecycle,
+            actor,
+        ))
+    }
+
+    /// Staff add (or give late) a package's tracking code.
+    pub async fn add_tracking(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        tracking: TrackingInput,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        let tracking = tracking.validated()?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::add_tracking(&loaded.head, lifecycle, origin, tracking.clone(), now)
+        })
+        .await
+    }
+
+    /// Managers correct a package's tracking code.
+    pub async fn correct_tracking(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        shipment_id: &str,
+        tracking: TrackingInput,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_manager()?;
+        limits::id("shipment id", shipment_id)?;
+        let tracking = tracking.validated()?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::correct_tracking(
+                &loaded.head,
+                lifecycle,
+                origin,
+                shipment_id,
+                tracking.clone(),
+                now,
+            )
+        })
+        .await
+    }
+
+    pub async fn add_note(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        text: String,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        let text = staff_text("text", &text)?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            Ok(decide::add_note(
+                &loaded.head,
+                lifecycle,
+                origin,
+                text.clone(),
+                now,
+            ))
+        })
+        .await
+    }
+
+    pub async fn resolve_flags(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        reason: String,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_manager()?;
+        let reason = staff_text("reason", &reason)?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::resolve_flags(&loaded.head, lifecycle, origin, reason.clone(), now)
+        })
+        .await
+    }
+
+    /// Managers apply or discard a parked fact.
+    pub async fn settle_parked(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        event_id: &str,
+        action: ParkedAction,
+        reason: String,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_manager()?;
+        limits::id("event id", event_id)?;
+        let reason = staff_text("reason", &reason)?;
+        let now = self.clock.now();
+        self.staff_command(principal, order_id, |loaded, lifecycle, origin| {
+            decide::settle_parked(
+                &loaded.head,
+                &loaded.parked,
+                lifecycle,
+                origin,
+                decide::Settlement {
+                    event_id: event_id.to_string(),
+                    action,
+                    reason: reason.clone(),
+                },
+                now,
+            )
+        })
+        .await
+    }
+}
+
+/// A stale version, or a move to where the order already is (a second click
+/// on the same button), means someone else got there first: a conflict, not
+/// an illegal request.
+fn lost_race(rejection: &Rejection, head: &Head) -> bool {
+    match rejection {
+        Rejection::VersionConflict { .. } => true,
+        Rejection::Illegal { target, .. } => *target == head.status,
+        _ => false,
+    }
+}

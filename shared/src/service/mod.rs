@@ -1,0 +1,97 @@
+//! The application service every function calls: it loads, decides, commits
+//! and retries. It owns the rules that are not pure (tenancy, idempotency,
+//! concurrency); the decisions themselves are in `order::decide`.
+//!
+//! - [`requests`]: what callers send, and the checks it passes first;
+//! - [`checkout`]: placing an order, idempotently;
+//! - [`commands`]: load → decide → conditional commit → bounded retry, the
+//!   one loop every command on an existing order runs, and the staff
+//!   commands on it;
+//! - [`intake`]: facts from outside (webhooks, carrier re-fetches) and the
+//!   facts waiting for an order or tracking code to appear;
+//! - [`sweep`]: the stall sweep over the due index;
+//! - [`reads`]: views, lists, the health view and the SLA report;
+//! - [`error`]: [`ServiceError`] and refusals.
+
+mod checkout;
+mod commands;
+mod error;
+mod intake;
+mod reads;
+mod requests;
+mod sweep;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::Principal;
+use crate::lifecycle::{Catalog, Lifecycle};
+use crate::order::limits;
+use crate::ports::{CarrierClient, Clock, Loaded, OrderStore, StoreError};
+use crate::tenants::Tenants;
+
+pub use checkout::Placed;
+pub use error::{Refusal, ServiceError};
+pub use intake::FactOutcome;
+pub use reads::{HealthEntry, HealthIssue, TrackedOrder};
+pub use requests::{Checkout, TransitionRequest};
+pub use sweep::{SweepReport, SWEEP_BATCH, SWEEP_MAX_BATCHES};
+
+/// How many times a command re-reads and re-decides after losing a race.
+pub const MAX_ATTEMPTS: usize = 5;
+
+pub struct OrderService {
+    store: Arc<dyn OrderStore>,
+    carrier: Option<Arc<dyn CarrierClient>>,
+    catalog: Arc<Catalog>,
+    tenants: Arc<Tenants>,
+    clock: Arc<dyn Clock>,
+}
+
+impl OrderService {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        catalog: Arc<Catalog>,
+        tenants: Arc<Tenants>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        OrderService {
+            store,
+            carrier: None,
+            catalog,
+            tenants,
+            clock,
+        }
+    }
+
+    /// Lets managers re-fetch packages' status from the carriers.
+    pub fn with_carrier(mut self, carrier: Arc<dyn CarrierClient>) -> Self {
+        self.carrier = Some(carrier);
+        self
+    }
+
+    /// The service's time (injected in tests).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn lifecycle(&self, name: &str) -> Result<Arc<Lifecycle>, ServiceError> {
+        self.catalog
+            .get(name)
+            .ok_or_else(|| ServiceError::Store(StoreError::UnknownLifecycle(name.to_string())))
+    }
+
+    /// Loads an order the principal's tenant owns; anyone else's is a 404.
+    async fn load_owned(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+    ) -> Result<Loaded, ServiceError> {
+        limits::id("order id", order_id)?;
+        match self.store.load(order_id).await? {
+            Some(loaded) if loaded.head.tenant == principal.tenant => Ok(loaded),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+}

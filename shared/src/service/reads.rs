@@ -1,0 +1,270 @@
+//! What staff and customers read: the order view and its audit log, the
+//! tenant's list, the health view, the SLA report, and the customer's view
+//! and live stream by public id. Every staff read is scoped to the
+//! principal's tenant; the customer's by the unguessable public id alone.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::requests::list_filters;
+use super::{OrderService, ServiceError};
+use crate::auth::Principal;
+use crate::lifecycle::Lifecycle;
+use crate::order::deadlines;
+use crate::order::limits;
+use crate::order::{Event, FlagKind, Head, OrderSummary};
+use crate::ports::{ListQuery, Page};
+use crate::report::{self, ReportPeriod, SlaReport};
+use crate::views::{OrderView, TrackingView};
+
+/// Upper bound on events read to build a view.
+const MAX_LOG: usize = 10_000;
+/// Orders read per page when a read walks the whole list.
+const PAGE: usize = 200;
+
+/// One order in the health view.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthEntry {
+    pub id: String,
+    pub public_id: String,
+    pub status: String,
+    pub customer_id: String,
+    /// Minutes since the oldest open flag (or the missed deadline).
+    pub age_minutes: i64,
+    pub issues: Vec<HealthIssue>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthIssue {
+    pub kind: FlagKind,
+    pub reason: String,
+    pub level: u32,
+    pub raised_at: DateTime<Utc>,
+    pub suggested_actions: Vec<&'static str>,
+}
+
+impl HealthEntry {
+    fn new(head: &Head, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Self {
+        let mut issues: Vec<HealthIssue> = head
+            .flags
+            .iter()
+            .map(|f| HealthIssue {
+                kind: f.kind,
+                reason: f.reason.clone(),
+                level: f.level,
+                raised_at: f.raised_at,
+                suggested_actions: match (&f.cause, f.kind) {
+                    (Some(cause), _) => cause.suggested_actions().to_vec(),
+                    (None, FlagKind::DeliveryException) => {
+                        vec!["refetch_carrier", "note", "resolve"]
+                    }
+                    (None, _) => vec!["resolve", "advance", "note"],
+                },
+            })
+            .collect();
+        // Overdue, but the sweep has not been round yet.
+        for (deadline, _) in deadlines::overdue(head, lifecycle, now) {
+            if head
+                .flags
+                .iter()
+                .all(|f| f.cause.as_ref() != Some(&deadline.reason))
+            {
+                issues.push(HealthIssue {
+                    kind: deadline.reason.flag(),
+                    reason: deadline
+                        .reason
+                        .describe((now - deadline.since).num_minutes()),
+                    level: 0,
+                    raised_at: deadline.at,
+                    suggested_actions: deadline.reason.suggested_actions().to_vec(),
+                });
+            }
+        }
+        let oldest = issues.iter().map(|i| i.raised_at).min().unwrap_or(now);
+        HealthEntry {
+            id: head.id.clone(),
+            public_id: head.public_id.clone(),
+            status: head.status.clone(),
+            customer_id: head.customer_id.clone(),
+            age_minutes: (now - oldest).num_minutes(),
+            issues,
+        }
+    }
+}
+
+/// The order a customer's live stream follows, found by its public id. Only
+/// the service makes one, so holding it means the public id was known.
+#[derive(Clone, Debug)]
+pub struct TrackedOrder {
+    order_id: String,
+}
+
+impl TrackedOrder {
+    /// The internal id, to tell this order's live events from others'; it
+    /// never leaves the server.
+    pub fn order_id(&self) -> &str {
+        &self.order_id
+    }
+}
+
+impl OrderService {
+    pub async fn get(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+    ) -> Result<OrderView, ServiceError> {
+        principal.require_staff()?;
+        let loaded = self.load_owned(principal, order_id).await?;
+        let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+        let events = self.store.events(order_id, 0, MAX_LOG).await?;
+        Ok(OrderView::new(
+            loaded.head,
+            &loaded.parked,
+            Some(&events),
+            &lifecycle,
+            principal.actor(),
+        ))
+    }
+
+    /// The audit log, oldest first, paged by sequence number.
+    pub async fn events(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, ServiceError> {
+        principal.require_staff()?;
+        self.load_owned(principal, order_id).await?;
+        Ok(self.store.events(order_id, after, limit).await?)
+    }
+
+    /// One of the tenant's orders as the board lists it.
+    pub async fn summary(
+        &self,
+        principal: &Principal,
+        order_id: &str,
+    ) -> Result<OrderSummary, ServiceError> {
+        principal.require_staff()?;
+        Ok(self.load_owned(principal, order_id).await?.head.summary())
+    }
+
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        query: ListQuery,
+    ) -> Result<Page<OrderSummary>, ServiceError> {
+        principal.require_staff()?;
+        let mut query = list_filters(query)?;
+        query.tenant = principal.tenant.clone();
+        query.now = Some(self.clock.now());
+        Ok(self.store.list(&query).await?)
+    }
+
+    /// The customer's view, by public id only.
+    pub async fn track(&self, public_id: &str) -> Result<TrackingView, ServiceError> {
+        let head = self.find_public(public_id).await?;
+        let lifecycle = self.lifecycle(&head.lifecycle)?;
+        let events = self.store.events(&head.id, 0, MAX_LOG).await?;
+        Ok(TrackingView::new(&head, &events, &lifecycle))
+    }
+
+    /// The order a customer's live stream follows, by public id only.
+    pub async fn tracked_order(&self, public_id: &str) -> Result<TrackedOrder, ServiceError> {
+        let head = self.find_public(public_id).await?;
+        Ok(TrackedOrder { order_id: head.id })
+    }
+
+    /// The followed order's events after sequence number `after`, oldest
+    /// first: what its live stream has not sent yet.
+    pub async fn tracked_events(
+        &self,
+        order: &TrackedOrder,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, ServiceError> {
+        Ok(self.store.events(&order.order_id, after, limit).await?)
+    }
+
+    /// An order by its public id; the customer's capability, so nothing
+    /// but the id's shape is checked.
+    pub(super) async fn find_public(&self, public_id: &str) -> Result<Head, ServiceError> {
+        limits::id("public id", public_id)?;
+        self.store
+            .find_by_public_id(public_id)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// The health view: stalled and needs-review orders with why, how long,
+    /// and what staff can do.
+    pub async fn health(&self, principal: &Principal) -> Result<Vec<HealthEntry>, ServiceError> {
+        principal.require_manager()?;
+        let now = self.clock.now();
+        let mut query = ListQuery {
+            tenant: principal.tenant.clone(),
+            stalled: Some(true),
+            now: Some(now),
+            limit: PAGE,
+            ..ListQuery::default()
+        };
+        let mut entries = Vec::new();
+        loop {
+            let page = self.store.list(&query).await?;
+            for summary in page.items {
+                let Some(loaded) = self.store.load(&summary.id).await? else {
+                    continue;
+                };
+                let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
+                entries.push(HealthEntry::new(&loaded.head, &lifecycle, now));
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.age_minutes));
+        Ok(entries)
+    }
+
+    /// The SLA report over the tenant's orders placed in the period. It reads
+    /// each of them: fine for a store's day or month; a bigger history would
+    /// aggregate from the event bus instead.
+    pub async fn report(
+        &self,
+        principal: &Principal,
+        period: ReportPeriod,
+    ) -> Result<SlaReport, ServiceError> {
+        principal.require_manager()?;
+        if period.from >= period.to {
+            return Err(ServiceError::Invalid("from must be before to".into()));
+        }
+        let mut query = ListQuery {
+            tenant: principal.tenant.clone(),
+            limit: PAGE,
+            ..ListQuery::default()
+        };
+        let mut heads = Vec::new();
+        loop {
+            let page = self.store.list(&query).await?;
+            for summary in page.items.iter().filter(|s| period.contains(s.created_at)) {
+                if let Some(loaded) = self.store.load(&summary.id).await? {
+                    heads.push(loaded.head);
+                }
+            }
+            // Newest first: once a page is entirely older than the period, stop.
+            let done = page.items.iter().all(|s| s.updated_at < period.from);
+            match page.next {
+                Some(next) if !done => query.after = Some(next),
+                _ => break,
+            }
+        }
+        Ok(report::sla_report(
+            &principal.tenant,
+            &heads,
+            &self.catalog,
+            &period,
+            self.clock.now(),
+        ))
+    }
+}

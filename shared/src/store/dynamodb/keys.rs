@@ -1,0 +1,216 @@
+//! Every key the DynamoDB adapter writes or reads, and the item layout they
+//! make. Nothing else in the adapter spells a key: a format changes here or
+//! nowhere, and tables already deployed hold the old one.
+//!
+//! # Items
+//!
+//! One table, string keys `pk` / `sk`; `expires_at` (epoch seconds) is the
+//! table's TTL attribute.
+//!
+//! | item | `pk` | `sk` | other attributes |
+//! |---|---|---|---|
+//! | head | `ORDER#<id>` | `HEAD` | `body` (the head as JSON), `summary` (what a list shows), `version`, `status`, `public_id`, `flagged`, `due_at`, and the index keys below |
+//! | event | `ORDER#<id>` | `EVENT#<seq, 20 digits>` | `event_id`, `body`; immutable, and its insert is what the publisher sends |
+//! | parked fact | `ORDER#<id>` | `PARKED#<occurred_at>#<event_id>` | `event_id`, `body`; deleted when released |
+//! | dedupe marker | `DEDUPE#<tenant>/<source>#<external_id>` | `DEDUPE` | `order_id`, `expires_at` (30 days) |
+//! | idempotency key | `IDEM#<tenant>#<key>` | `IDEM` | `body` (the stored response), `expires_at` (24 hours) |
+//! | tracking code | `TRACKING#<tenant>#<code>` | `ORDER#<id>` | `order_id`, `attached_at`, `carrier`; one per order that used the code |
+//! | tracking code, before codes were per tenant | `TRACKING#<code>` | `TRACKING` | `order_id`; read only, never written |
+//! | waiting fact | `UNMATCHED#<tenant>\|<subject>` | `<provider event id>` | `body` (the fact), `expires_at` (30 days) |
+//!
+//! `<subject>` is `order:<id>` or `tracking:<normalised code>`
+//! ([`Subject::key`](crate::order::inbound::Subject::key)); times are
+//! fixed-width UTC ([`ts`]), so text order is time order.
+//!
+//! `EVENT#` < `HEAD` < `PARKED#`, so a command reads the head and its parked
+//! facts — and not the history — with one strongly consistent `Query` on
+//! `sk >= HEAD`.
+//!
+//! # Index keys
+//!
+//! Only heads carry them, so the indexes hold heads only.
+//!
+//! | attribute | value | index |
+//! |---|---|---|
+//! | `public_id` | the order's public id | `ByPublicId` (hash) |
+//! | `status_key` | `TENANT#<t>#STATUS#<s>` | `ByStatus` (hash) |
+//! | `tenant_key` | `TENANT#<t>` | `ByTenant` (hash) |
+//! | `customer_key` | `TENANT#<t>#CUSTOMER#<c>` | `ByCustomer` (hash) |
+//! | `updated` | `<updated_at>#<order id>` | sort key of the three above |
+//! | `due_shard` | `DUE#<0-7>`, a hash of the order id | `Due` (hash); only on heads with a deadline |
+//! | `due_key` | `<due_at>#<order id>` | `Due` (sort) |
+
+use chrono::{DateTime, Utc};
+
+use crate::order::Head;
+use crate::store::ts;
+
+/// The sort key of an order's head.
+pub(super) const HEAD: &str = "HEAD";
+/// What every parked fact's sort key starts with.
+pub(super) const PARKED_PREFIX: &str = "PARKED#";
+/// The sort key of a dedupe marker.
+pub(super) const DEDUPE: &str = "DEDUPE";
+/// The sort key of an idempotency key.
+pub(super) const IDEMPOTENCY: &str = "IDEM";
+/// The sort key of a tracking code's pointer from before codes were kept per
+/// tenant.
+pub(super) const LEGACY_TRACKING: &str = "TRACKING";
+/// Shards of the due index, so the sweep's reads spread over partitions.
+pub(super) const DUE_SHARDS: u32 = 8;
+
+/// What every event item's sort key starts with.
+pub(super) const EVENT_PREFIX: &str = "EVENT#";
+
+/// The partition of an order: its head, events and parked facts.
+pub(super) fn order_pk(id: &str) -> String {
+    format!("ORDER#{id}")
+}
+
+/// Zero-padded, so text order is sequence order.
+pub(super) fn event_sk(seq: u64) -> String {
+    format!("{EVENT_PREFIX}{seq:020}")
+}
+
+/// Parked facts sort by when they happened: the order they are retried in.
+pub(super) fn parked_sk(occurred_at: DateTime<Utc>, event_id: &str) -> String {
+    format!("{PARKED_PREFIX}{}#{event_id}", ts(occurred_at))
+}
+
+/// `source` is already per tenant (`<tenant>/<source>` for provider facts),
+/// so one tenant's event id never answers for another's.
+pub(super) fn dedupe_pk(source: &str, external_id: &str) -> String {
+    format!("DEDUPE#{source}#{external_id}")
+}
+
+pub(super) fn idempotency_pk(tenant: &str, key: &str) -> String {
+    format!("IDEM#{tenant}#{key}")
+}
+
+/// A (normalised) tracking code of a tenant; its items are keyed by order.
+pub(super) fn tracking_pk(tenant: &str, code: &str) -> String {
+    format!("TRACKING#{tenant}#{code}")
+}
+
+/// The one global pointer per code that tables written before codes were
+/// kept per tenant hold.
+pub(super) fn legacy_tracking_pk(code: &str) -> String {
+    format!("TRACKING#{code}")
+}
+
+/// Facts waiting for an order, under the subject key the service gives them
+/// (tenant first, so a fact can only be matched within its tenant).
+pub(super) fn unmatched_pk(subject_key: &str) -> String {
+    format!("UNMATCHED#{subject_key}")
+}
+
+pub(super) fn tenant_key(tenant: &str) -> String {
+    format!("TENANT#{tenant}")
+}
+
+pub(super) fn status_key(tenant: &str, status: &str) -> String {
+    format!("TENANT#{tenant}#STATUS#{status}")
+}
+
+pub(super) fn customer_key(tenant: &str, customer_id: &str) -> String {
+    format!("TENANT#{tenant}#CUSTOMER#{customer_id}")
+}
+
+/// The tenant indexes' sort value of an order updated at `at`: where a list
+/// cursor points, and why lists read most recent first.
+pub(super) fn updated(at: DateTime<Utc>, order_id: &str) -> String {
+    format!("{}#{order_id}", ts(at))
+}
+
+/// The due-index partition of shard `n`.
+pub(super) fn due_shard(n: u32) -> String {
+    format!("DUE#{n}")
+}
+
+/// The shard an order's deadline lives in: a stable hash, so every write of
+/// the head lands in the same one.
+pub(super) fn due_shard_of(order_id: &str) -> String {
+    let hash = order_id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    due_shard(hash % DUE_SHARDS)
+}
+
+pub(super) fn due_key(due_at: DateTime<Utc>, order_id: &str) -> String {
+    format!("{}#{order_id}", ts(due_at))
+}
+
+/// Above every `due_key` of a deadline at or before `now`: `~` sorts after
+/// any order id.
+pub(super) fn due_until(now: DateTime<Utc>) -> String {
+    format!("{}#~", ts(now))
+}
+
+/// The index keys a head carries, as `(attribute, value)`; the due keys only
+/// when it has a deadline, which is what keeps the due index sparse.
+pub(super) fn index_keys(head: &Head) -> Vec<(&'static str, String)> {
+    let tenant = &head.tenant;
+    let mut keys = vec![
+        ("public_id", head.public_id.clone()),
+        ("tenant_key", tenant_key(tenant)),
+        ("status_key", status_key(tenant, &head.status)),
+        ("customer_key", customer_key(tenant, &head.customer_id)),
+        ("updated", updated(head.updated_at, &head.id)),
+    ];
+    if let Some(due) = head.due_at {
+        keys.push(("due_shard", due_shard_of(&head.id)));
+        keys.push(("due_key", due_key(due, &head.id)));
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// Keys are compared as text: these orders are what reads rely on.
+    #[test]
+    fn text_order_is_the_order_reads_rely_on() {
+        let at = |s| Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, s).unwrap();
+        assert!(event_sk(9) < event_sk(10), "events by sequence");
+        assert!(
+            event_sk(u64::MAX).as_str() < HEAD,
+            "history before the head"
+        );
+        assert!(
+            HEAD < parked_sk(at(0), "e").as_str(),
+            "parked facts after it"
+        );
+        assert!(
+            parked_sk(at(1), "a") > parked_sk(at(0), "z"),
+            "by time first"
+        );
+        assert!(due_key(at(0), "ord_zzz") < due_until(at(0)));
+        assert!(due_until(at(0)) < due_key(at(1), "ord_a"));
+    }
+
+    /// Deployed tables hold these formats; changing one strands their items.
+    #[test]
+    fn formats_are_those_deployed_tables_hold() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        assert_eq!(order_pk("o1"), "ORDER#o1");
+        assert_eq!(event_sk(7), "EVENT#00000000000000000007");
+        assert_eq!(parked_sk(at, "e1"), "PARKED#2026-03-01T09:00:00.000000Z#e1");
+        assert_eq!(
+            dedupe_pk("acme/carrier:ups", "x"),
+            "DEDUPE#acme/carrier:ups#x"
+        );
+        assert_eq!(idempotency_pk("acme", "k"), "IDEM#acme#k");
+        assert_eq!(tracking_pk("acme", "1Z9"), "TRACKING#acme#1Z9");
+        assert_eq!(legacy_tracking_pk("1Z9"), "TRACKING#1Z9");
+        assert_eq!(unmatched_pk("acme|order:o1"), "UNMATCHED#acme|order:o1");
+        assert_eq!(status_key("acme", "paid"), "TENANT#acme#STATUS#paid");
+        assert_eq!(customer_key("acme", "c"), "TENANT#acme#CUSTOMER#c");
+        assert_eq!(updated(at, "o1"), "2026-03-01T09:00:00.000000Z#o1");
+        assert!((0..DUE_SHARDS)
+            .map(due_shard)
+            .any(|s| s == due_shard_of("ord_1")));
+    }
+}
