@@ -223,8 +223,8 @@ async fn the_pages_are_served() {
     }
 }
 
-// Seed 004: the store proposes substitutions, the customer answers on the
-// tracking page; rejected goes back to picking.
+// The store proposes substitutions, the customer answers on the tracking
+// page; rejected goes back to picking (README › Live updates and the pages).
 #[tokio::test]
 async fn the_customer_answers_proposed_substitutions() {
     let server = start();

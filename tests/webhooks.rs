@@ -130,8 +130,8 @@ fn timeline(view: &Value) -> Vec<String> {
         .collect()
 }
 
-// Seed 000: "Delayed payment webhook — status shows 'Processing payment' with
-// estimated resolution time."
+// A delayed payment webhook: the customer reads "Processing payment" with an
+// estimated resolution time (README › Out-of-order facts, the customer view).
 #[tokio::test]
 async fn a_delayed_payment_shows_processing_with_an_estimate_then_confirms() {
     let server = start_stack(&[]);
@@ -160,8 +160,8 @@ async fn a_delayed_payment_shows_processing_with_an_estimate_then_confirms() {
     assert!(str_of(&view, "message").contains("tracking will appear once dispatched"));
 }
 
-// Seed 000: "Out-of-order carrier events — stored by carrier timestamp;
-// display derived from the sorted log."
+// Out-of-order carrier events: stored by the carrier's timestamp, shown from
+// the sorted log (README › Webhooks, "a package's newest scan wins").
 #[tokio::test]
 async fn out_of_order_carrier_scans_read_in_carrier_order() {
     let server = start_stack(&[]);
@@ -213,8 +213,8 @@ async fn out_of_order_carrier_scans_read_in_carrier_order() {
     );
 }
 
-// Seed 000: "Dropped webhook — admin reconciliation dashboard flags stalled
-// orders after timeout." A tenant with a zero-minute payment SLA makes the
+// A dropped webhook: the stall sweep flags the order for the health view
+// after its SLA (README › Stalled orders and reconciliation). A tenant with a zero-minute payment SLA makes the
 // timeout immediate.
 #[tokio::test]
 async fn an_order_whose_payment_never_arrives_is_listed_as_stalled() {
@@ -245,8 +245,8 @@ async fn an_order_whose_payment_never_arrives_is_listed_as_stalled() {
         .is_empty());
 }
 
-// Seed 000: "Shipped without tracking number — status advances; tracking
-// section shows 'Tracking number pending'." A scan for the code that arrives
+// Shipped without a tracking number: the status advances and the customer
+// reads "tracking number pending" (README › Lifecycle presets). A scan for the code that arrives
 // before staff enter it waits, and applies the moment they do.
 #[tokio::test]
 async fn shipped_without_tracking_says_pending_until_the_code_arrives() {
@@ -286,8 +286,9 @@ async fn shipped_without_tracking_says_pending_until_the_code_arrives() {
     assert_eq!(outcome(&again)["outcome"], "duplicate");
 }
 
-// Seed 000: "Illegal state transition — event queued; admin alerted if not
-// resolved within SLA window." Seed 004: driver details and position, no phone.
+// A fact ahead of the order's states is parked and flagged for review if it
+// waits past its window (README › Out-of-order facts); a delivery partner's
+// driver details and position reach the customer, the phone never does.
 #[tokio::test]
 async fn a_fact_ahead_of_its_states_waits_then_applies_and_the_driver_is_shown_without_a_phone() {
     let server = start_stack(&[]);
@@ -433,7 +434,8 @@ async fn a_redelivered_webhook_is_recorded_once() {
     assert_eq!(server.events_count(&token, &id).await, count);
 }
 
-// Seed 003: a payment that fails after its retries cancels the order.
+// A payment that fails after its retries cancels the order (README ›
+// Webhooks, the payments rule).
 #[tokio::test]
 async fn a_payment_failing_three_times_cancels_the_order_and_a_refund_is_recorded() {
     let server = start_stack(&[]);

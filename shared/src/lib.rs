@@ -1,18 +1,25 @@
 //! The core of the order-tracking system: lifecycles, the event log and its
 //! projection, the ports the functions talk through, and their local adapters.
 //!
+//! From the ground up (a module only uses those above it):
+//!
+//! - [`hex`], [`cursor`]: small helpers (hex digits; the opaque position a
+//!   page of the order list ends at);
 //! - [`lifecycle`]: lifecycles as data, and where a fact lands on an order's path;
 //! - [`order`]: events, the head projection and the pure command decisions;
-//! - [`ports`]: `OrderStore`, `Outbox`, `EventPublisher`, `Clock`;
-//! - [`store`]: the embedded (SQLite) and DynamoDB adapters of `OrderStore`;
+//! - [`ports`]: `OrderStore`, `Outbox`, `EventPublisher`, `CarrierClient`, `Clock`;
+//! - read models and policy: [`views`] (the staff and customer views),
+//!   [`report`] (the SLA report), [`auth`] (principals, roles, tokens),
+//!   [`tenants`] (per-tenant policy);
 //! - [`service`]: load → decide → conditional commit, with retries; request
 //!   checks, intake of outside facts, the sweep and the reads;
-//! - [`views`]: the staff view and the customer's tracking view;
-//! - [`auth`], [`http`]: principals, JWTs and problem+json at the HTTP edge;
-//! - [`deadline`]: how long a request may still run (a Lambda invocation's deadline);
-//! - [`cursor`]: the opaque position a page of the order list ends at;
-//! - [`pages`]: the HTML pages, their scripts and their Content-Security-Policy;
-//! - [`bus`], [`relay`]: how events leave, at least once;
+//! - adapters: [`store`] (SQLite and DynamoDB), `publish` (EventBridge),
+//!   [`bus`] and [`relay`] (how events leave, at least once), [`carrier`]
+//!   (the carrier tracking API);
+//! - the HTTP edge: [`http`] (problem+json, extractors), [`live`] (the live
+//!   channels), [`pages`] (HTML under a Content-Security-Policy),
+//!   [`deadline`] (how long a request may still run); `lambda` and `aws`
+//!   (feature `aws`): the Lambda glue and the SDK configuration;
 //! - `testkit` (feature `testkit`): the store conformance suite, its
 //!   fixtures and the Lambda harness, for test crates only.
 

@@ -334,7 +334,7 @@ proptest! {
 
         let count = |k: PaymentKind| facts.iter().filter(|f| f.kind == k).count();
         let paid = count(PaymentKind::Succeeded) > 0;
-        let ends = count(PaymentKind::Failed) >= decide::MAX_PAYMENT_FAILURES as usize
+        let ends = count(PaymentKind::Failed) >= order_core::order::MAX_PAYMENT_FAILURES as usize
             || count(PaymentKind::Canceled) > 0;
 
         prop_assert_eq!(&got.head.payment, &expected.head.payment);

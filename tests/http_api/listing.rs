@@ -52,6 +52,20 @@ async fn list_filters_by_status_and_customer_and_pages_without_duplicates() {
         .list_ids(&manager, &[("status", "delivered")])
         .await
         .is_empty());
+    // A padded status is the status; an empty filter filters nothing.
+    let padded: BTreeSet<String> = server
+        .list_ids(&manager, &[("status", " confirmed ")])
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(padded, expected);
+    assert_eq!(
+        server
+            .list_ids(&manager, &[("status", ""), ("customer_id", "")])
+            .await
+            .len(),
+        7
+    );
 
     let for_a: BTreeSet<String> = server
         .list_ids(&manager, &[("customer_id", "cus_a")])

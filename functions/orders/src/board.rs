@@ -76,8 +76,7 @@ pub async fn stream(
     let channel = StoreChannel {
         service: app.service.clone(),
         principal,
-        // Without an id the board has just loaded its orders: news only.
-        seen: since.unwrap_or_else(Utc::now),
+        seen: since,
         sent: Sent::default(),
     };
     let ends = app.live.ends_at(deadline);
@@ -123,8 +122,10 @@ impl Sent {
 struct StoreChannel {
     service: Arc<OrderService>,
     principal: Principal,
-    /// The newest update sent (the client's `Last-Event-ID` at first).
-    seen: DateTime<Utc>,
+    /// The newest update sent (the client's `Last-Event-ID` at first);
+    /// `None` until the first catch-up of a board that has just loaded its
+    /// orders, which has nothing to send.
+    seen: Option<DateTime<Utc>>,
     sent: Sent,
 }
 
@@ -132,6 +133,10 @@ struct StoreChannel {
 impl Channel for StoreChannel {
     /// Sends the tenant's orders updated after `seen`, oldest first.
     async fn catch_up(&mut self, tx: &Sender) -> Option<()> {
+        let Some(seen) = self.seen else {
+            self.seen = Some(Utc::now());
+            return Some(());
+        };
         let mut query = ListQuery {
             tenant: self.principal.tenant.clone(),
             limit: 200,
@@ -145,7 +150,7 @@ impl Channel for StoreChannel {
                 .await
                 .ok()?;
             for summary in page.items {
-                if summary.updated_at <= self.seen {
+                if summary.updated_at <= seen {
                     break 'pages;
                 }
                 changed.push(summary);
@@ -156,7 +161,7 @@ impl Channel for StoreChannel {
             }
         }
         for summary in changed.iter().rev() {
-            self.seen = self.seen.max(summary.updated_at);
+            self.seen = self.seen.max(Some(summary.updated_at));
             self.sent.send(summary, tx).await?;
         }
         Some(())
@@ -170,7 +175,7 @@ impl Channel for StoreChannel {
         let Ok(summary) = self.service.summary(&self.principal, &event.order_id).await else {
             return Some(());
         };
-        self.seen = self.seen.max(summary.updated_at);
+        self.seen = self.seen.max(Some(summary.updated_at));
         self.sent.send(&summary, tx).await
     }
 }

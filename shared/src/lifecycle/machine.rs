@@ -57,12 +57,37 @@ impl Lifecycle {
             reach,
             forward_reach,
         } = validate(&def)?;
-        Ok(Lifecycle {
+        let mut lifecycle = Lifecycle {
             def,
             index,
             reach,
             forward_reach,
-        })
+        };
+        if lifecycle.def.roles.is_empty() {
+            lifecycle.def.roles = lifecycle.implied_roles();
+        }
+        Ok(lifecycle)
+    }
+
+    /// The roles of a definition that declares none, as decisions found
+    /// them before roles existed: by state name or alias, an ending only
+    /// where the state is terminal, and the success ending otherwise the
+    /// first terminal state (states are written in happy-path order).
+    fn implied_roles(&self) -> BTreeMap<StateRole, String> {
+        let mut roles: BTreeMap<StateRole, String> = StateRole::ALL
+            .into_iter()
+            .filter_map(|role| {
+                let state = self.resolve(role.implied_by())?;
+                (!role.needs_terminal() || self.is_terminal(state))
+                    .then(|| (role, state.to_string()))
+            })
+            .collect();
+        if let Some(first) = self.def.states.iter().find(|s| s.terminal) {
+            roles
+                .entry(StateRole::Completed)
+                .or_insert_with(|| first.name.clone());
+        }
+        roles
     }
 
     pub fn name(&self) -> &str {

@@ -85,6 +85,21 @@ impl StateRole {
         matches!(self, StateRole::Cancelled | StateRole::Completed)
     }
 
+    /// The state name (or alias) decisions looked for before definitions
+    /// declared roles: a definition without `roles` plays each role with
+    /// the state this resolves to, so older lifecycle files keep working.
+    pub fn implied_by(self) -> &'static str {
+        match self {
+            StateRole::Acknowledged => "store_acknowledged",
+            StateRole::AwaitingSubstitutions => "substitutions_needed",
+            StateRole::SubstitutionsRejected => "picking_in_progress",
+            StateRole::DriverPickedUp => "picked_up",
+            StateRole::DriverDelivered => "delivered",
+            StateRole::DriverFailed => "failed",
+            role => role.as_str(),
+        }
+    }
+
     /// The name a definition writes, as serde spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -339,3 +339,32 @@ fn a_role_is_written_as_serde_spells_it() {
         );
     }
 }
+
+/// A lifecycle file written before roles existed declares none: each role
+/// goes to the state (or alias) decisions looked for by name, so such a file
+/// behaves as it did. The presets, stripped of their roles, play every role
+/// they declare; where a preset declares less than its names imply, that is
+/// a choice the preset made (a kitchen takes no carrier's "delivered").
+#[test]
+fn a_definition_without_roles_plays_the_roles_its_names_imply() {
+    for f in FulfilmentType::ALL {
+        let declared = preset(f.preset());
+        let mut bare = declared.definition().clone();
+        bare.roles.clear();
+        let implied = Lifecycle::from_definition(bare).expect("valid");
+        for role in StateRole::ALL {
+            if declared.role(role).is_some() {
+                assert_eq!(
+                    implied.role(role),
+                    declared.role(role),
+                    "{} {role}",
+                    f.preset()
+                );
+            }
+        }
+    }
+    let mut kitchen = preset("kitchen").definition().clone();
+    kitchen.roles.clear();
+    let kitchen = Lifecycle::from_definition(kitchen).unwrap();
+    assert_eq!(kitchen.role(StateRole::Delivered), Some("completed"));
+}

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::head::Head;
 use crate::lifecycle::{Lifecycle, ShipmentStatus};
 
-pub use super::flags::StallReason;
+use super::flags::StallReason;
 
 /// Defaults when neither the lifecycle nor the tenant says otherwise.
 pub const TRACKING_PENDING_MINUTES: u32 = 24 * 60;

@@ -14,7 +14,6 @@ mod intake;
 mod status;
 mod upkeep;
 
-pub use super::head::MAX_PAYMENT_FAILURES;
 pub use command::{
     new_id, Decision, NextAction, Origin, ParkedKey, Rejection, StatusClaim, StatusMove,
 };

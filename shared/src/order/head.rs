@@ -248,11 +248,6 @@ impl Head {
         self.flags.iter().any(|f| f.kind == kind)
     }
 
-    /// Stalled for the staff filter: flagged, or past its deadline.
-    pub fn is_stalled(&self, now: DateTime<Utc>) -> bool {
-        !self.flags.is_empty() || self.due_at.is_some_and(|d| d <= now)
-    }
-
     pub fn tracking_pending(&self) -> bool {
         self.shipments.iter().any(|s| s.tracking_code.is_none())
     }

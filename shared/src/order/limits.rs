@@ -11,7 +11,7 @@
 //! | reasons (transitions, flags, parked facts), notes | [`MAX_REASON`] characters |
 //! | a transition's target state | [`MAX_STATE`] |
 //! | ids in paths, provider ids and references | [`MAX_ID`] |
-//! | tracking code, carrier | 64 (see [`TrackingInput::validated`]) |
+//! | tracking code, carrier | [`MAX_TRACKING_CODE`], [`MAX_CARRIER`] (see [`TrackingInput::validated`]) |
 //! | links | [`MAX_LINK`] |
 //! | provider messages | [`MAX_PROVIDER_TEXT`], cut on a character boundary |
 //! | provider labels (location, driver, vehicle, phone, raw status…) | [`MAX_PROVIDER_LABEL`] |

@@ -53,8 +53,7 @@ impl OrderService {
     /// commit, re-read and re-decided after a lost race. `decide` judges the
     /// order as read, told whether an earlier attempt lost a race. A commit
     /// that attaches tracking codes then applies the facts waiting for them.
-    /// Losing every attempt is a conflict naming the order's status as the
-    /// last refused commit found it.
+    /// Losing every attempt is a conflict naming the order's status now.
     pub(super) async fn run<T>(
         &self,
         target: Target<'_>,
@@ -68,14 +67,14 @@ impl OrderService {
             }),
             _ => None,
         };
-        let mut lost = None;
+        let mut raced = false;
         for _ in 0..MAX_ATTEMPTS {
             let loaded = match first.take() {
                 Some(loaded) => loaded,
                 None => self.read(&target).await?,
             };
             let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
-            let (commit, answer) = match decide(&loaded, &lifecycle, lost.is_some())? {
+            let (commit, answer) = match decide(&loaded, &lifecycle, raced)? {
                 Attempt::Commit(commit, answer) => (commit, answer),
                 Attempt::Nothing(answer) => return Ok(answer),
             };
@@ -93,13 +92,18 @@ impl OrderService {
                             version: current,
                         });
                     }
-                    lost = Some((status, current));
+                    raced = true;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        let (status, version) = lost.unwrap_or_default();
-        Err(ServiceError::Conflict { status, version })
+        // Name the order as it stands now: a refused insert (rather than a
+        // refused head) knows only the status it tried to write.
+        let head = self.read(&target).await?.head;
+        Err(ServiceError::Conflict {
+            status: head.status,
+            version: head.version,
+        })
     }
 
     async fn read(&self, target: &Target<'_>) -> Result<Loaded, ServiceError> {

@@ -36,7 +36,7 @@ pub use error::{Refusal, ServiceError};
 pub use intake::FactOutcome;
 pub use reads::{HealthEntry, HealthIssue, TrackedOrder};
 pub use requests::{Checkout, TransitionRequest};
-pub use sweep::{SweepReport, SWEEP_BATCH, SWEEP_MAX_BATCHES};
+pub use sweep::SweepReport;
 
 /// How many times a command re-reads and re-decides after losing a race.
 pub const MAX_ATTEMPTS: usize = 5;

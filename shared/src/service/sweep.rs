@@ -16,10 +16,10 @@ use crate::order::decide;
 use crate::ports::Commit;
 
 /// Orders handled per read of the due index.
-pub const SWEEP_BATCH: usize = 100;
+const SWEEP_BATCH: usize = 100;
 /// Batches per run, so one invocation stays well inside its timeout; what is
 /// left is picked up by the next run.
-pub const SWEEP_MAX_BATCHES: usize = 50;
+const SWEEP_MAX_BATCHES: usize = 50;
 
 /// What one sweep did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
