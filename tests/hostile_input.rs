@@ -8,6 +8,7 @@ mod common;
 use chrono::Utc;
 use common::*;
 use order_core::auth::Role;
+use order_core::order::link::HOSTILE_LINKS;
 use serde_json::{json, Value};
 
 const SHIPPO: &str = "shippo-test-secret";

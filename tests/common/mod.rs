@@ -305,17 +305,6 @@ pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
 // Signed webhooks: every test signs and sends a provider's request this way.
 // ---------------------------------------------------------------------------
 
-/// Links a provider or a person might send that would run script (or show a
-/// page of the sender's) if a page followed them, however the scheme is
-/// spelled.
-pub const HOSTILE_LINKS: [&str; 5] = [
-    "javascript:alert(document.domain)",
-    "JaVaScRiPt:alert(1)",
-    "java\tscript:alert(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "vbscript:msgbox(1)",
-];
-
 /// The signature header, name and value, that the provider a webhook `path`
 /// ends with (`/webhooks/<tenant>/<kind>/<provider>`) sends with `body`,
 /// keyed with `secret` and, in the timestamped schemes, dated `at`. Written

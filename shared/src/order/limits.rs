@@ -251,13 +251,7 @@ mod tests {
 
     #[test]
     fn a_provider_fact_loses_an_unsafe_link_and_keeps_the_rest() {
-        for url in [
-            "javascript:alert(document.domain)",
-            "JaVaScRiPt:alert(1)",
-            "java\tscript:alert(1)",
-            "data:text/html,<script>alert(1)</script>",
-            "vbscript:msgbox(1)",
-        ] {
+        for url in super::link::HOSTILE_LINKS {
             let mut inbound = scan(url, "Arrived at facility");
             bound_inbound(&mut inbound);
             let news = news(&inbound);

@@ -74,6 +74,18 @@ pub fn scheme_of(raw: &str) -> String {
         .unwrap_or_else(|_| "unparsable".into())
 }
 
+/// Links a provider or a person might send that would run script (or show
+/// a page of the sender's) if a page followed them, however the scheme is
+/// spelled: the hostile input every test of links uses.
+#[cfg(any(test, feature = "testkit"))]
+pub const HOSTILE_LINKS: [&str; 5] = [
+    "javascript:alert(document.domain)",
+    "JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,14 +198,10 @@ mod tests {
 
     #[test]
     fn a_link_is_http_or_nothing() {
-        for url in [
-            "javascript:alert(1)",
-            "JaVaScRiPt:alert(1)",
-            "java\tscript:alert(1)",
-            "data:text/html,<b>x</b>",
-            "vbscript:msgbox(1)",
-            "/track/1",
-        ] {
+        for url in crate::order::link::HOSTILE_LINKS
+            .into_iter()
+            .chain(["/track/1"])
+        {
             assert_eq!(field("UPS", "1Z1", Some(url)), "tracking.url", "{url:?}");
         }
         assert_eq!(

@@ -53,12 +53,4 @@ pub fn intake(
     Provider::find(kind.as_str(), provider)?.intake(headers, body, secret, now)
 }
 
-/// Links a provider might send that would run script (or show a page of
-/// the sender's) if followed, however the scheme is spelled.
-pub const HOSTILE_LINKS: [&str; 5] = [
-    "javascript:alert(document.domain)",
-    "JaVaScRiPt:alert(1)",
-    "java\tscript:alert(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "vbscript:msgbox(1)",
-];
+pub use order_core::order::link::HOSTILE_LINKS;
