@@ -45,7 +45,7 @@ async fn a_sweep_reads_capacity_for_the_overdue_orders_only() {
     use order_core::order::decide::{place_order, Origin};
     use order_core::ports::SystemClock;
     use order_core::service::OrderService;
-    use order_core::testkit::catalog;
+    use order_core::testkit::{catalog, shipping_snapshot};
     let store = Arc::new(fresh().await);
     let shipping = catalog().get("shipping").unwrap();
     let origin = Origin {
@@ -54,11 +54,6 @@ async fn a_sweep_reads_capacity_for_the_overdue_orders_only() {
         actor: None,
         external_id: None,
     };
-    let snapshot = |d: &order_core::order::decide::Decision| match &d.events[0].body {
-        order_core::order::EventBody::OrderPlaced(p) => p.as_ref().clone(),
-        _ => unreachable!(),
-    };
-    let template = placed("acme", "c", 0);
     let now = chrono::Utc::now();
     for i in 0..202 {
         // Two placed an hour ago (past the 15-minute payment SLA), 200 just now.
@@ -68,7 +63,7 @@ async fn a_sweep_reads_capacity_for_the_overdue_orders_only() {
             now
         };
         let ids = (format!("ord_{i:04}"), format!("trk_{i:04}"));
-        let d = place_order(ids, "acme", snapshot(&template), &origin, &shipping, at);
+        let d = place_order(ids, "acme", shipping_snapshot("c"), &origin, &shipping, at);
         store.commit(&Commit::of(d)).await.unwrap();
     }
     let service = OrderService::new(

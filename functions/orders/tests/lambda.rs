@@ -6,14 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use order_core::lifecycle::FulfilmentType;
 use order_core::lifecycle::{Actor, Catalog};
 use order_core::order::decide::{place_order, Origin};
-use order_core::order::{Contact, FlagKind, LineItem, OrderPlaced, OrderPolicy};
+use order_core::order::FlagKind;
 use order_core::ports::{Commit, OrderStore};
 use order_core::store::SqliteStore;
 use order_core::testkit::lambda_harness::{fresh_table, http_response, LambdaEmulator};
-use order_core::testkit::{catalog, placed};
+use order_core::testkit::{catalog, placed, shipping_snapshot};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -26,23 +25,7 @@ const ORDER_ID: &str = "ord_0123456789abcdef0123456789abcdef";
 async fn transition_and_read_events_move_and_show_the_order() {
     let store = fresh_table().await;
     let shipping = Catalog::presets().get("shipping").unwrap();
-    let placed = OrderPlaced {
-        lifecycle: "shipping".into(),
-        fulfilment: FulfilmentType::Shipping,
-        status: "pending".into(),
-        customer_id: "cus_42".into(),
-        currency: "CAD".into(),
-        items: vec![LineItem {
-            sku: "CHN-800".into(),
-            name: "Chandelier".into(),
-            unit_price: 80_000,
-            quantity: 1,
-        }],
-        total: 80_000,
-        shipping: None,
-        contact: Contact::default(),
-        policy: OrderPolicy::default(),
-    };
+    let placed = shipping_snapshot("cus_42");
     let origin = Origin {
         source: "staff".into(),
         actor_kind: Actor::Manager,

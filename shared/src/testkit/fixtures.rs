@@ -49,10 +49,9 @@ pub(crate) fn carrier(external_id: &str) -> Origin {
     }
 }
 
-/// A shipping order for `tenant`, placed at minute `at`.
-pub fn placed(tenant: &str, customer: &str, at: i64) -> Decision {
-    let lifecycle = shipping();
-    let snapshot = OrderPlaced {
+/// What a shipping order of `customer` holds at checkout: one chandelier.
+pub fn shipping_snapshot(customer: &str) -> OrderPlaced {
+    OrderPlaced {
         lifecycle: "shipping".into(),
         fulfilment: FulfilmentType::Shipping,
         status: "pending".into(),
@@ -68,7 +67,13 @@ pub fn placed(tenant: &str, customer: &str, at: i64) -> Decision {
         shipping: None,
         contact: Contact::default(),
         policy: OrderPolicy::default(),
-    };
+    }
+}
+
+/// A shipping order for `tenant`, placed at minute `at`.
+pub fn placed(tenant: &str, customer: &str, at: i64) -> Decision {
+    let lifecycle = shipping();
+    let snapshot = shipping_snapshot(customer);
     let ids = (decide::new_id("ord"), decide::new_id("trk"));
     decide::place_order(ids, tenant, snapshot, &staff(), &lifecycle, t(at))
 }

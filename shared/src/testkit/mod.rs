@@ -19,7 +19,7 @@ pub mod lambda_harness;
 pub mod service_cases;
 pub mod store_cases;
 
-pub use fixtures::{catalog, placed, FixedClock};
+pub use fixtures::{catalog, placed, shipping_snapshot, FixedClock};
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an
 /// expression whose value is a future resolving to a fresh `Arc<dyn OrderStore>`.
