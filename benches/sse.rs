@@ -6,12 +6,17 @@
 //! "1000,10000"), BENCH_ORDERS (default 100). The server runs as its own
 //! process (the real binary); this process is the subscribers. The delay is
 //! measured against the event's own timestamp, taken when the command was
-//! decided, on the same clock.
+//! decided, on the same clock. Both processes share the machine's cores, so
+//! the report says how much CPU each used while the orders moved.
+//!
+//! Besides its report it prints the `sse` row of issue 11's table (the
+//! largest run) for `scripts/bench.py`: `@row sse|…` and `@num sse <p99 ms>`.
 
 #[allow(dead_code)] // the tests use more of it than a benchmark does
 #[path = "../tests/common/stack.rs"]
 mod stack;
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use order_core::auth::Role;
 use serde_json::{json, Value};
+use tokio::net::TcpStream;
 
 const STEPS: [&str; 4] = ["accepted", "in_progress", "ready", "completed"];
 
@@ -33,58 +39,130 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the line, in clock ticks
+    // (USER_HZ, 100 on Linux).
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Reads SSE messages from a response; returns the delays (ms) of the status updates.
-async fn subscribe(http: reqwest::Client, url: String, ready: Arc<AtomicUsize>) -> Vec<f64> {
-    let mut response = match http.get(&url).send().await {
-        Ok(r) => r,
-        Err(_) => return Vec::new(),
-    };
-    let mut buffer = String::new();
+/// The fields of a customer update the benchmark reads.
+#[derive(serde::Deserialize)]
+struct Update {
+    #[serde(rename = "type")]
+    kind: String,
+    occurred_at: DateTime<Utc>,
+}
+
+/// One subscriber on a bare TCP connection, so that the 10,000 of them cost
+/// this process (which shares the cores with the server) as little as
+/// possible: one task, one socket, no HTTP client. Returns the delays (ms)
+/// of the status updates it received.
+async fn subscribe(addr: SocketAddr, path: String, ready: Arc<AtomicUsize>) -> Vec<f64> {
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    write_all(&stream, request.as_bytes())
+        .await
+        .expect("send the request");
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
     let mut delays = Vec::new();
     let mut counted = false;
+    let mut first = true;
     while delays.len() < STEPS.len() {
-        let chunk = match tokio::time::timeout(Duration::from_secs(60), response.chunk()).await {
-            Ok(Ok(Some(chunk))) => chunk,
+        let n = match tokio::time::timeout(Duration::from_secs(60), read(&stream, &mut chunk)).await
+        {
+            Ok(Ok(n)) if n > 0 => n,
             _ => break,
         };
         let received = Utc::now();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) else {
+        if std::mem::take(&mut first) {
+            let head = String::from_utf8_lossy(&chunk[..n]);
+            assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        // Whole lines only. The body is chunked, and every SSE message is
+        // one chunk, so a chunk's size is a line of its own, never inside
+        // a `data:` line.
+        let Some(end) = buffer.iter().rposition(|b| *b == b'\n') else {
+            continue;
+        };
+        for line in buffer[..end].split(|b| *b == b'\n') {
+            let Some(data) = line.strip_prefix(b"data: ") else {
                 continue;
             };
-            let Ok(update) = serde_json::from_str::<Value>(data.trim()) else {
+            let Ok(update) = serde_json::from_slice::<Update>(data) else {
                 continue;
             };
             if !counted {
                 counted = true;
                 ready.fetch_add(1, Ordering::SeqCst);
             }
-            if update["type"] == "status" {
-                let at: DateTime<Utc> = update["occurred_at"].as_str().unwrap().parse().unwrap();
-                delays.push((received - at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+            if update.kind == "status" {
+                let delay = received - update.occurred_at;
+                delays.push(delay.num_microseconds().unwrap_or(0) as f64 / 1000.0);
             }
         }
+        buffer.drain(..=end);
     }
     delays
 }
 
-async fn run(subscribers: usize, orders: usize) {
+async fn read(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        stream.readable().await?;
+        match stream.try_read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            read => return read,
+        }
+    }
+}
+
+async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// What one run measured.
+struct Run {
+    subscribers: usize,
+    p50: f64,
+    p99: f64,
+    connected_mib: f64,
+}
+
+async fn run(subscribers: usize, orders: usize) -> Run {
     let server = stack::Launch::default()
         .args(&["--sweep-every", "0"])
         .env("RUST_LOG", "warn")
         .start();
     let base = server.base.clone();
     let token = stack::token_for("bench", Role::Manager, "bench");
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let addr: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     let api = reqwest::Client::new();
 
     let mut placed = Vec::new();
@@ -110,11 +188,17 @@ async fn run(subscribers: usize, orders: usize) {
     let ready = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..subscribers)
         .map(|i| {
-            let url = format!("{base}/track/{}/events", placed[i % orders].1);
-            tokio::spawn(subscribe(http.clone(), url, ready.clone()))
+            let path = format!("/track/{}/events", placed[i % orders].1);
+            tokio::spawn(subscribe(addr, path, ready.clone()))
         })
         .collect();
+    let connecting = std::time::Instant::now();
     while ready.load(Ordering::SeqCst) < subscribers {
+        assert!(
+            connecting.elapsed() < Duration::from_secs(120),
+            "only {} of {subscribers} subscribers got their first message",
+            ready.load(Ordering::SeqCst)
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let connected = rss_kib(server.pid());
@@ -122,6 +206,8 @@ async fn run(subscribers: usize, orders: usize) {
         "{subscribers} subscribers: all connected; moving {orders} orders through {} steps…",
         STEPS.len()
     );
+    let cpu_before = (cpu_seconds(server.pid()), cpu_seconds(std::process::id()));
+    let moving = std::time::Instant::now();
     for step in STEPS {
         for (id, _) in &placed {
             let r = api
@@ -138,10 +224,15 @@ async fn run(subscribers: usize, orders: usize) {
     for t in tasks {
         delays.extend(t.await.unwrap());
     }
+    let cpu = (
+        cpu_seconds(server.pid()) - cpu_before.0,
+        cpu_seconds(std::process::id()) - cpu_before.1,
+    );
+    let moved = moving.elapsed().as_secs_f64();
     drop(server);
     delays.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "sse: {subscribers} subscribers over {orders} orders, {} updates received (of {}): commit→receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server memory {:.1} MiB idle → {:.1} MiB with subscribers ({:.1} KiB each)",
+        "sse: {subscribers} subscribers (bare TCP readers) over {orders} orders, {} updates received (of {}): commit→receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server memory {:.1} MiB idle → {:.1} MiB with subscribers ({:.1} KiB each)",
         delays.len(),
         subscribers * STEPS.len(),
         percentile(&delays, 0.5),
@@ -151,6 +242,16 @@ async fn run(subscribers: usize, orders: usize) {
         connected as f64 / 1024.0,
         (connected.saturating_sub(idle)) as f64 / subscribers as f64,
     );
+    println!(
+        "sse: {subscribers} subscribers: {:.1} s to move the orders; CPU meanwhile: server {:.2} s, subscribers (this process) {:.2} s",
+        moved, cpu.0, cpu.1,
+    );
+    Run {
+        subscribers,
+        p50: percentile(&delays, 0.5),
+        p99: percentile(&delays, 0.99),
+        connected_mib: connected as f64 / 1024.0,
+    }
 }
 
 #[tokio::main]
@@ -160,7 +261,38 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
+    let mut largest: Option<Run> = None;
     for n in counts.split(',').filter_map(|n| n.trim().parse().ok()) {
-        run(n, orders).await;
+        let run = run(n, orders).await;
+        if largest
+            .as_ref()
+            .is_none_or(|l| run.subscribers >= l.subscribers)
+        {
+            largest = Some(run);
+        }
     }
+    if let Some(run) = largest {
+        println!(
+            "@row sse|p99 {:.1} ms, p50 {:.1} ms, {:.0} MiB at {} subscribers|-|real binary, in-memory store; {} SSE subscribers over {orders} orders, each a bare TCP reader (one task, no HTTP client) in the bench process on the same 2 cores; 4 transitions per order sent one at a time; delay = receipt − the event's occurred_at; server RSS with all connected",
+            run.p99,
+            run.p50,
+            run.connected_mib,
+            thousands(run.subscribers),
+            thousands(run.subscribers),
+        );
+        println!("@num sse {:.1}", run.p99);
+    }
+}
+
+/// 10000 as "10,000".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

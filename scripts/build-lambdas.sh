@@ -55,6 +55,11 @@ if header[:4] != b"\x7fELF" or header[4] != 2 or header[5] != 1 or int.from_byte
     sys.exit(f"[build-lambdas] ERROR: {name}: bootstrap is not a 64-bit aarch64 ELF")
 if not os.access(path, os.X_OK):
     sys.exit(f"[build-lambdas] ERROR: {name}: bootstrap is not executable")
+# SQLite's file header, in every build that links it: the embedded store is
+# for local runs and tests (order-core's `embedded` feature), never deployed.
+with open(path, "rb") as f:
+    if b"SQLite format 3" in f.read():
+        sys.exit(f"[build-lambdas] ERROR: {name}: bootstrap carries the embedded store (SQLite)")
 # The deployment package is the bootstrap zipped, as `sam deploy` uploads it.
 buf = io.BytesIO()
 with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

@@ -82,7 +82,7 @@ impl Stack {
         let store = match &config.data_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                SqliteStore::open(&dir.join("orders.sqlite3"), catalog.clone())
+                SqliteStore::open_exclusive(&dir.join("orders.sqlite3"), catalog.clone())
             }
             None => SqliteStore::in_memory(catalog.clone()),
         }
@@ -155,7 +155,11 @@ impl Stack {
         let sweeper = self
             .sweep_every
             .map(|period| tokio::spawn(stall_sweep::every(self.service.clone(), period, stopped)));
-        let served = axum::serve(listener, self.router())
+        // Handlers become routes once, here: served as a plain router, axum
+        // would rebuild every route for each connection (about 14 KiB each,
+        // kept while an SSE stream stays open).
+        let app = self.router().with_state(()).into_make_service();
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(true);

@@ -222,7 +222,7 @@ async fn demo(args: &ServeArgs, pace: Duration) -> Result<(), String> {
         chrono::Duration::hours(1),
     );
     let service = stack.service.clone();
-    let mut events = stack.publisher.subscribe();
+    let publisher = stack.publisher.clone();
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -246,10 +246,7 @@ async fn demo(args: &ServeArgs, pace: Duration) -> Result<(), String> {
     let outcome = demo.run().await;
     let _ = stop.send(());
     let _ = server.await;
-    let mut published = 0;
-    while events.try_recv().is_ok() {
-        published += 1;
-    }
+    let published = publisher.published();
     outcome?;
     println!(
         "\ndemo finished: 4 orders, {} steps, {published} events relayed, {:.1}s",

@@ -2,9 +2,27 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-/// The standard chain (environment, Lambda role) used on AWS.
+/// The standard chain (environment, Lambda role) used on AWS. Call it in
+/// `main`, before the Lambda runtime starts: it may set `SSL_CERT_FILE`
+/// ([`trust_the_ca_bundle`]), which is safe only while nothing else reads
+/// the environment.
 pub async fn sdk_config() -> SdkConfig {
+    trust_the_ca_bundle();
     aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// Points `SSL_CERT_FILE` at the system's CA bundle, unless it or
+/// `SSL_CERT_DIR` is set already. Without it, building the SDK's HTTPS client
+/// reads the bundle *and* every file of the certificate directory, which
+/// holds the same certificates again: the largest part of a function's init.
+/// With it, the bundle is read once, for every client in the process.
+fn trust_the_ca_bundle() {
+    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        return;
+    }
+    if let Some(bundle) = openssl_probe::probe().cert_file {
+        std::env::set_var("SSL_CERT_FILE", bundle);
+    }
 }
 
 /// Configuration for an emulator on loopback (DynamoDB Local, moto): fixed

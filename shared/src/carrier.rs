@@ -7,6 +7,7 @@
 //! to size and its link dropped unless it is http(s)
 //! ([`limits::bound_shipment_news`]).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,18 +21,30 @@ use crate::ports::{CarrierClient, CarrierStatus};
 
 pub struct HttpCarrierClient {
     base_url: String,
-    http: reqwest::Client,
+    /// Built on the first re-fetch: building it loads the system's root
+    /// certificates, which would lengthen every Lambda cold start for a
+    /// call most containers never make.
+    http: OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl HttpCarrierClient {
     pub fn new(base_url: impl Into<String>) -> Self {
         HttpCarrierClient {
             base_url: base_url.into().trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("a client with a timeout builds"),
+            http: OnceLock::new(),
         }
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, String> {
+        self.http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| format!("carrier API client: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 
@@ -65,7 +78,7 @@ impl CarrierClient for HttpCarrierClient {
             .pop_if_empty()
             .extend(["trackers", carrier, code]);
         let response = self
-            .http
+            .http()?
             .get(url.clone())
             .send()
             .await

@@ -4,7 +4,6 @@
 //! the invocation's deadline handed to handlers as a [`Deadline`].
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -21,7 +20,7 @@ use crate::http::{method_not_allowed, not_found, Problem};
 use crate::lifecycle::Catalog;
 use crate::ports::{OrderStore, SystemClock};
 use crate::service::OrderService;
-use crate::store::{DynamoStore, SqliteStore};
+use crate::store::DynamoStore;
 use crate::tenants::Tenants;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -29,7 +28,9 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// The order service, configured from the environment:
 /// - `TABLE_NAME`: the DynamoDB table (the AWS deployment);
 /// - or `ORDER_TRACKING_SQLITE`: an embedded store file, so the binaries run
-///   under `cargo lambda watch` with no AWS at all;
+///   under `cargo lambda watch` with no AWS at all (builds with the
+///   `embedded` feature only, as the tests make them; a deployed function
+///   carries no SQLite);
 /// - `TENANTS_JSON` (optional): tenant policies, as in the local stack's file;
 /// - `CARRIER_API_URL` (optional): where managers' re-fetches ask carriers.
 pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
@@ -46,7 +47,7 @@ pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
             catalog.clone(),
         ))
     } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
-        Arc::new(SqliteStore::open(Path::new(&path), catalog.clone())?)
+        embedded_store(&path, &catalog)?
     } else {
         return Err(
             "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
@@ -57,6 +58,19 @@ pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
         service = service.with_carrier(Arc::new(crate::carrier::HttpCarrierClient::new(url)));
     }
     Ok(Arc::new(service))
+}
+
+#[cfg(feature = "embedded")]
+fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Arc<dyn OrderStore>, Error> {
+    Ok(Arc::new(crate::store::SqliteStore::open(
+        std::path::Path::new(path),
+        catalog.clone(),
+    )?))
+}
+
+#[cfg(not(feature = "embedded"))]
+fn embedded_store(_: &str, _: &Arc<Catalog>) -> Result<Arc<dyn OrderStore>, Error> {
+    Err("ORDER_TRACKING_SQLITE needs a build with the `embedded` feature of order-core".into())
 }
 
 /// A function's router as Lambda serves it: principals from the JWT

@@ -13,9 +13,9 @@
 //!   [`tenants`] (per-tenant policy);
 //! - [`service`]: load → decide → conditional commit, with retries; request
 //!   checks, intake of outside facts, the sweep and the reads;
-//! - adapters: [`store`] (SQLite and DynamoDB), `publish` (EventBridge),
-//!   [`bus`] and [`relay`] (how events leave, at least once), [`carrier`]
-//!   (the carrier tracking API);
+//! - adapters: [`store`] (SQLite with feature `embedded`, DynamoDB with
+//!   `aws`), `publish` (EventBridge), [`bus`] and [`relay`] (how events
+//!   leave, at least once), [`carrier`] (the carrier tracking API);
 //! - the HTTP edge: [`http`] (problem+json, extractors), [`live`] (the live
 //!   channels), [`pages`] (HTML under a Content-Security-Policy),
 //!   [`deadline`] (how long a request may still run); `lambda` and `aws`

@@ -1,40 +1,57 @@
 //! Live updates for Server-Sent Events streams.
 //!
 //! Locally, committed events reach subscribers from the in-process relay the
-//! moment they are published. On Lambda there is no shared process, so a
-//! stream catches up from the table and then polls the order's head until
-//! its time budget runs out, ending before the invocation's deadline (the
-//! function's timeout) so the browser reconnects with `Last-Event-ID` and
-//! loses nothing.
+//! moment they are published, through the [`Hub`]: one broadcast per live
+//! channel (`customer.<public_id>`, `store.<tenant>`), so an event wakes only
+//! the streams that follow its order or its tenant, and is serialized once
+//! per channel into a [`Frame`] that every subscriber shares. On Lambda there
+//! is no shared process, so a stream catches up from the table and then polls
+//! the order's head until its time budget runs out, ending before the
+//! invocation's deadline (the function's timeout) so the browser reconnects
+//! with `Last-Event-ID` and loses nothing.
+//!
+//! - `hub`: the in-process fan-out and its channels ([`Hub`], [`News`]);
+//! - [`CustomerChannel`]: what a customer's stream says (the board's store
+//!   channel lives with the board, in the orders function);
+//! - `follow`: the one stream loop for the board and the customer (catch
+//!   up, then follow the hub or poll the store), as an HTTP response
+//!   ([`respond`]).
 
-use std::convert::Infallible;
+mod customer;
+mod follow;
+mod hub;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use axum::response::sse::Event as SseEvent;
+use axum::body::Bytes;
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
 
 use crate::deadline::Deadline;
-use crate::order::{Disposition, Event, EventBody};
+
+pub use customer::{customer_update, CustomerChannel, CustomerUpdate};
+pub use follow::respond;
+pub use hub::{ChannelName, Hub, News, Subscription};
 
 /// How often a polling stream looks for news.
 pub const POLL_EVERY: Duration = Duration::from_millis(1000);
 /// How often an idle stream sends a comment so proxies keep it open.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
+/// Where a stream's news comes from, and for how long it may run.
 #[derive(Clone, Default)]
 pub struct Live {
-    sender: Option<broadcast::Sender<Event>>,
+    hub: Option<Arc<Hub>>,
     /// How long one stream may last (Lambda); `None` for as long as the client stays.
     budget: Option<Duration>,
 }
 
 impl Live {
     /// Fed by the in-process relay.
-    pub fn in_process(sender: broadcast::Sender<Event>) -> Self {
+    pub fn in_process(hub: Arc<Hub>) -> Self {
         Live {
-            sender: Some(sender),
+            hub: Some(hub),
             budget: None,
         }
     }
@@ -42,13 +59,14 @@ impl Live {
     /// No shared feed: streams poll the store and end after `budget`.
     pub fn polling(budget: Duration) -> Self {
         Live {
-            sender: None,
+            hub: None,
             budget: Some(budget),
         }
     }
 
-    pub fn subscribe(&self) -> Option<broadcast::Receiver<Event>> {
-        self.sender.as_ref().map(broadcast::Sender::subscribe)
+    /// Follows `name` on the hub; `None` when there is no hub (Lambda).
+    pub fn subscribe(&self, name: ChannelName) -> Option<Subscription> {
+        self.hub.as_ref().map(|hub| hub.subscribe(name))
     }
 
     /// When a stream starting now ends: once its budget is spent, and in any
@@ -69,102 +87,76 @@ pub async fn until(end: Option<Instant>) {
     }
 }
 
-/// Where a stream's messages go; closed once the client has gone.
-pub type Sender = mpsc::Sender<Result<SseEvent, Infallible>>;
+/// One SSE message as it goes on the wire. Built once per event and
+/// channel, then shared: every subscriber sends the same `Bytes`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    id: String,
+    bytes: Bytes,
+}
+
+impl Frame {
+    /// A message with an `id`, an `event` name and its data as one line of
+    /// JSON (serde_json escapes every line break inside strings, so one
+    /// `data:` line holds it). `None` if the data does not serialize, or if
+    /// the id or name holds a line break, which would forge a field.
+    pub fn json(id: &str, event: &str, data: &impl Serialize) -> Option<Frame> {
+        let breaks = |s: &str| s.contains(['\n', '\r']);
+        if breaks(id) || breaks(event) {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(128);
+        for (field, value) in [("id: ", id), ("\nevent: ", event), ("\ndata: ", "")] {
+            bytes.extend_from_slice(field.as_bytes());
+            bytes.extend_from_slice(value.as_bytes());
+        }
+        serde_json::to_writer(&mut bytes, data).ok()?;
+        bytes.extend_from_slice(b"\n\n");
+        Some(Frame {
+            id: id.to_string(),
+            bytes: bytes.into(),
+        })
+    }
+
+    /// The message's id: what a reconnecting client sends as `Last-Event-ID`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes
+    }
+}
+
+/// What one committed event brings one subscriber.
+#[derive(Debug, PartialEq)]
+pub enum Update {
+    /// This frame (shared with the channel's other subscribers).
+    Send(Bytes),
+    /// Nothing: not news for this client, or its catch-up already sent it.
+    Nothing,
+    /// The client missed something: read what it has not seen from the store.
+    CatchUp,
+}
 
 /// What one live channel sends: the board's store channel or a customer's
-/// order. The loop that drives it ([`produce`]) is the same for both.
+/// order. The loop that drives it ([`respond`]) is the same for both.
 #[async_trait]
 pub trait Channel: Send + 'static {
-    /// Sends what the client has not seen yet (everything since its
-    /// `Last-Event-ID` on the first call, since the last message after);
-    /// `None` once the client has gone.
-    async fn catch_up(&mut self, tx: &Sender) -> Option<()>;
-    /// Whether a committed event is news for this channel at all.
-    fn concerns(&self, event: &Event) -> bool;
-    /// Sends the news one committed event brings.
-    async fn news(&mut self, _event: &Event, tx: &Sender) -> Option<()> {
-        self.catch_up(tx).await
-    }
-}
-
-/// Drives a channel until the client goes or the stream's time is up:
-/// catch up first, then follow the in-process feed (locally) or poll the
-/// store (Lambda). The feed is subscribed before the catch-up, so nothing
-/// committed meanwhile is missed; a subscriber that falls behind the feed
-/// catches up from the store.
-pub async fn produce(live: Live, ends: Option<Instant>, mut channel: impl Channel, tx: Sender) {
-    let mut feed = live.subscribe();
-    let mut end = std::pin::pin!(until(ends));
-    if channel.catch_up(&tx).await.is_none() {
-        return;
-    }
-    loop {
-        let sent = match &mut feed {
-            Some(feed) => {
-                let received = tokio::select! {
-                    received = feed.recv() => received,
-                    _ = tx.closed() => return,
-                    _ = &mut end => return,
-                };
-                match received {
-                    Ok(event) if channel.concerns(&event) => channel.news(&event, &tx).await,
-                    Ok(_) => Some(()),
-                    Err(broadcast::error::RecvError::Lagged(_)) => channel.catch_up(&tx).await,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-            None => {
-                tokio::select! {
-                    _ = tokio::time::sleep(POLL_EVERY) => {}
-                    _ = tx.closed() => return,
-                    _ = &mut end => return,
-                }
-                channel.catch_up(&tx).await
-            }
-        };
-        if sent.is_none() {
-            return;
-        }
-    }
-}
-
-/// What a customer's stream says about one event: what kind of news, the
-/// status it brought, when it happened. No internal id, no personal data.
-#[derive(Clone, Debug, Serialize)]
-pub struct CustomerUpdate {
-    pub seq: u64,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    pub occurred_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// The customer-visible news in an event, if any (staff notes and flags are not).
-pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
-    let (kind, status) = match &event.body {
-        EventBody::OrderPlaced(p) => ("placed", Some(p.status.clone())),
-        EventBody::StatusFact(f) => match f.disposition {
-            Disposition::Applied => ("status", Some(f.target.clone())),
-            Disposition::Late => ("history", Some(f.target.clone())),
-            _ => return None,
-        },
-        EventBody::ShipmentUpdated(_)
-        | EventBody::TrackingAdded(_)
-        | EventBody::TrackingCorrected { .. } => ("shipment", None),
-        EventBody::DeliveryUpdated(_) => ("delivery", None),
-        EventBody::PaymentRecorded(_) => ("payment", None),
-        EventBody::FlagRaised { .. }
-        | EventBody::FlagsCleared { .. }
-        | EventBody::NoteAdded { .. } => return None,
-    };
-    Some(CustomerUpdate {
-        seq: event.seq,
-        kind,
-        status,
-        occurred_at: event.occurred_at,
-    })
+    /// Its name on the hub; only events of this channel reach it.
+    fn name(&self) -> ChannelName;
+    /// The frames the client has not seen yet (everything since its
+    /// `Last-Event-ID` on the first call, since the last frame after);
+    /// `None` if the store cannot say, which ends the stream, and the
+    /// client reconnects with `Last-Event-ID`.
+    async fn catch_up(&mut self) -> Option<Vec<Bytes>>;
+    /// What one committed event of the channel brings this client. Render
+    /// through [`News::frame`], so the channel's subscribers share one frame.
+    async fn news(&mut self, news: &News) -> Update;
 }
 
 #[cfg(test)]
@@ -195,12 +187,24 @@ mod tests {
 
     #[test]
     fn an_in_process_stream_lasts_as_long_as_the_client_unless_a_deadline_says_otherwise() {
-        let live = Live::in_process(broadcast::channel(1).0);
+        let live = Live::in_process(Arc::new(Hub::default()));
         assert_eq!(live.ends_at(None), None);
         let deadline = Deadline::at(Instant::now() + Duration::from_secs(5));
         let end = live
             .ends_at(Some(deadline))
             .expect("the deadline bounds it");
         assert!(end <= deadline.instant() - MARGIN);
+    }
+
+    #[test]
+    fn a_frame_is_one_sse_message_and_refuses_a_line_break_that_would_forge_a_field() {
+        let frame = Frame::json("7", "status", &serde_json::json!({"note": "a\nb"})).unwrap();
+        assert_eq!(
+            std::str::from_utf8(frame.bytes()).unwrap(),
+            "id: 7\nevent: status\ndata: {\"note\":\"a\\nb\"}\n\n"
+        );
+        assert_eq!(frame.id(), "7");
+        assert_eq!(Frame::json("7\ndata: x", "status", &1), None);
+        assert_eq!(Frame::json("7", "status\r", &1), None);
     }
 }

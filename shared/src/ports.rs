@@ -88,8 +88,16 @@ pub struct Page<T> {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
+    /// Another command got there first. `head` is the order as the refused
+    /// write found it, when the store could say (DynamoDB returns it with
+    /// the refusal): the loser re-decides on it without reading again,
+    /// unless it has parked facts, which are kept apart from the head.
     #[error("the order was changed concurrently; it is now at version {current}")]
-    VersionConflict { current: u64, status: String },
+    VersionConflict {
+        current: u64,
+        status: String,
+        head: Option<Box<Head>>,
+    },
     #[error("the database refused the move: the order is {current}")]
     IllegalTransition { current: String, version: u64 },
     #[error("this fact was already recorded")]

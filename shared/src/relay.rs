@@ -3,13 +3,15 @@
 //! An event leaves the outbox only after the publisher accepted it, so a crash
 //! between the two republishes it; consumers dedupe on the event id.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{watch, Notify};
 
 use crate::bus;
+use crate::live::{Hub, Live};
 use crate::order::Event;
 use crate::ports::{EventPublisher, Outbox, PublishError};
 
@@ -65,26 +67,31 @@ pub async fn run(
 }
 
 /// The local stack's publisher: logs each event as the EventBridge entry it
-/// would be, and broadcasts it to in-process subscribers (live views).
+/// would be, and hands it to the live channels' hub (the customer's and the
+/// tenant's streams).
 pub struct InProcessPublisher {
-    sender: broadcast::Sender<Event>,
+    hub: Arc<Hub>,
+    published: AtomicU64,
     print: bool,
 }
 
 impl InProcessPublisher {
     pub fn new(print: bool) -> Self {
-        // Deep enough for bursts; a subscriber that still falls behind catches up from the store.
-        let (sender, _) = broadcast::channel(4096);
-        InProcessPublisher { sender, print }
+        InProcessPublisher {
+            hub: Arc::default(),
+            published: AtomicU64::new(0),
+            print,
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.sender.subscribe()
+    /// How many events it has published since it started.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
     }
 
     /// The feed live streams subscribe to.
-    pub fn live(&self) -> crate::live::Live {
-        crate::live::Live::in_process(self.sender.clone())
+    pub fn live(&self) -> Live {
+        Live::in_process(self.hub.clone())
     }
 }
 
@@ -92,7 +99,8 @@ impl InProcessPublisher {
 impl EventPublisher for InProcessPublisher {
     async fn publish(&self, events: &[Event]) -> Result<(), PublishError> {
         for event in events {
-            if self.print {
+            // The entry is built only for a log that will show it.
+            if self.print && tracing::enabled!(target: "eventbridge", tracing::Level::INFO) {
                 let entry = bus::entry(event);
                 tracing::info!(
                     target: "eventbridge",
@@ -103,9 +111,10 @@ impl EventPublisher for InProcessPublisher {
                     "published"
                 );
             }
-            // No subscribers is fine: nobody is watching this order.
-            let _ = self.sender.send(event.clone());
+            self.hub.publish(event);
         }
+        self.published
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 }

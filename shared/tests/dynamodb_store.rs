@@ -8,6 +8,12 @@ use order_core::ports::{Commit, OrderStore};
 use order_core::store::DynamoStore;
 use order_core::testkit::{catalog, placed};
 
+#[path = "dynamodb_store/layout.rs"]
+mod layout;
+
+/// An item as the SDK hands it over.
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
 async fn fresh() -> DynamoStore {
     let endpoint = std::env::var("DYNAMODB_ENDPOINT")
         .expect("DYNAMODB_ENDPOINT is not set: run the tests with scripts/test.sh, which starts DynamoDB Local");

@@ -12,6 +12,34 @@ order_core::store_conformance_suite!(async {
     Arc::new(SqliteStore::in_memory(catalog()).unwrap())
 });
 
+/// A fresh store file's path. The directory is kept, as the store outlives
+/// the case: under the target directory, where `cargo clean` removes it.
+fn fresh_file() -> std::path::PathBuf {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    dir.keep().join("orders.sqlite3")
+}
+
+/// The same cases on a store file, which reads on connections of its own
+/// beside the writer's (`:memory:` has only the writer's) and checks what it
+/// cached against the file, which other processes may write.
+mod shared_file {
+    use super::*;
+
+    order_core::store_conformance_suite!(async {
+        Arc::new(SqliteStore::open(&fresh_file(), catalog()).unwrap())
+    });
+}
+
+/// And on a file kept exclusively, as the local stack keeps it, whose
+/// cache is the truth.
+mod exclusive_file {
+    use super::*;
+
+    order_core::store_conformance_suite!(async {
+        Arc::new(SqliteStore::open_exclusive(&fresh_file(), catalog()).unwrap())
+    });
+}
+
 #[tokio::test]
 async fn committed_events_wait_in_the_outbox_until_acknowledged() {
     let store = SqliteStore::in_memory(catalog()).unwrap();
@@ -93,4 +121,24 @@ async fn an_older_store_file_keeps_its_tracking_codes_under_their_tenants() {
         again.find_by_tracking("acme", "1ZOLD").await.unwrap().len(),
         1
     );
+}
+
+/// The local stack keeps its file to itself and trusts what it cached: no
+/// other store may open the file meanwhile, and it may not open a file
+/// others have open; once it is closed, the file opens again.
+#[tokio::test]
+async fn a_file_kept_exclusively_is_not_opened_by_another_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.sqlite3");
+    let owner = SqliteStore::open_exclusive(&path, catalog()).unwrap();
+    assert!(SqliteStore::open(&path, catalog()).is_err());
+    assert!(SqliteStore::open_exclusive(&path, catalog()).is_err());
+    drop(owner);
+    let shared = SqliteStore::open(&path, catalog()).unwrap();
+    assert!(
+        SqliteStore::open(&path, catalog()).is_ok(),
+        "shared with others"
+    );
+    assert!(SqliteStore::open_exclusive(&path, catalog()).is_err());
+    drop(shared);
 }

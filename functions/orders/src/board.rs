@@ -6,25 +6,22 @@
 //! its live feed from `GET /orders/stream`.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
 use order_core::auth::Principal;
 use order_core::deadline::Deadline;
 use order_core::http::Problem;
-use order_core::live::{self, Channel, Sender, HEARTBEAT};
-use order_core::order::{Event, OrderSummary};
+use order_core::live::{self, Channel, ChannelName, Frame, News, Update};
+use order_core::order::OrderSummary;
 use order_core::pages;
 use order_core::ports::ListQuery;
 use order_core::service::OrderService;
-use tokio::sync::mpsc;
 
 use crate::App;
 
@@ -42,19 +39,18 @@ pub async fn stylesheet() -> Response {
 
 /// Message ids are `<updated_at>|<order id>`: a reconnecting board gets every
 /// order updated since, then live changes.
-fn message(summary: &OrderSummary) -> Option<SseEvent> {
-    let id = format!(
-        "{}|{}",
-        summary
-            .updated_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        summary.id
-    );
-    SseEvent::default()
-        .id(id)
-        .event("order")
-        .json_data(summary)
-        .ok()
+fn frame(summary: &OrderSummary) -> Option<Frame> {
+    let updated_at = summary
+        .updated_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    Frame::json(&format!("{updated_at}|{}", summary.id), "order", summary)
+}
+
+/// When the order a message id names was updated, and the order's id.
+fn position(id: &str) -> Option<(DateTime<Utc>, &str)> {
+    let (updated_at, order_id) = id.split_once('|').unwrap_or((id, ""));
+    let updated_at = DateTime::parse_from_rfc3339(updated_at).ok()?;
+    Some((updated_at.with_timezone(&Utc), order_id))
 }
 
 /// The store channel, scoped to the principal's tenant when it subscribes:
@@ -65,25 +61,24 @@ pub async fn stream(
     principal: Principal,
     deadline: Option<Deadline>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
+) -> Result<Response, Problem> {
     principal.require_staff()?;
     let since = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split('|').next())
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
+        .and_then(position)
+        .map(|(updated_at, _)| updated_at);
     let channel = StoreChannel {
         service: app.service.clone(),
         principal,
         seen: since,
         sent: Sent::default(),
     };
-    let ends = app.live.ends_at(deadline);
-    let (tx, mut rx) = mpsc::channel(256);
-    tokio::spawn(live::produce(app.live, ends, channel, tx));
-    let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
+    Ok(live::respond(
+        &app.live,
+        app.live.ends_at(deadline),
+        channel,
+    ))
 }
 
 /// What a connection has sent: each order's update time. A catch-up and the
@@ -94,27 +89,20 @@ pub async fn stream(
 struct Sent(HashMap<String, DateTime<Utc>>);
 
 impl Sent {
-    /// Sends `summary` unless this version was sent before; `None` once the
-    /// client has gone.
-    async fn send(&mut self, summary: &OrderSummary, tx: &Sender) -> Option<()> {
-        if self
-            .0
-            .get(&summary.id)
-            .is_some_and(|sent| *sent >= summary.updated_at)
-        {
-            return Some(());
+    /// Whether the board lacks the summary of `order_id` as updated at
+    /// `updated_at`; notes it as sent.
+    fn fresh(&mut self, order_id: &str, updated_at: DateTime<Utc>) -> bool {
+        if self.0.get(order_id).is_some_and(|sent| *sent >= updated_at) {
+            return false;
         }
         // Repeats only come close together (a catch-up's overlap, one
         // commit's several events): long-settled orders need not be kept.
         if self.0.len() >= 4096 {
-            let recent = summary.updated_at - chrono::Duration::minutes(1);
+            let recent = updated_at - chrono::Duration::minutes(1);
             self.0.retain(|_, sent| *sent >= recent);
         }
-        self.0.insert(summary.id.clone(), summary.updated_at);
-        match message(summary) {
-            Some(message) => tx.send(Ok(message)).await.ok(),
-            None => Some(()),
-        }
+        self.0.insert(order_id.to_string(), updated_at);
+        true
     }
 }
 
@@ -131,11 +119,15 @@ struct StoreChannel {
 
 #[async_trait]
 impl Channel for StoreChannel {
-    /// Sends the tenant's orders updated after `seen`, oldest first.
-    async fn catch_up(&mut self, tx: &Sender) -> Option<()> {
+    fn name(&self) -> ChannelName {
+        ChannelName::store(&self.principal.tenant)
+    }
+
+    /// The tenant's orders updated after `seen`, oldest first.
+    async fn catch_up(&mut self) -> Option<Vec<Bytes>> {
         let Some(seen) = self.seen else {
             self.seen = Some(Utc::now());
-            return Some(());
+            return Some(Vec::new());
         };
         let mut query = ListQuery {
             tenant: self.principal.tenant.clone(),
@@ -160,22 +152,38 @@ impl Channel for StoreChannel {
                 None => break,
             }
         }
+        let mut frames = Vec::new();
         for summary in changed.iter().rev() {
             self.seen = self.seen.max(Some(summary.updated_at));
-            self.sent.send(summary, tx).await?;
+            if self.sent.fresh(&summary.id, summary.updated_at) {
+                frames.extend(frame(summary).map(Frame::into_bytes));
+            }
         }
-        Some(())
+        Some(frames)
     }
 
-    fn concerns(&self, event: &Event) -> bool {
-        event.tenant == self.principal.tenant
-    }
-
-    async fn news(&mut self, event: &Event, tx: &Sender) -> Option<()> {
-        let Ok(summary) = self.service.summary(&self.principal, &event.order_id).await else {
-            return Some(());
+    /// The order's summary as it stands, read and serialized once for every
+    /// board of the tenant.
+    async fn news(&mut self, news: &News) -> Update {
+        let (service, principal) = (&self.service, &self.principal);
+        let render = || async move {
+            let summary = service
+                .summary(principal, &news.event().order_id)
+                .await
+                .ok()?;
+            frame(&summary)
         };
-        self.seen = self.seen.max(Some(summary.updated_at));
-        self.sent.send(&summary, tx).await
+        let Some(frame) = news.frame(render).await else {
+            return Update::Nothing;
+        };
+        let Some((updated_at, order_id)) = position(frame.id()) else {
+            return Update::Nothing;
+        };
+        self.seen = self.seen.max(Some(updated_at));
+        if self.sent.fresh(order_id, updated_at) {
+            Update::Send(frame.bytes().clone())
+        } else {
+            Update::Nothing
+        }
     }
 }

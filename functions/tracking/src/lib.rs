@@ -5,23 +5,18 @@
 
 mod page;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::Stream;
 use order_core::deadline::Deadline;
 use order_core::http::{ApiPath, Problem};
-use order_core::live::{self, customer_update, Channel, Live, Sender, HEARTBEAT};
-use order_core::order::Event;
-use order_core::service::{OrderService, TrackedOrder};
+use order_core::live::{self, CustomerChannel, Live};
+use order_core::service::OrderService;
 use order_core::views::TrackingView;
-use tokio::sync::mpsc;
 
 #[derive(Clone)]
 struct App {
@@ -93,51 +88,12 @@ async fn stream(
     ApiPath(public_id): ApiPath<String>,
     deadline: Option<Deadline>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
-    let channel = OrderChannel {
-        order: app.service.tracked_order(&public_id).await?,
-        service: app.service.clone(),
-        // A first visit starts from the beginning of the order's story.
-        sent: last_event_id(&headers).unwrap_or(0),
-    };
-    let ends = app.live.ends_at(deadline);
-    let (tx, mut rx) = mpsc::channel(64);
-    tokio::spawn(live::produce(app.live, ends, channel, tx));
-    let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
-}
-
-/// One customer's order: every event the customer may see, by sequence number.
-struct OrderChannel {
-    service: Arc<OrderService>,
-    order: TrackedOrder,
-    /// The last sequence number sent (the client's `Last-Event-ID` at first).
-    sent: u64,
-}
-
-#[async_trait]
-impl Channel for OrderChannel {
-    async fn catch_up(&mut self, tx: &Sender) -> Option<()> {
-        let events = self
-            .service
-            .tracked_events(&self.order, self.sent, 1000)
-            .await
-            .ok()?;
-        for event in events {
-            self.sent = event.seq;
-            if let Some(update) = customer_update(&event) {
-                let message = SseEvent::default()
-                    .id(event.seq.to_string())
-                    .event(update.kind)
-                    .json_data(&update)
-                    .ok()?;
-                tx.send(Ok(message)).await.ok()?;
-            }
-        }
-        Some(())
-    }
-
-    fn concerns(&self, event: &Event) -> bool {
-        event.order_id == self.order.order_id() && event.seq > self.sent
-    }
+) -> Result<Response, Problem> {
+    let channel =
+        CustomerChannel::open(app.service.clone(), &public_id, last_event_id(&headers)).await?;
+    Ok(live::respond(
+        &app.live,
+        app.live.ends_at(deadline),
+        channel,
+    ))
 }

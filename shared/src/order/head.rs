@@ -223,7 +223,28 @@ pub struct OrderSummary {
     pub tracking_pending: bool,
 }
 
+/// Where a head's fields live when a store keeps them apart, as the
+/// DynamoDB adapter does: what checkout fixes is written once, and only the
+/// rest is rewritten by every command. Each list names fields of the head's
+/// JSON; a field in neither list changes with commands.
 impl Head {
+    /// Fixed at checkout, and what a list shows of an order besides where
+    /// it stands.
+    pub const CARD: [&'static str; 9] = [
+        "id",
+        "public_id",
+        "tenant",
+        "customer_id",
+        "lifecycle",
+        "fulfilment",
+        "created_at",
+        "currency",
+        "total",
+    ];
+    /// Fixed at checkout, and read only with the whole order: the lines,
+    /// where it goes, who to tell, the tenant's rules of the day.
+    pub const SNAPSHOT: [&'static str; 4] = ["items", "shipping", "contact", "policy"];
+
     pub fn summary(&self) -> OrderSummary {
         OrderSummary {
             id: self.id.clone(),
@@ -250,5 +271,94 @@ impl Head {
 
     pub fn tracking_pending(&self) -> bool {
         self.shipments.iter().any(|s| s.tracking_code.is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::lifecycle::{Actor, Catalog};
+    use crate::order::decide::{self, Origin, StatusClaim};
+    use crate::order::{OrderPlaced, TrackingInput};
+
+    fn staff() -> Origin {
+        Origin {
+            source: "staff".into(),
+            actor_kind: Actor::Manager,
+            actor: None,
+            external_id: None,
+        }
+    }
+
+    /// The fields a store writes once must be real fields, and stay as
+    /// checkout left them through a life of moves, packages and flags.
+    #[test]
+    fn card_and_snapshot_fields_are_fixed_at_checkout() {
+        let lifecycle = Catalog::presets().get("shipping").unwrap();
+        let at = |m| Utc.with_ymd_and_hms(2026, 3, 1, 9, m, 0).unwrap();
+        let placed = OrderPlaced {
+            lifecycle: "shipping".into(),
+            fulfilment: FulfilmentType::Shipping,
+            status: "pending".into(),
+            customer_id: "cus_1".into(),
+            currency: "CAD".into(),
+            items: vec![LineItem {
+                sku: "A".into(),
+                name: "Lamp".into(),
+                unit_price: 100,
+                quantity: 2,
+            }],
+            total: 200,
+            shipping: Some(ShippingSnapshot {
+                method: "standard".into(),
+                name: "Dana Doe".into(),
+                address: Address {
+                    line1: "1 King St W".into(),
+                    line2: None,
+                    city: "Toronto".into(),
+                    region: None,
+                    postal_code: "M5H 1A1".into(),
+                    country: "CA".into(),
+                },
+            }),
+            contact: Contact {
+                email: Some("dana@example.com".into()),
+                phone: None,
+            },
+            policy: OrderPolicy::default(),
+        };
+        let ids = ("ord_1".to_string(), "trk_1".to_string());
+        let first = decide::place_order(ids, "acme", placed, &staff(), &lifecycle, at(0)).head;
+        let fixed = |head: &Head| {
+            let json = serde_json::to_value(head).unwrap();
+            let names = Head::CARD.iter().chain(&Head::SNAPSHOT);
+            names.map(|n| (*n, json[*n].clone())).collect::<Vec<_>>()
+        };
+        let at_checkout = fixed(&first);
+        assert!(
+            at_checkout.iter().all(|(_, value)| !value.is_null()),
+            "{at_checkout:?}"
+        );
+        let mut head = first;
+        for (minute, to) in [(1, "confirmed"), (2, "packing"), (3, "shipped")] {
+            let claim = StatusClaim {
+                to: to.into(),
+                occurred_at: at(minute),
+                reason: None,
+                tracking: (to == "shipped").then(|| TrackingInput {
+                    carrier: "UPS".into(),
+                    code: "1Z999".into(),
+                    url: None,
+                }),
+            };
+            head = decide::transition(&head, &[], &lifecycle, &staff(), claim, None, at(minute))
+                .unwrap()
+                .head;
+        }
+        head = decide::add_note(&head, &lifecycle, &staff(), "fragile".into(), at(4)).head;
+        assert_eq!(head.status, "shipped");
+        assert_eq!(fixed(&head), at_checkout);
     }
 }

@@ -9,7 +9,6 @@ use super::{Checkout, OrderService, ServiceError};
 use crate::auth::{Principal, Role};
 use crate::hex;
 use crate::order::decide;
-use crate::order::inbound::Subject;
 use crate::order::OrderPlaced;
 use crate::ports::{Commit, IdempotencyRecord, StoreError};
 use crate::views::OrderView;
@@ -78,7 +77,6 @@ impl OrderService {
             principal.actor(),
         );
         let body = serde_json::to_value(&view).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let order_id = decision.head.id.clone();
         let idempotency = idempotency_key.as_ref().map(|key| IdempotencyRecord {
             tenant: tenant.clone(),
             key: key.clone(),
@@ -95,17 +93,12 @@ impl OrderService {
             })
             .await
         {
-            Ok(()) => {
-                let subject = Subject::Order {
-                    order_id: order_id.clone(),
-                };
-                self.match_stashed(tenant, &subject.key(tenant), &order_id)
-                    .await;
-                Ok(Placed {
-                    body,
-                    replayed: false,
-                })
-            }
+            // Nothing can be waiting for this order: its id was made here
+            // and nobody has seen it yet (see `intake`).
+            Ok(()) => Ok(Placed {
+                body,
+                replayed: false,
+            }),
             // Lost a race with the same key: answer as the winner did.
             Err(StoreError::IdempotencyKeyTaken) => {
                 let key = idempotency_key.unwrap_or_default();

@@ -1,7 +1,8 @@
 //! Commands on an existing order, all of one shape ([`OrderService::run`]):
 //! load the head and its parked facts, decide, commit conditionally on the
-//! version read, and after a lost race re-read and re-decide at most
-//! [`MAX_ATTEMPTS`] times. What differs between commands is how they find
+//! version read, and after a lost race decide again at most
+//! [`MAX_ATTEMPTS`] times, on the order the refused write returned where
+//! the store gives it. What differs between commands is how they find
 //! their order ([`Target`]), what they decide, and what a lost race means
 //! to them ([`OnRace`]); the staff and customer commands are here, facts
 //! from outside in [`intake`](super::intake), the sweep in
@@ -16,7 +17,7 @@ use crate::auth::{Principal, Role};
 use crate::lifecycle::Lifecycle;
 use crate::order::decide::{self, Decision, Origin, ParkedAction, Rejection, StatusClaim};
 use crate::order::limits;
-use crate::order::{Head, TrackingInput};
+use crate::order::{Event, Head, TrackingInput};
 use crate::ports::{Commit, Loaded, StoreError};
 use crate::views::{OrderView, TrackingView};
 
@@ -50,17 +51,33 @@ pub(super) enum Attempt<T> {
 
 impl OrderService {
     /// Runs a command on an existing order: load → decide → conditional
-    /// commit, re-read and re-decided after a lost race. `decide` judges the
-    /// order as read, told whether an earlier attempt lost a race. A commit
-    /// that attaches tracking codes then applies the facts waiting for them.
+    /// commit, re-decided after a lost race. `decide` judges the order as
+    /// read, told whether an earlier attempt lost a race. A commit that
+    /// attaches tracking codes then applies the facts waiting for them.
     /// Losing every attempt is a conflict naming the order's status now.
     pub(super) async fn run<T>(
         &self,
         target: Target<'_>,
         on_race: OnRace,
-        mut decide: impl FnMut(&Loaded, &Arc<Lifecycle>, bool) -> Result<Attempt<T>, ServiceError>,
+        decide: impl FnMut(&Loaded, &Arc<Lifecycle>, bool) -> Result<Attempt<T>, ServiceError>,
     ) -> Result<T, ServiceError> {
-        let mut first = match target {
+        Ok(self.run_then(target, on_race, decide).await?.0)
+    }
+
+    /// [`run`](Self::run), also telling whether facts waiting for the
+    /// tracking codes the commit attached were applied after it: the answer,
+    /// decided before them, is then behind the order.
+    ///
+    /// The loser of a race decides again on the order as the refused write
+    /// found it, when the store returned it, and reads again only when facts
+    /// are parked beside the head (they are not part of what is returned).
+    pub(super) async fn run_then<T>(
+        &self,
+        target: Target<'_>,
+        on_race: OnRace,
+        mut decide: impl FnMut(&Loaded, &Arc<Lifecycle>, bool) -> Result<Attempt<T>, ServiceError>,
+    ) -> Result<(T, bool), ServiceError> {
+        let mut next = match target {
             Target::Read(head) => Some(Loaded {
                 head: head.clone(),
                 parked: Vec::new(),
@@ -69,23 +86,28 @@ impl OrderService {
         };
         let mut raced = false;
         for _ in 0..MAX_ATTEMPTS {
-            let loaded = match first.take() {
+            let loaded = match next.take() {
                 Some(loaded) => loaded,
                 None => self.read(&target).await?,
             };
             let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
             let (commit, answer) = match decide(&loaded, &lifecycle, raced)? {
                 Attempt::Commit(commit, answer) => (commit, answer),
-                Attempt::Nothing(answer) => return Ok(answer),
+                Attempt::Nothing(answer) => return Ok((answer, false)),
             };
             match self.store.commit(&commit).await {
                 Ok(()) => {
                     let head = &commit.head;
-                    self.match_tracking(&commit.tracking_codes, &head.tenant, &head.id)
+                    let applied = self
+                        .match_tracking(&commit.tracking_codes, &head.tenant, &head.id)
                         .await;
-                    return Ok(answer);
+                    return Ok((answer, applied));
                 }
-                Err(StoreError::VersionConflict { current, status }) => {
+                Err(StoreError::VersionConflict {
+                    current,
+                    status,
+                    head,
+                }) => {
                     if on_race == OnRace::Fail {
                         return Err(ServiceError::Conflict {
                             status,
@@ -93,6 +115,10 @@ impl OrderService {
                         });
                     }
                     raced = true;
+                    next = head.filter(|h| h.parked.is_empty()).map(|head| Loaded {
+                        head: *head,
+                        parked: Vec::new(),
+                    });
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -176,10 +202,7 @@ impl OrderService {
                         return Err(rejected(rejection, &loaded.head, lifecycle, actor));
                     }
                 };
-                // The view answers with the parked facts the commit leaves.
-                let mut parked = loaded.parked.clone();
-                parked.retain(|p| !decision.unpark.iter().any(|u| u.event_id == p.event_id));
-                parked.extend(decision.park.iter().cloned());
+                let parked = parked_after(&loaded.parked, &decision);
                 let head = decision.head.clone();
                 let answer = (head, parked, lifecycle.clone());
                 Ok(Attempt::Commit(Box::new(Commit::of(decision)), answer))
@@ -228,8 +251,9 @@ impl OrderService {
     }
 
     /// Runs a staff command that is not a transition (tracking, notes,
-    /// flags, parked facts). The view returned is read after any facts the
-    /// command let through have applied.
+    /// flags, parked facts). The view shows the order as the command left
+    /// it, or, when facts waiting for a tracking code it attached applied
+    /// after it, as they left it (read again only then).
     async fn staff_command(
         &self,
         principal: &Principal,
@@ -237,24 +261,31 @@ impl OrderService {
         decide: impl Fn(&Loaded, &Lifecycle, &Origin) -> Result<Decision, Rejection>,
     ) -> Result<OrderView, ServiceError> {
         let target = Target::Owned(principal, order_id);
-        let lifecycle = self
-            .run(target, OnRace::Retry, |loaded, lifecycle, _| {
+        let ((head, parked, lifecycle), applied) = self
+            .run_then(target, OnRace::Retry, |loaded, lifecycle, _| {
                 let decision = decide(loaded, lifecycle, &principal.origin())
                     .map_err(|r| rejected(r, &loaded.head, lifecycle, principal.actor()))?;
-                Ok(Attempt::Commit(
-                    Box::new(Commit::of(decision)),
+                let answer = (
+                    decision.head.clone(),
+                    parked_after(&loaded.parked, &decision),
                     lifecycle.clone(),
-                ))
+                );
+                Ok(Attempt::Commit(Box::new(Commit::of(decision)), answer))
             })
             .await?;
-        let loaded = self.load_owned(principal, order_id).await?;
-        let actor = principal.actor();
+        let (head, parked) = match applied {
+            true => {
+                let loaded = self.load_owned(principal, order_id).await?;
+                (loaded.head, loaded.parked)
+            }
+            false => (head, parked),
+        };
         Ok(OrderView::new(
-            loaded.head,
-            &loaded.parked,
+            head,
+            &parked,
             None,
             &lifecycle,
-            actor,
+            principal.actor(),
         ))
     }
 
@@ -364,6 +395,17 @@ impl OrderService {
         })
         .await
     }
+}
+
+/// The facts left parked once `decision` is committed: what the view shows.
+fn parked_after(parked: &[Event], decision: &Decision) -> Vec<Event> {
+    let mut left: Vec<Event> = parked
+        .iter()
+        .filter(|p| !decision.unpark.iter().any(|u| u.event_id == p.event_id))
+        .cloned()
+        .collect();
+    left.extend(decision.park.iter().cloned());
+    left
 }
 
 /// A stale version, or a move to where the order already is (a second click

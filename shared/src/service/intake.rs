@@ -5,9 +5,12 @@
 //! or tracking code the tenant does not have yet waits for it.
 //!
 //! The hand-over between a waiting fact and the command that makes its
-//! order or code known is race-free: the fact is stashed, then looked for
+//! tracking code known is race-free: the fact is stashed, then looked for
 //! again; the command commits, then reads the waiting facts. Whichever runs
-//! second sees the other, and the dedupe marker lets only one apply it.
+//! second sees the other, and the dedupe marker lets only one apply it. An
+//! order id is made at checkout and known to no one before its commit, so
+//! no fact can be waiting for a new order: checkout looks for none, and a
+//! fact naming an order id the tenant does not have waits until it expires.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -265,41 +268,51 @@ impl OrderService {
         }
     }
 
-    /// Applies the tenant's facts that were waiting for these tracking codes.
+    /// Applies the tenant's facts that were waiting for these tracking
+    /// codes; true if any was recorded on the order.
     pub(super) async fn match_tracking(
         &self,
         codes: &[TrackingCode],
         tenant: &str,
         order_id: &str,
-    ) {
+    ) -> bool {
+        let mut recorded = false;
         for code in codes {
             let subject = Subject::Tracking {
                 code: code.code.clone(),
             };
-            self.match_stashed(tenant, &subject.key(tenant), order_id)
+            recorded |= self
+                .match_stashed(tenant, &subject.key(tenant), order_id)
                 .await;
         }
+        recorded
     }
 
     /// Best effort: a fact that fails to apply stays stashed for the next
-    /// try. Runs after the commit that made the order or code known, so a
-    /// fact stashed before it started is seen here (see `intake`).
-    pub(super) async fn match_stashed(&self, tenant: &str, key: &str, order_id: &str) {
+    /// try. Runs after the commit that made the code known, so a fact
+    /// stashed before it started is seen here (see `intake`). True if any
+    /// fact was recorded on the order.
+    async fn match_stashed(&self, tenant: &str, key: &str, order_id: &str) -> bool {
         let waiting = match self.store.stashed(key).await {
             Ok(waiting) => waiting,
             Err(e) => {
                 tracing::warn!(error = %e, key, "could not read waiting facts");
-                return;
+                return false;
             }
         };
         let mut waiting = waiting;
         waiting.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
+        let mut recorded = false;
         for inbound in waiting {
             match Box::pin(self.record_inbound(tenant, order_id, &inbound)).await {
-                Ok(_) => self.unstash(key, &inbound.event_id).await,
+                Ok(outcome) => {
+                    recorded |= matches!(outcome, FactOutcome::Recorded { .. });
+                    self.unstash(key, &inbound.event_id).await;
+                }
                 Err(e) => tracing::warn!(error = %e, key, "a waiting fact did not apply"),
             }
         }
+        recorded
     }
 
     /// Clears a waiting fact that has been recorded; if that fails it is

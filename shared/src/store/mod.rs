@@ -2,10 +2,12 @@
 
 #[cfg(feature = "aws")]
 mod dynamodb;
+#[cfg(feature = "embedded")]
 mod sqlite;
 
 #[cfg(feature = "aws")]
 pub use dynamodb::{DynamoStore, Usage};
+#[cfg(feature = "embedded")]
 pub use sqlite::SqliteStore;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -67,16 +67,23 @@ pub async fn a_stale_version_is_refused_and_writes_nothing(store: Arc<dyn OrderS
     .unwrap();
     store.commit(&Commit::of(first)).await.unwrap();
     let refused = store.commit(&Commit::of(second)).await;
-    assert_eq!(
-        refused,
-        Err(StoreError::VersionConflict {
-            current: 2,
-            status: "confirmed".into()
-        })
-    );
+    let Err(StoreError::VersionConflict {
+        current,
+        status,
+        head: found,
+    }) = refused
+    else {
+        panic!("not a version conflict: {refused:?}");
+    };
+    assert_eq!((current, status.as_str()), (2, "confirmed"));
     let after = store.load(&head.id).await.unwrap().unwrap().head;
     assert_eq!((after.status.as_str(), after.version), ("confirmed", 2));
     assert_eq!(store.events(&head.id, 0, 100).await.unwrap().len(), 2);
+    // A store that answers with the order as the refused write found it
+    // (the loser re-decides on it) answers with the order as stored.
+    if let Some(found) = found {
+        assert_eq!(*found, after);
+    }
 }
 
 /// Bypasses the domain entirely: a hand-made commit claiming pending →

@@ -1,21 +1,23 @@
 //! A command's writes as one `TransactWriteItems`, and a cancelled
 //! transaction read back into the domain error that explains it.
 //!
-//! The head `Put` is conditioned on `version = :expected AND #status IN
-//! (legal predecessors)` — the predecessors derived from the lifecycle, never
-//! from the caller — so DynamoDB itself refuses a concurrent or illegal move.
-//! Events, parked facts, the dedupe marker and the idempotency key are put
-//! with `attribute_not_exists(pk)`; released parked facts are deleted in the
-//! same transaction.
+//! Checkout puts the head item and the snapshot; every later command
+//! updates the head item in place, only the attributes commands change,
+//! conditioned on `version = :expected AND #status IN (legal predecessors)`
+//! — the predecessors derived from the lifecycle, never from the caller —
+//! so DynamoDB itself refuses a concurrent or illegal move. Events, parked
+//! facts, the dedupe marker and the idempotency key are put with
+//! `attribute_not_exists(pk)`; released parked facts are deleted in the same
+//! transaction.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
+    TransactWriteItem, Update,
 };
 
-use super::item::{self, s, text, Item};
+use super::item::{self, s, Item, Parts};
 use super::{keys, unavailable, DynamoStore};
 use crate::ports::{Commit, OrderStore, StoreError};
 use crate::store::legal_predecessors;
@@ -36,22 +38,35 @@ impl DynamoStore {
     /// error that explains it.
     pub(super) async fn write(&self, commit: &Commit) -> Result<(), StoreError> {
         let predecessors = legal_predecessors(&self.catalog, commit)?;
-        let mut items = vec![self.head_put(commit, predecessors)?];
-        let mut parts = vec![Part::Head];
+        let head = &commit.head;
+        let parts = item::parts(head)?;
+        let mut items = Vec::new();
+        let mut roles = Vec::new();
+        if commit.expected_version == 0 {
+            items.push(self.put(item::new_head_item(head, &parts)?, Some(NEW))?);
+            roles.push(Part::Head);
+            // Unconditional: the head's put refuses an order that exists, and
+            // with it the whole transaction.
+            items.push(self.put(item::snapshot_item(head, &parts)?, None)?);
+            roles.push(Part::Other);
+        } else {
+            items.push(self.head_update(commit, &parts, predecessors)?);
+            roles.push(Part::Head);
+        }
         for event in &commit.events {
             items.push(self.put(item::event_item(event)?, Some(NEW))?);
-            parts.push(Part::Other);
+            roles.push(Part::Other);
         }
         for fact in &commit.park {
             items.push(self.put(item::parked_item(fact)?, Some(NEW))?);
-            parts.push(Part::Other);
+            roles.push(Part::Other);
         }
         for parked in &commit.unpark {
             // Unconditional: the head's condition already makes the whole
             // transaction fail if another command released it first.
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .key("pk", s(keys::order_pk(&commit.head.id)))
+                .key("pk", s(keys::order_pk(&head.id)))
                 .key(
                     "sk",
                     s(keys::parked_sk(parked.occurred_at, &parked.event_id)),
@@ -59,29 +74,28 @@ impl DynamoStore {
                 .build()
                 .map_err(unavailable)?;
             items.push(TransactWriteItem::builder().delete(delete).build());
-            parts.push(Part::Other);
+            roles.push(Part::Other);
         }
         for link in &commit.tracking_codes {
             // Unconditional: attaching a code the order already used again
             // only refreshes its pointer.
-            items.push(self.put(item::tracking_item(&commit.head, link), None)?);
-            parts.push(Part::Other);
+            items.push(self.put(item::tracking_item(head, link), None)?);
+            roles.push(Part::Other);
         }
         if let Some((source, external_id)) = &commit.dedupe {
-            let marker =
-                item::dedupe_item(source, external_id, &commit.head.id, commit.head.updated_at);
+            let marker = item::dedupe_item(source, external_id, &head.id, head.updated_at);
             items.push(self.put(marker, Some(NEW))?);
-            parts.push(Part::Dedupe);
+            roles.push(Part::Dedupe);
         }
         if let Some(record) = &commit.idempotency {
             items.push(self.put(item::idempotency_item(record)?, Some(NEW))?);
-            parts.push(Part::Idempotency);
+            roles.push(Part::Idempotency);
         }
         let sent = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
             .await;
         match sent {
@@ -91,7 +105,9 @@ impl DynamoStore {
             }
             Err(SdkError::ServiceError(e)) => {
                 self.usage.record(true, []);
-                Err(self.cancellation(commit, &parts, e.into_err()).await)
+                Err(self
+                    .cancellation(commit, &parts, &roles, e.into_err())
+                    .await)
             }
             Err(e) => Err(unavailable(e)),
         }
@@ -107,41 +123,57 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn head_put(
+    /// Every command after checkout updates the head item in place: it sends
+    /// and rewrites what commands change, never what checkout wrote once.
+    /// On a refusal DynamoDB returns the item as it found it, which is what
+    /// the loser of a race decides on again.
+    fn head_update(
         &self,
         commit: &Commit,
+        parts: &Parts,
         predecessors: Option<Vec<String>>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut put = Put::builder()
+        let item::HeadChanges { set, remove } = item::head_changes(&commit.head, parts)?;
+        let mut update = Update::builder()
             .table_name(&self.table)
-            .set_item(Some(item::head_item(&commit.head)?))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if commit.expected_version == 0 {
-            put = put.condition_expression(NEW);
-        } else {
-            put = put.expression_attribute_values(
+            .key("pk", s(keys::order_pk(&commit.head.id)))
+            .key("sk", s(keys::HEAD))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
                 ":expected",
                 AttributeValue::N(commit.expected_version.to_string()),
-            );
-            let mut condition = String::from("version = :expected");
-            if let Some(legal) = predecessors {
-                put = put.expression_attribute_names("#status", "status");
-                if legal.is_empty() {
-                    // Nothing may move here: a condition that cannot hold.
-                    condition.push_str(" AND attribute_not_exists(#status)");
-                } else {
-                    let marks: Vec<String> =
-                        (0..legal.len()).map(|i| format!(":legal{i}")).collect();
-                    condition.push_str(&format!(" AND #status IN ({})", marks.join(", ")));
-                    for (mark, status) in marks.iter().zip(legal) {
-                        put = put.expression_attribute_values(mark, s(status));
-                    }
+            )
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut assignments = Vec::new();
+        for (name, value) in set {
+            // `status` is a reserved word in expressions.
+            let target = if name == "status" { "#status" } else { name };
+            assignments.push(format!("{target} = :{name}"));
+            update = update.expression_attribute_values(format!(":{name}"), value);
+        }
+        let mut expression = format!("SET {}", assignments.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let mut condition = String::from("version = :expected");
+        if let Some(legal) = predecessors {
+            if legal.is_empty() {
+                // Nothing may move here: a condition that cannot hold.
+                condition.push_str(" AND attribute_not_exists(#status)");
+            } else {
+                let marks: Vec<String> = (0..legal.len()).map(|i| format!(":legal{i}")).collect();
+                condition.push_str(&format!(" AND #status IN ({})", marks.join(", ")));
+                for (mark, status) in marks.iter().zip(legal) {
+                    update = update.expression_attribute_values(mark, s(status));
                 }
             }
-            put = put.condition_expression(condition);
         }
-        let put = put.build().map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        let update = update
+            .update_expression(expression)
+            .condition_expression(condition)
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Reads why a transaction was cancelled, in order of precedence: a seen
@@ -149,7 +181,8 @@ impl DynamoStore {
     async fn cancellation(
         &self,
         commit: &Commit,
-        parts: &[Part],
+        parts: &Parts,
+        roles: &[Part],
         error: TransactWriteItemsError,
     ) -> StoreError {
         let TransactWriteItemsError::TransactionCanceledException(cancelled) = &error else {
@@ -161,7 +194,7 @@ impl DynamoStore {
         let refused = |wanted: fn(&Part) -> bool| {
             reasons
                 .iter()
-                .zip(parts)
+                .zip(roles)
                 .find(|(r, p)| wanted(p) && r.code() == Some("ConditionalCheckFailed"))
                 .map(|(r, _)| r)
         };
@@ -178,30 +211,34 @@ impl DynamoStore {
                 None => StoreError::VersionConflict {
                     current: 0,
                     status: String::new(),
+                    head: None,
                 },
             };
         }
-        let old = head_refused.and_then(|r| r.item()).and_then(|item| {
-            let version = item.get("version")?.as_n().ok()?.parse().ok()?;
-            Some((version, text(item, "status")?.to_string()))
-        });
-        let (version, status) = match old {
-            Some(current) => current,
+        // The head as the refused update found it; its snapshot is the one
+        // this commit carries, fixed since checkout.
+        let found = match head_refused.and_then(|r| r.item()) {
+            Some(old) => item::head(old, Some(&parts.snapshot)),
             None => match self.load(&commit.head.id).await {
-                Ok(Some(loaded)) => (loaded.head.version, loaded.head.status),
-                Ok(None) => return StoreError::Unavailable("order vanished".into()),
-                Err(e) => return e,
+                Ok(Some(loaded)) => Ok(loaded.head),
+                Ok(None) => Err(StoreError::Unavailable("order vanished".into())),
+                Err(e) => Err(e),
             },
         };
-        if head_refused.is_some() && version == commit.expected_version {
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => return e,
+        };
+        if head_refused.is_some() && found.version == commit.expected_version {
             StoreError::IllegalTransition {
-                current: status,
-                version,
+                current: found.status,
+                version: found.version,
             }
         } else {
             StoreError::VersionConflict {
-                current: version,
-                status,
+                current: found.version,
+                status: found.status.clone(),
+                head: Some(Box::new(found)),
             }
         }
     }

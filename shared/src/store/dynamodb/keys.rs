@@ -9,7 +9,8 @@
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! |---|---|---|---|
-//! | head | `ORDER#<id>` | `HEAD` | `body` (the head as JSON), `summary` (what a list shows), `version`, `status`, `public_id`, `flagged`, `due_at`, and the index keys below |
+//! | head | `ORDER#<id>` | `HEAD` | written at checkout: `card` (what a list shows that checkout fixed), `public_id`, `tenant_key`, `customer_key`; rewritten by every command: `head` (the rest of the head), `marks` (the rest of a list's summary), `version`, `status`, `flagged`, `updated`, and `due_shard`, `due_key` while it has a deadline |
+//! | snapshot | `ORDER#<id>` | `SNAPSHOT` | `body`: items, shipping, contact and policy, written once at checkout |
 //! | event | `ORDER#<id>` | `EVENT#<seq, 20 digits>` | `event_id`, `body`; immutable, and its insert is what the publisher sends |
 //! | parked fact | `ORDER#<id>` | `PARKED#<occurred_at>#<event_id>` | `event_id`, `body`; deleted when released |
 //! | dedupe marker | `DEDUPE#<tenant>/<source>#<external_id>` | `DEDUPE` | `order_id`, `expires_at` (30 days) |
@@ -18,25 +19,32 @@
 //! | tracking code, before codes were per tenant | `TRACKING#<code>` | `TRACKING` | `order_id`; read only, never written |
 //! | waiting fact | `UNMATCHED#<tenant>\|<subject>` | `<provider event id>` | `body` (the fact), `expires_at` (30 days) |
 //!
+//! Which of a head's fields are fixed at checkout is the domain's say
+//! ([`Head::CARD`], [`Head::SNAPSHOT`]). A head written before it was kept in
+//! parts holds it whole in `body` (and its list summary in `summary`);
+//! reads lay each later part over it, so such an order loads, lists and
+//! takes commands as it is.
+//!
 //! `<subject>` is `order:<id>` or `tracking:<normalised code>`
 //! ([`Subject::key`](crate::order::inbound::Subject::key)); times are
 //! fixed-width UTC ([`ts`]), so text order is time order.
 //!
-//! `EVENT#` < `HEAD` < `PARKED#`, so a command reads the head and its parked
-//! facts — and not the history — with one strongly consistent `Query` on
-//! `sk >= HEAD`.
+//! `EVENT#` < `HEAD` < `PARKED#` < `SNAPSHOT`, so a command reads the head,
+//! its parked facts and the snapshot — and not the history — with one
+//! strongly consistent `Query` on `sk >= HEAD`.
 //!
 //! # Index keys
 //!
-//! Only heads carry them, so the indexes hold heads only.
+//! Only heads carry them, so the indexes hold heads only. Each key changes
+//! only when its listing must: `updated` with every command (lists are most
+//! recently updated first), the due keys with the deadline, the others never.
 //!
 //! | attribute | value | index |
 //! |---|---|---|
 //! | `public_id` | the order's public id | `ByPublicId` (hash) |
-//! | `status_key` | `TENANT#<t>#STATUS#<s>` | `ByStatus` (hash) |
 //! | `tenant_key` | `TENANT#<t>` | `ByTenant` (hash) |
+//! | `updated` | `<updated_at>#<order id>` | `ByTenant` (sort) |
 //! | `customer_key` | `TENANT#<t>#CUSTOMER#<c>` | `ByCustomer` (hash) |
-//! | `updated` | `<updated_at>#<order id>` | sort key of the three above |
 //! | `due_shard` | `DUE#<0-7>`, a hash of the order id | `Due` (hash); only on heads with a deadline |
 //! | `due_key` | `<due_at>#<order id>` | `Due` (sort) |
 
@@ -47,6 +55,9 @@ use crate::store::ts;
 
 /// The sort key of an order's head.
 pub(super) const HEAD: &str = "HEAD";
+/// The sort key of an order's checkout snapshot: after the head and its
+/// parked facts, so the head's `Query` returns it too.
+pub(super) const SNAPSHOT: &str = "SNAPSHOT";
 /// What every parked fact's sort key starts with.
 pub(super) const PARKED_PREFIX: &str = "PARKED#";
 /// The sort key of a dedupe marker.
@@ -65,6 +76,11 @@ pub(super) const EVENT_PREFIX: &str = "EVENT#";
 /// The partition of an order: its head, events and parked facts.
 pub(super) fn order_pk(id: &str) -> String {
     format!("ORDER#{id}")
+}
+
+/// The order id a partition key of [`order_pk`] names.
+pub(super) fn order_id(pk: &str) -> Option<&str> {
+    pk.strip_prefix("ORDER#")
 }
 
 /// Zero-padded, so text order is sequence order.
@@ -108,10 +124,6 @@ pub(super) fn tenant_key(tenant: &str) -> String {
     format!("TENANT#{tenant}")
 }
 
-pub(super) fn status_key(tenant: &str, status: &str) -> String {
-    format!("TENANT#{tenant}#STATUS#{status}")
-}
-
 pub(super) fn customer_key(tenant: &str, customer_id: &str) -> String {
     format!("TENANT#{tenant}#CUSTOMER#{customer_id}")
 }
@@ -146,22 +158,27 @@ pub(super) fn due_until(now: DateTime<Utc>) -> String {
     format!("{}#~", ts(now))
 }
 
-/// The index keys a head carries, as `(attribute, value)`; the due keys only
-/// when it has a deadline, which is what keeps the due index sparse.
-pub(super) fn index_keys(head: &Head) -> Vec<(&'static str, String)> {
-    let tenant = &head.tenant;
-    let mut keys = vec![
+/// The index keys a head gets at checkout and keeps.
+pub(super) fn fixed_index_keys(head: &Head) -> [(&'static str, String); 3] {
+    [
         ("public_id", head.public_id.clone()),
-        ("tenant_key", tenant_key(tenant)),
-        ("status_key", status_key(tenant, &head.status)),
-        ("customer_key", customer_key(tenant, &head.customer_id)),
-        ("updated", updated(head.updated_at, &head.id)),
-    ];
-    if let Some(due) = head.due_at {
-        keys.push(("due_shard", due_shard_of(&head.id)));
-        keys.push(("due_key", due_key(due, &head.id)));
-    }
-    keys
+        ("tenant_key", tenant_key(&head.tenant)),
+        (
+            "customer_key",
+            customer_key(&head.tenant, &head.customer_id),
+        ),
+    ]
+}
+
+/// The due keys, only while the head has a deadline: what keeps the due
+/// index sparse.
+pub(super) fn due_keys(head: &Head) -> Option<[(&'static str, String); 2]> {
+    head.due_at.map(|due| {
+        [
+            ("due_shard", due_shard_of(&head.id)),
+            ("due_key", due_key(due, &head.id)),
+        ]
+    })
 }
 
 #[cfg(test)]
@@ -184,6 +201,10 @@ mod tests {
             "parked facts after it"
         );
         assert!(
+            parked_sk(at(0), "~").as_str() < SNAPSHOT,
+            "the snapshot after them"
+        );
+        assert!(
             parked_sk(at(1), "a") > parked_sk(at(0), "z"),
             "by time first"
         );
@@ -196,6 +217,7 @@ mod tests {
     fn formats_are_those_deployed_tables_hold() {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
         assert_eq!(order_pk("o1"), "ORDER#o1");
+        assert_eq!(order_id(&order_pk("o1")), Some("o1"));
         assert_eq!(event_sk(7), "EVENT#00000000000000000007");
         assert_eq!(parked_sk(at, "e1"), "PARKED#2026-03-01T09:00:00.000000Z#e1");
         assert_eq!(
@@ -206,7 +228,6 @@ mod tests {
         assert_eq!(tracking_pk("acme", "1Z9"), "TRACKING#acme#1Z9");
         assert_eq!(legacy_tracking_pk("1Z9"), "TRACKING#1Z9");
         assert_eq!(unmatched_pk("acme|order:o1"), "UNMATCHED#acme|order:o1");
-        assert_eq!(status_key("acme", "paid"), "TENANT#acme#STATUS#paid");
         assert_eq!(customer_key("acme", "c"), "TENANT#acme#CUSTOMER#c");
         assert_eq!(updated(at, "o1"), "2026-03-01T09:00:00.000000Z#o1");
         assert!((0..DUE_SHARDS)

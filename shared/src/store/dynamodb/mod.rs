@@ -5,32 +5,33 @@
 //! - `item`: domain values to items and back (a bad item is `Corrupt`);
 //! - `commit`: a command as one conditional `TransactWriteItems`, and its
 //!   cancellation read back into a domain error;
+//! - `list`: the tenant's and a customer's order lists;
 //! - `schema`: the table itself, for tests and local set-ups, checked
 //!   against `template.yaml`;
 //! - here: the reads, each strongly consistent where a command depends on
 //!   it, and the consumed capacity they report.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
-use crate::cursor::Cursor;
 use crate::lifecycle::Catalog;
 use crate::order::inbound::{Inbound, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError};
-use crate::store::ts;
-use item::{body, decode, s, text, Item};
+use item::{body, s, text, Item};
 
 mod commit;
 mod item;
 mod keys;
+mod list;
 mod schema;
 
 /// Requests and capacity units consumed, as DynamoDB reported them.
@@ -40,6 +41,8 @@ pub struct Usage {
     /// Capacity units × 1000, to count fractions in an atomic.
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    /// The part of `write_milli` spent on index entries.
+    index_write_milli: AtomicU64,
 }
 
 impl Usage {
@@ -47,16 +50,25 @@ impl Usage {
     /// read or write capacity by the kind of request.
     fn record<'a>(&self, write: bool, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>) {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let units: f64 = consumed
-            .into_iter()
-            .filter_map(|c| c.capacity_units())
-            .sum();
+        let milli = |units: f64| (units * 1000.0).round() as u64;
+        let (mut units, mut indexes) = (0.0, 0.0);
+        for c in consumed {
+            units += c.capacity_units().unwrap_or_default();
+            indexes += c
+                .global_secondary_indexes()
+                .into_iter()
+                .flat_map(|by_index| by_index.values())
+                .filter_map(|index| index.capacity_units())
+                .sum::<f64>();
+        }
         let counter = if write {
+            self.index_write_milli
+                .fetch_add(milli(indexes), Ordering::Relaxed);
             &self.write_milli
         } else {
             &self.read_milli
         };
-        counter.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+        counter.fetch_add(milli(units), Ordering::Relaxed);
     }
 
     /// (requests, read units, write units) so far.
@@ -66,6 +78,11 @@ impl Usage {
             self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
         )
+    }
+
+    /// How many of the write units were spent keeping indexes.
+    pub fn index_write_units(&self) -> f64 {
+        self.index_write_milli.load(Ordering::Relaxed) as f64 / 1000.0
     }
 }
 
@@ -124,6 +141,34 @@ impl DynamoStore {
         }
     }
 
+    /// An order's head, snapshot and parked facts — never its history —
+    /// with one strongly consistent `Query`.
+    async fn order(&self, order_id: &str) -> Result<Option<OrderItems>, StoreError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :head")
+            .expression_attribute_values(":pk", s(keys::order_pk(order_id)))
+            .expression_attribute_values(":head", s(keys::HEAD))
+            .consistent_read(true);
+        let mut order: Option<OrderItems> = None;
+        let (mut snapshot, mut parked) = (None, Vec::new());
+        for found in self.query_all(request).await? {
+            match text(&found, "sk") {
+                Some(keys::HEAD) => order = Some(OrderItems::of(found)),
+                Some(keys::SNAPSHOT) => snapshot = Some(found),
+                Some(sk) if sk.starts_with(keys::PARKED_PREFIX) => parked.push(found),
+                _ => {}
+            }
+        }
+        Ok(order.map(|order| OrderItems {
+            snapshot,
+            parked,
+            ..order
+        }))
+    }
+
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -141,28 +186,39 @@ impl DynamoStore {
     }
 }
 
+/// The items of an order a command reads together: the head, the checkout
+/// snapshot (none on orders written before it was kept apart: their head
+/// holds it) and the parked facts.
+struct OrderItems {
+    head: Item,
+    snapshot: Option<Item>,
+    parked: Vec<Item>,
+}
+
+impl OrderItems {
+    fn of(head: Item) -> Self {
+        OrderItems {
+            head,
+            snapshot: None,
+            parked: Vec::new(),
+        }
+    }
+
+    fn head(&self) -> Result<Head, StoreError> {
+        let snapshot = self.snapshot.as_ref().map(item::snapshot).transpose()?;
+        item::head(&self.head, snapshot.as_ref())
+    }
+}
+
 #[async_trait]
 impl OrderStore for DynamoStore {
     async fn load(&self, order_id: &str) -> Result<Option<Loaded>, StoreError> {
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk >= :head")
-            .expression_attribute_values(":pk", s(keys::order_pk(order_id)))
-            .expression_attribute_values(":head", s(keys::HEAD))
-            .consistent_read(true);
-        let items = self.query_all(request).await?;
-        let Some(head) = items.iter().find(|i| text(i, "sk") == Some(keys::HEAD)) else {
+        let Some(order) = self.order(order_id).await? else {
             return Ok(None);
         };
-        let parked = items
-            .iter()
-            .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with(keys::PARKED_PREFIX)))
-            .map(body)
-            .collect::<Result<Vec<Event>, _>>()?;
+        let parked = order.parked.iter().map(body).collect::<Result<_, _>>()?;
         Ok(Some(Loaded {
-            head: body(head)?,
+            head: order.head()?,
             parked,
         }))
     }
@@ -204,99 +260,26 @@ impl OrderStore for DynamoStore {
             .key_condition_expression("public_id = :p")
             .expression_attribute_values(":p", s(public_id));
         let keys = self.query_all(request).await?;
-        let Some(pk) = keys.first().and_then(|k| text(k, "pk")) else {
+        let Some(order_id) = keys
+            .first()
+            .and_then(|k| text(k, "pk"))
+            .and_then(keys::order_id)
+        else {
             return Ok(None);
         };
-        self.get(pk.to_string(), keys::HEAD)
-            .await?
-            .as_ref()
-            .map(body)
-            .transpose()
+        self.order(order_id).await?.map(|o| o.head()).transpose()
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<OrderSummary>, StoreError> {
-        let tenant = &query.tenant;
-        let (index, key_attr, key) = match (&query.status, &query.customer_id) {
-            (Some(status), _) => (
-                schema::BY_STATUS,
-                "status_key",
-                keys::status_key(tenant, status),
-            ),
-            (None, Some(customer)) => (
-                schema::BY_CUSTOMER,
-                "customer_key",
-                keys::customer_key(tenant, customer),
-            ),
-            (None, None) => (schema::BY_TENANT, "tenant_key", keys::tenant_key(tenant)),
-        };
-        let mut filters = Vec::new();
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression(format!("{key_attr} = :key"))
-            .expression_attribute_values(":key", s(&key))
-            .scan_index_forward(false);
-        if let (Some(_), Some(customer)) = (&query.status, &query.customer_id) {
-            filters.push("customer_key = :customer".to_string());
-            request = request
-                .expression_attribute_values(":customer", s(keys::customer_key(tenant, customer)));
+        match &query.customer_id {
+            Some(customer) => self.list_customer(query, customer).await,
+            None => self.list_tenant(query).await,
         }
-        if let Some(stalled) = query.stalled {
-            let test = "(flagged = :yes OR due_at <= :now)";
-            filters.push(if stalled {
-                test.to_string()
-            } else {
-                format!("NOT {test}")
-            });
-            request = request
-                .expression_attribute_values(":yes", AttributeValue::Bool(true))
-                .expression_attribute_values(":now", s(ts(query.now.unwrap_or_else(Utc::now))));
-        }
-        if !filters.is_empty() {
-            request = request.filter_expression(filters.join(" AND "));
-        }
-        let mut start = query.after.as_ref().map(|after| {
-            Item::from([
-                (key_attr.to_string(), s(&key)),
-                (
-                    "updated".to_string(),
-                    s(keys::updated(after.updated_at(), after.order_id())),
-                ),
-                ("pk".to_string(), s(keys::order_pk(after.order_id()))),
-                ("sk".to_string(), s(keys::HEAD)),
-            ])
-        });
-        let mut heads: Vec<OrderSummary> = Vec::new();
-        loop {
-            let wanted = query.limit + 1 - heads.len();
-            let out = request
-                .clone()
-                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            self.usage.record(false, out.consumed_capacity());
-            for item in out.items() {
-                heads.push(decode(item, "summary")?);
-            }
-            start = out.last_evaluated_key().cloned();
-            if heads.len() > query.limit || start.is_none() {
-                break;
-            }
-        }
-        let more = heads.len() > query.limit;
-        heads.truncate(query.limit);
-        let next = more.then(|| heads.last().map(Cursor::after)).flatten();
-        Ok(Page { items: heads, next })
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError> {
         let until = keys::due_until(now);
-        let mut due = Vec::new();
+        let mut overdue = Vec::new();
         for shard in 0..keys::DUE_SHARDS {
             let out = self
                 .client
@@ -312,14 +295,36 @@ impl OrderStore for DynamoStore {
                 .await
                 .map_err(unavailable)?;
             self.usage.record(false, out.consumed_capacity());
-            // The due index holds keys only: read each overdue head.
-            for key in out.items() {
-                if let Some(pk) = text(key, "pk") {
-                    if let Some(head) = self.get(pk.to_string(), keys::HEAD).await? {
-                        due.push(body::<Head>(&head)?);
-                    }
+            overdue.extend(
+                out.items()
+                    .iter()
+                    .filter_map(|k| text(k, "pk"))
+                    .map(str::to_string),
+            );
+        }
+        // The due index holds keys only: read the overdue heads, with their
+        // snapshots, in as few requests as DynamoDB allows.
+        let wanted = overdue
+            .iter()
+            .flat_map(|pk| [(pk.clone(), keys::HEAD), (pk.clone(), keys::SNAPSHOT)])
+            .collect();
+        let mut orders: HashMap<String, OrderItems> = HashMap::new();
+        let mut snapshots = HashMap::new();
+        for found in self.batch_get(wanted, None, true).await? {
+            let pk = item::required(&found, "pk")?.to_string();
+            match text(&found, "sk") {
+                Some(keys::HEAD) => {
+                    orders.insert(pk, OrderItems::of(found));
+                }
+                _ => {
+                    snapshots.insert(pk, found);
                 }
             }
+        }
+        let mut due = Vec::new();
+        for (pk, mut order) in orders {
+            order.snapshot = snapshots.remove(&pk);
+            due.push(order.head()?);
         }
         due.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
         due.truncate(limit);

@@ -14,14 +14,14 @@ use super::{unavailable, DynamoStore};
 use crate::ports::StoreError;
 
 pub(super) const BY_PUBLIC_ID: &str = "ByPublicId";
-pub(super) const BY_STATUS: &str = "ByStatus";
 pub(super) const BY_TENANT: &str = "ByTenant";
 pub(super) const BY_CUSTOMER: &str = "ByCustomer";
 pub(super) const DUE: &str = "Due";
 
-/// What the list indexes carry besides their keys: the summary a list shows
-/// and what its filters test.
-const LISTED_ATTRIBUTES: [&str; 4] = ["summary", "flagged", "due_at", "customer_key"];
+/// What the tenant list copies besides its keys: what a list shows (`card`
+/// and `marks`, or `summary` on heads written before they were kept in
+/// parts) and what its filters test.
+const LISTED_ATTRIBUTES: [&str; 6] = ["card", "marks", "summary", "status", "flagged", "due_key"];
 
 /// A global secondary index: name, partition key, sort key, and the non-key
 /// attributes it copies (none: keys only).
@@ -32,21 +32,18 @@ struct Index {
     projected: &'static [&'static str],
 }
 
-/// Indexes copy as little as they can: every write to a head rewrites each
-/// index entry whose key or projected attributes changed. The public-id and
-/// due indexes lead to a head, which is then read whole.
-const INDEXES: [Index; 5] = [
+/// Every command rewrites the index entries whose keys or copied attributes
+/// it changes, so each index keys on what its listing must follow and copies
+/// only what its reads need. The tenant list moves with every command (most
+/// recently updated first) and copies what it shows, so a page is one read;
+/// the customer and public-id indexes never change after checkout and lead
+/// to heads, read after; the due index moves with the deadline.
+const INDEXES: [Index; 4] = [
     Index {
         name: BY_PUBLIC_ID,
         hash: "public_id",
         range: None,
         projected: &[],
-    },
-    Index {
-        name: BY_STATUS,
-        hash: "status_key",
-        range: Some("updated"),
-        projected: &LISTED_ATTRIBUTES,
     },
     Index {
         name: BY_TENANT,
@@ -57,8 +54,8 @@ const INDEXES: [Index; 5] = [
     Index {
         name: BY_CUSTOMER,
         hash: "customer_key",
-        range: Some("updated"),
-        projected: &LISTED_ATTRIBUTES,
+        range: None,
+        projected: &[],
     },
     Index {
         name: DUE,

@@ -7,42 +7,98 @@
 //! refuses duplicates, and dedupe markers and idempotency keys are inserted in
 //! the same transaction. Committed events also go to an outbox table that the
 //! relay drains, so an event is published at least once even after a crash.
+//!
+//! How it is fast:
+//!
+//! - [`writer`]: one thread owns the write connection and commits whatever
+//!   writes have queued up together, each in its own savepoint (group
+//!   commit); callers hand it a commit whose JSON they already wrote;
+//! - [`reads`]: reads run on the caller's thread, on read connections of
+//!   their own (the file is in WAL mode, so they never wait for the writer);
+//! - [`cache`]: the orders the writer committed last, as a command loads
+//!   them, kept coherent by the writer alone;
+//! - [`outbox`]: committed events handed to the relay in memory, the outbox
+//!   table staying the record that survives a crash.
 
+#[cfg(all(test, feature = "testkit"))]
+mod batch_tests;
+mod cache;
 mod commit;
+mod outbox;
+mod reads;
 mod schema;
+mod writer;
 
+use std::fs::{File, TryLockError};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
-use tokio::sync::Notify;
+use rusqlite::{params, Connection};
+use tokio::sync::{oneshot, Notify};
 
-use super::ts;
-
-use crate::cursor::Cursor;
 use crate::lifecycle::Catalog;
 use crate::order::inbound::{Inbound, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 use crate::ports::{
     Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Outbox, Page, StoreError,
 };
+use commit::Prepared;
+use writer::{Reply, Writer};
 
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
     catalog: Arc<Catalog>,
-    /// Notified after every commit, so the relay need not poll.
+    writer: Writer,
+    /// Read connections to the file; `None` for `:memory:`, read by the writer.
+    pool: Option<reads::Pool>,
+    heads: Arc<cache::Heads>,
+    /// Whether another process may write the file behind the cache's back.
+    check_cache: bool,
+    mirror: Arc<outbox::Mirror>,
+    /// Notified after every commit with events, so the relay need not poll.
     outbox_signal: Arc<Notify>,
+    /// Held while the store is open: shared, or exclusive (`open_exclusive`).
+    _lock: Option<File>,
+}
+
+/// Locks `<path>.lock` (shared or exclusive) for as long as the returned
+/// file is open. A file of its own, as closing any descriptor of the
+/// database file would drop SQLite's own locks on it.
+fn lock(path: &Path, exclusive: bool) -> Result<Option<File>, StoreError> {
+    if path == Path::new(":memory:") {
+        return Ok(None);
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| unavailable(format!("{}: {e}", Path::new(&name).display())))?;
+    let locked = match exclusive {
+        true => file.try_lock(),
+        false => file.try_lock_shared(),
+    };
+    match locked {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Err(unavailable(format!(
+            "{} is in use by another process{}",
+            path.display(),
+            if exclusive {
+                ""
+            } else {
+                " that keeps it to itself"
+            }
+        ))),
+        Err(TryLockError::Error(e)) => Err(unavailable(format!("{}: {e}", path.display()))),
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
-}
-
-fn is_constraint(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 
 /// A row that does not decode: retrying will not mend it.
@@ -65,17 +121,63 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store at `path`; `:memory:` for a private
-    /// in-memory database.
+    /// Opens (creating if needed) the store at `path`, which other processes
+    /// may open too (the Lambda binaries under `cargo lambda watch` share
+    /// one file): an order in the cache is checked against the file's
+    /// version before it is used. `:memory:` for a private in-memory
+    /// database. Fails while a process holds the file exclusively.
     pub fn open(path: &Path, catalog: Arc<Catalog>) -> Result<Self, StoreError> {
+        let lock = lock(path, false)?;
+        Self::open_with(path, catalog, lock, path != Path::new(":memory:"))
+    }
+
+    /// Opens the store at `path` for this store alone, as the local stack
+    /// does: no other store, in this process or another, may open the file
+    /// while it is open, so nobody else writes it, and an order in the cache
+    /// is used as it is.
+    pub fn open_exclusive(path: &Path, catalog: Arc<Catalog>) -> Result<Self, StoreError> {
+        let lock = lock(path, true)?;
+        Self::open_with(path, catalog, lock, false)
+    }
+
+    fn open_with(
+        path: &Path,
+        catalog: Arc<Catalog>,
+        lock: Option<File>,
+        check_cache: bool,
+    ) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(unavailable)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
+        conn.set_prepared_statement_cache_capacity(64);
         schema::prepare(&conn)?;
+        let in_memory = path == Path::new(":memory:");
+        let checkpoints = match in_memory {
+            true => None,
+            false => {
+                // Every 4,000 pages (16 MB), where SQLite's default is 1,000:
+                // see `Writer::start`.
+                conn.pragma_update(None, "wal_autocheckpoint", 4_000)
+                    .map_err(unavailable)?;
+                let checkpoints = Connection::open(path).map_err(unavailable)?;
+                checkpoints
+                    .busy_timeout(std::time::Duration::from_secs(5))
+                    .map_err(unavailable)?;
+                Some(checkpoints)
+            }
+        };
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
             catalog,
+            writer: Writer::start(conn, checkpoints)?,
+            pool: (!in_memory).then(|| reads::Pool::new(path.to_path_buf())),
+            heads: Arc::new(match in_memory {
+                true => cache::Heads::unbounded(),
+                false => cache::Heads::bounded(),
+            }),
+            check_cache,
+            mirror: Arc::default(),
             outbox_signal: Arc::new(Notify::new()),
+            _lock: lock,
         })
     }
 
@@ -88,67 +190,106 @@ impl SqliteStore {
         Self::open(Path::new(":memory:"), catalog)
     }
 
-    /// Runs blocking SQLite work off the async runtime.
-    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs a read: inline on a read connection of the file, or on the
+    /// writer's connection in memory.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn)
+        match &self.pool {
+            Some(pool) => pool.read(f),
+            None => self.writer.read(f).await,
+        }
+    }
+
+    /// The job that writes a commit and, once its batch has committed, puts
+    /// the order in the cache and its events in the outbox mirror.
+    fn commit_job(
+        &self,
+        prepared: Prepared,
+        done: oneshot::Sender<Result<(), StoreError>>,
+    ) -> writer::Job {
+        let (heads, mirror, signal) = (
+            self.heads.clone(),
+            self.mirror.clone(),
+            self.outbox_signal.clone(),
+        );
+        Box::new(move |conn| {
+            let id = prepared.commit.head.id.clone();
+            if let Err(refused) = commit::check(conn, &prepared) {
+                // The file disagrees with what the command read: if that
+                // came from the cache, another process wrote.
+                if matches!(refused, StoreError::VersionConflict { .. }) {
+                    heads.forget(&id);
+                }
+                let reply: Reply = Box::new(move |_| {
+                    let _ = done.send(Err(refused));
+                });
+                return Ok(reply);
+            }
+            let positions = match commit::write(conn, &prepared) {
+                Ok(positions) => positions,
+                Err(e) => {
+                    heads.forget(&id);
+                    let broke = e.clone();
+                    let reply: Reply = Box::new(move |_| {
+                        let _ = done.send(Err(e));
+                    });
+                    return Err((reply, broke));
+                }
+            };
+            let after = commit::loaded_after(conn, &prepared, heads.get(&id));
+            Ok(Box::new(move |batch| {
+                if let Err(e) = batch {
+                    heads.forget(&id);
+                    let _ = done.send(Err(e));
+                    return;
+                }
+                match after {
+                    Some(after) => heads.put(Arc::new(after)),
+                    None => heads.forget(&id),
+                }
+                let events = prepared.commit.events;
+                if !events.is_empty() {
+                    mirror.committed(positions.into_iter().zip(events).collect());
+                    signal.notify_one();
+                }
+                let _ = done.send(Ok(()));
+            }))
         })
-        .await
-        .map_err(unavailable)?
     }
 }
 
 #[async_trait]
 impl OrderStore for SqliteStore {
     async fn load(&self, order_id: &str) -> Result<Option<Loaded>, StoreError> {
-        let id = order_id.to_string();
-        self.with(move |conn| {
-            let Some(body) = conn
-                .query_row("SELECT body FROM heads WHERE id = ?1", [&id], |r| {
-                    r.get::<_, String>(0)
-                })
-                .optional()
-                .map_err(unavailable)?
-            else {
-                return Ok(None);
+        if let Some(hit) = self.heads.get(order_id) {
+            // Another process may write a shared file: the cache is trusted
+            // only when the file has the same version.
+            let current = match &self.pool {
+                Some(pool) if self.check_cache => {
+                    pool.read(|conn| reads::version(conn, order_id))?
+                }
+                _ => Some(hit.head.version),
             };
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT body FROM parked WHERE order_id = ?1 ORDER BY occurred_at, event_id",
-                )
-                .map_err(unavailable)?;
-            let parked = stmt
-                .query_map([&id], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?
-                .map(|row| from_json(&row.map_err(unavailable)?))
-                .collect::<Result<Vec<Event>, _>>()?;
-            Ok(Some(Loaded {
-                head: from_json(&body)?,
-                parked,
-            }))
-        })
-        .await
+            if current == Some(hit.head.version) {
+                return Ok(Some(Loaded::clone(&hit)));
+            }
+        }
+        let id = order_id.to_string();
+        let stored = self.read(move |conn| reads::load(conn, &id)).await?;
+        stored.map(reads::parse).transpose()
     }
 
     async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
         let predecessors = super::legal_predecessors(&self.catalog, commit)?;
-        let commit = commit.clone();
-        self.with(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            commit::write_commit(&tx, &commit, predecessors)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await?;
-        self.outbox_signal.notify_one();
-        Ok(())
+        let prepared = Prepared::new(commit, predecessors)?;
+        let (done, answer) = oneshot::channel();
+        self.writer.submit(self.commit_job(prepared, done))?;
+        answer
+            .await
+            .map_err(|_| unavailable("the write did not run; see the log"))?
     }
 
     async fn events(
@@ -158,99 +299,22 @@ impl OrderStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Event>, StoreError> {
         let id = order_id.to_string();
-        self.with(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT body FROM events WHERE order_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params![id, after_seq as i64, limit as i64], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?;
-            rows.map(|row| from_json(&row.map_err(unavailable)?)).collect()
-        })
-        .await
+        self.read(move |conn| reads::events(conn, &id, after_seq, limit))
+            .await
     }
 
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError> {
         let id = public_id.to_string();
-        self.with(move |conn| {
-            conn.query_row("SELECT body FROM heads WHERE public_id = ?1", [&id], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional()
-            .map_err(unavailable)?
-            .map(|body| from_json(&body))
-            .transpose()
-        })
-        .await
+        self.read(move |conn| reads::by_public_id(conn, &id)).await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<OrderSummary>, StoreError> {
         let query = query.clone();
-        self.with(move |conn| {
-            let mut sql = String::from("SELECT body, updated_at, id FROM heads WHERE tenant = ?");
-            let mut args: Vec<rusqlite::types::Value> = vec![query.tenant.clone().into()];
-            if let Some(status) = &query.status {
-                sql.push_str(" AND status = ?");
-                args.push(status.clone().into());
-            }
-            if let Some(customer) = &query.customer_id {
-                sql.push_str(" AND customer_id = ?");
-                args.push(customer.clone().into());
-            }
-            if let Some(stalled) = query.stalled {
-                let now = ts(query.now.unwrap_or_else(Utc::now));
-                let test = "(flagged = 1 OR (due_at IS NOT NULL AND due_at <= ?))";
-                sql.push_str(&if stalled {
-                    format!(" AND {test}")
-                } else {
-                    format!(" AND NOT {test}")
-                });
-                args.push(now.into());
-            }
-            if let Some(after) = &query.after {
-                sql.push_str(" AND (updated_at, id) < (?, ?)");
-                args.push(ts(after.updated_at()).into());
-                args.push(after.order_id().to_string().into());
-            }
-            sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
-            args.push((query.limit as i64 + 1).into());
-            let mut stmt = conn.prepare(&sql).map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params_from_iter(args), |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(unavailable)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(unavailable)?;
-            let more = rows.len() > query.limit;
-            let rows = &rows[..rows.len().min(query.limit)];
-            let items: Vec<OrderSummary> = rows
-                .iter()
-                .map(|(body, _, _)| from_json::<Head>(body).map(|h| h.summary()))
-                .collect::<Result<_, _>>()?;
-            let next = more.then(|| items.last().map(Cursor::after)).flatten();
-            Ok(Page { items, next })
-        })
-        .await
+        self.read(move |conn| reads::list(conn, &query)).await
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError> {
-        self.with(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT body FROM heads WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
-                )
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params![ts(now), limit as i64], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?;
-            rows.map(|row| from_json(&row.map_err(unavailable)?)).collect()
-        })
-        .await
+        self.read(move |conn| reads::due(conn, now, limit)).await
     }
 
     async fn idempotency(
@@ -259,32 +323,14 @@ impl OrderStore for SqliteStore {
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let (tenant, key) = (tenant.to_string(), key.to_string());
-        self.with(move |conn| {
-            conn.query_row(
-                "SELECT body FROM idempotency WHERE tenant = ?1 AND key = ?2",
-                [&tenant, &key],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(unavailable)?
-            .map(|body| from_json(&body))
-            .transpose()
-        })
-        .await
+        self.read(move |conn| reads::idempotency(conn, &tenant, &key))
+            .await
     }
 
     async fn seen(&self, source: &str, external_id: &str) -> Result<Option<String>, StoreError> {
         let (source, external_id) = (source.to_string(), external_id.to_string());
-        self.with(move |conn| {
-            conn.query_row(
-                "SELECT order_id FROM dedupe WHERE source = ?1 AND external_id = ?2",
-                [&source, &external_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(unavailable)
-        })
-        .await
+        self.read(move |conn| reads::seen(conn, &source, &external_id))
+            .await
     }
 
     async fn find_by_tracking(
@@ -293,33 +339,8 @@ impl OrderStore for SqliteStore {
         code: &str,
     ) -> Result<Vec<TrackingLink>, StoreError> {
         let (tenant, code) = (tenant.to_string(), code.to_string());
-        self.with(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT order_id, carrier, attached_at FROM tracking_links
-                     WHERE tenant = ?1 AND code = ?2",
-                )
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map([&tenant, &code], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(unavailable)?;
-            rows.map(|row| {
-                let (order_id, carrier, attached_at) = row.map_err(unavailable)?;
-                Ok(TrackingLink {
-                    order_id,
-                    carrier,
-                    attached_at: parse_ts(&attached_at)?,
-                })
-            })
-            .collect()
-        })
-        .await
+        self.read(move |conn| reads::tracking(conn, &tenant, &code))
+            .await
     }
 
     /// Waiting facts stay here until they are matched: the embedded store
@@ -332,78 +353,63 @@ impl OrderStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (key, body) = (key.to_string(), to_json(inbound)?);
         let event_id = inbound.event_id.clone();
-        self.with(move |conn| {
-            let added = conn
-                .execute(
-                    "INSERT OR IGNORE INTO unmatched (key, event_id, position, body)
-                     VALUES (?1, ?2, (SELECT COALESCE(MAX(position), 0) + 1 FROM unmatched), ?3)",
-                    params![key, event_id, body],
-                )
-                .map_err(unavailable)?;
-            Ok(added == 1)
-        })
-        .await
+        self.writer
+            .call(move |conn| {
+                let added = conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO unmatched (key, event_id, position, body)
+                         VALUES (?1, ?2, (SELECT COALESCE(MAX(position), 0) + 1 FROM unmatched), ?3)",
+                    )
+                    .and_then(|mut stash| stash.execute(params![key, event_id, body]))
+                    .map_err(unavailable)?;
+                Ok(added == 1)
+            })
+            .await
     }
 
     async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError> {
         let key = key.to_string();
-        self.with(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT body FROM unmatched WHERE key = ?1 ORDER BY position")
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map([&key], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?;
-            rows.map(|row| from_json(&row.map_err(unavailable)?))
-                .collect()
-        })
-        .await
+        self.read(move |conn| reads::stashed(conn, &key)).await
     }
 
     async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError> {
         let (key, event_id) = (key.to_string(), event_id.to_string());
-        self.with(move |conn| {
-            conn.execute(
-                "DELETE FROM unmatched WHERE key = ?1 AND event_id = ?2",
-                params![key, event_id],
-            )
-            .map(drop)
-            .map_err(unavailable)
-        })
-        .await
+        self.writer
+            .call(move |conn| {
+                conn.prepare_cached("DELETE FROM unmatched WHERE key = ?1 AND event_id = ?2")
+                    .and_then(|mut unstash| unstash.execute(params![key, event_id]))
+                    .map(drop)
+                    .map_err(unavailable)
+            })
+            .await
     }
 }
 
 #[async_trait]
 impl Outbox for SqliteStore {
     async fn pending(&self, limit: usize) -> Result<Vec<Event>, StoreError> {
-        self.with(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT e.body FROM outbox o JOIN events e ON e.event_id = o.event_id
-                     ORDER BY o.position LIMIT ?1",
-                )
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map([limit as i64], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?;
-            rows.map(|row| from_json(&row.map_err(unavailable)?))
-                .collect()
-        })
-        .await
+        if let Some(events) = self.mirror.oldest(limit) {
+            return Ok(events);
+        }
+        let (answer, answered) = oneshot::channel();
+        self.writer
+            .submit(self.mirror.clone().refill(limit, answer))?;
+        answered
+            .await
+            .map_err(|_| unavailable("the read did not run; see the log"))?
     }
 
     async fn acknowledge(&self, event_ids: &[String]) -> Result<(), StoreError> {
-        let ids = event_ids.to_vec();
-        self.with(move |conn| {
-            let tx = conn.transaction().map_err(unavailable)?;
-            for id in &ids {
-                tx.execute("DELETE FROM outbox WHERE event_id = ?1", [id])
-                    .map_err(unavailable)?;
-            }
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        let (positions, others) = self.mirror.acknowledged(event_ids);
+        let deleted = self
+            .writer
+            .call(move |conn| outbox::delete(conn, &positions, &others))
+            .await;
+        if deleted.is_err() {
+            // Their rows are still in the table: read them from there.
+            self.mirror.distrust();
+        }
+        deleted
     }
 }
 
@@ -417,7 +423,8 @@ mod tests {
     async fn a_row_that_does_not_decode_is_corrupt() {
         let store = SqliteStore::in_memory(Arc::new(Catalog::presets())).unwrap();
         store
-            .with(|conn| {
+            .writer
+            .call(|conn| {
                 conn.execute_batch(
                     "INSERT INTO heads (id, tenant, public_id, status, customer_id, version,
                                         updated_at, due_at, flagged, body)

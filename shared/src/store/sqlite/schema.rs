@@ -16,6 +16,9 @@ const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
+-- The writer puts each commit of a batch in a savepoint; their undo pages
+-- stay in memory rather than spill to a temporary file per batch.
+PRAGMA temp_store = MEMORY;
 CREATE TABLE IF NOT EXISTS heads (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,

@@ -1,0 +1,77 @@
+//! The orders the writer committed last, as a command loads them: a command
+//! on an order that was just written reads neither SQLite nor JSON.
+//!
+//! Only the writer thread puts an order here, after its batch committed and
+//! in commit order, so an entry is never older than a commit that has been
+//! acknowledged; a read that misses goes to the database instead and puts
+//! nothing back (a slow reader could otherwise put back a version the
+//! writer has since replaced). For a file, two generations bound its size:
+//! new entries go to the young one, and when that fills, it becomes the old
+//! one and the old one is dropped — the orders written least recently leave
+//! first. A `:memory:` store keeps every order: its database is in memory
+//! anyway, and a miss would be read by the writer, between its batches.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::ports::Loaded;
+
+/// Orders per generation: the two hold at most twice this many (an order
+/// takes a kilobyte or two).
+const GENERATION: usize = 32_768;
+
+pub(super) struct Heads {
+    generations: Mutex<Generations>,
+    /// Orders per generation; `None` keeps them all.
+    generation: Option<usize>,
+}
+
+#[derive(Default)]
+struct Generations {
+    young: HashMap<String, Arc<Loaded>>,
+    old: HashMap<String, Arc<Loaded>>,
+}
+
+impl Heads {
+    /// A cache that forgets the orders written least recently.
+    pub(super) fn bounded() -> Heads {
+        Heads {
+            generations: Mutex::default(),
+            generation: Some(GENERATION),
+        }
+    }
+
+    /// A cache that keeps every order.
+    pub(super) fn unbounded() -> Heads {
+        Heads {
+            generations: Mutex::default(),
+            generation: None,
+        }
+    }
+
+    pub(super) fn get(&self, order_id: &str) -> Option<Arc<Loaded>> {
+        let g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        g.young
+            .get(order_id)
+            .or_else(|| g.old.get(order_id))
+            .cloned()
+    }
+
+    /// The order as a commit left it. Only the writer calls this.
+    pub(super) fn put(&self, loaded: Arc<Loaded>) {
+        let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        g.old.remove(&loaded.head.id);
+        g.young.insert(loaded.head.id.clone(), loaded);
+        if self.generation.is_some_and(|full| g.young.len() >= full) {
+            g.old = std::mem::take(&mut g.young);
+        }
+    }
+
+    /// Forgets an order the database disagrees about (another process
+    /// wrote it), so the next read goes to the file.
+    pub(super) fn forget(&self, order_id: &str) {
+        let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        g.young.remove(order_id);
+        g.old.remove(order_id);
+    }
+}
