@@ -2,8 +2,8 @@
 # Builds the Lambda functions exactly as a deploy ships them: `sam build
 # --beta-features` from template.yaml (cargo-lambda, release, arm64), into
 # target/sam/, then checks that every function SAM built has a `bootstrap`
-# that is a 64-bit aarch64 ELF and prints its size, zipped size and the time
-# the build took.
+# that is a 64-bit aarch64 ELF without the embedded store (SQLite) in it and
+# prints its size, zipped size and the time the build took.
 #
 #   scripts/build-lambdas.sh                     every function in template.yaml
 #   scripts/build-lambdas.sh CheckoutFunction    only the functions named

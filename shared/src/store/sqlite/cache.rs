@@ -5,11 +5,9 @@
 //! in commit order, so an entry is never older than a commit that has been
 //! acknowledged; a read that misses goes to the database instead and puts
 //! nothing back (a slow reader could otherwise put back a version the
-//! writer has since replaced). For a file, two generations bound its size:
-//! new entries go to the young one, and when that fills, it becomes the old
-//! one and the old one is dropped — the orders written least recently leave
-//! first. A `:memory:` store keeps every order: its database is in memory
-//! anyway, and a miss would be read by the writer, between its batches.
+//! writer has since replaced). Two generations bound its size: new entries
+//! go to the young one, and when that fills, it becomes the old one and the
+//! old one is dropped — the orders written least recently leave first.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,10 +18,9 @@ use crate::ports::Loaded;
 /// takes a kilobyte or two).
 const GENERATION: usize = 32_768;
 
+#[derive(Default)]
 pub(super) struct Heads {
     generations: Mutex<Generations>,
-    /// Orders per generation; `None` keeps them all.
-    generation: Option<usize>,
 }
 
 #[derive(Default)]
@@ -33,22 +30,6 @@ struct Generations {
 }
 
 impl Heads {
-    /// A cache that forgets the orders written least recently.
-    pub(super) fn bounded() -> Heads {
-        Heads {
-            generations: Mutex::default(),
-            generation: Some(GENERATION),
-        }
-    }
-
-    /// A cache that keeps every order.
-    pub(super) fn unbounded() -> Heads {
-        Heads {
-            generations: Mutex::default(),
-            generation: None,
-        }
-    }
-
     pub(super) fn get(&self, order_id: &str) -> Option<Arc<Loaded>> {
         let g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         g.young
@@ -62,7 +43,7 @@ impl Heads {
         let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         g.old.remove(&loaded.head.id);
         g.young.insert(loaded.head.id.clone(), loaded);
-        if self.generation.is_some_and(|full| g.young.len() >= full) {
+        if g.young.len() >= GENERATION {
             g.old = std::mem::take(&mut g.young);
         }
     }

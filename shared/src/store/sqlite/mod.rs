@@ -146,12 +146,22 @@ impl SqliteStore {
         lock: Option<File>,
         check_cache: bool,
     ) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(unavailable)?;
+        let in_memory = path == Path::new(":memory:");
+        let conn = match in_memory {
+            // SQLite's `memdb` file system rather than `:memory:`, whose pages
+            // all live in the page cache, which SQLite then scans whole at the
+            // end of every transaction once it is large.
+            true => Connection::open_with_flags(
+                format!("file:/orders-{}?vfs=memdb", uuid::Uuid::new_v4().simple()),
+                rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            ),
+            false => Connection::open(path),
+        }
+        .map_err(unavailable)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::prepare(&conn)?;
-        let in_memory = path == Path::new(":memory:");
         let checkpoints = match in_memory {
             true => None,
             false => {
@@ -170,10 +180,7 @@ impl SqliteStore {
             catalog,
             writer: Writer::start(conn, checkpoints)?,
             pool: (!in_memory).then(|| reads::Pool::new(path.to_path_buf())),
-            heads: Arc::new(match in_memory {
-                true => cache::Heads::unbounded(),
-                false => cache::Heads::bounded(),
-            }),
+            heads: Arc::default(),
             check_cache,
             mirror: Arc::default(),
             outbox_signal: Arc::new(Notify::new()),
