@@ -35,6 +35,8 @@ DDB_LOCAL_TELEMETRY=0 java -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLoca
   -jar "$DYNAMODB_LOCAL_JAR" -inMemory -sharedDb -disableTelemetry -port "$ddb_port" \
   >"$EMULATOR_LOGS/dynamodb-local.log" 2>&1 &
 EMULATOR_PIDS+=("$!")
+# The benchmarks read its CPU time per command from /proc.
+export DYNAMODB_LOCAL_PID=$!
 moto_port=$(free-port)
 moto_server -H 127.0.0.1 -p "$moto_port" >"$EMULATOR_LOGS/moto.log" 2>&1 &
 EMULATOR_PIDS+=("$!")

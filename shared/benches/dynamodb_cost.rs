@@ -19,9 +19,8 @@
 //! `ddb_par8`, `ddb_requests`, `ddb_bytes` and `ddb_wcu` for
 //! `scripts/bench.py`.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -30,27 +29,16 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use chrono::Utc;
-use order_core::auth::{Principal, Role};
 use order_core::lifecycle::Actor;
-use order_core::order::decide::{Origin, StatusClaim};
-use order_core::order::TrackingInput;
 use order_core::ports::{OrderStore, SystemClock};
-use order_core::service::{Checkout, OrderService, TransitionRequest};
+use order_core::service::OrderService;
 use order_core::store::DynamoStore;
 use order_core::testkit::catalog;
-use serde_json::json;
+use order_core::testkit::shipping_run::{
+    checkout, claim, lifecycle, manager, origin, staff, throughput, LIFECYCLE,
+};
 
-/// The commands of one order's life, in the order they run.
-const LIFECYCLE: [&str; 6] = [
-    "checkout",
-    "paid (payment)",
-    "packing (staff)",
-    "shipped + tracking (staff)",
-    "in_transit (carrier)",
-    "delivered (carrier)",
-];
-/// Which of them is the staff move the `ddb_wcu` row reports.
+/// Which of [`LIFECYCLE`] is the staff move the `ddb_wcu` row reports.
 const STAFF_MOVE: usize = 2;
 const WORKERS: usize = 8;
 
@@ -155,139 +143,6 @@ fn header(title: &str) {
     );
 }
 
-fn origin(source: &str, actor_kind: Actor, external_id: Option<&str>) -> Origin {
-    Origin {
-        source: source.into(),
-        actor_kind,
-        actor: None,
-        external_id: external_id.map(str::to_string),
-    }
-}
-
-fn claim(to: &str) -> StatusClaim {
-    StatusClaim {
-        to: to.into(),
-        occurred_at: Utc::now(),
-        reason: None,
-        tracking: None,
-    }
-}
-
-fn staff(to: &str, tracking: Option<TrackingInput>) -> TransitionRequest {
-    TransitionRequest {
-        to: to.into(),
-        reason: None,
-        tracking,
-        expected_version: None,
-    }
-}
-
-/// The README's walk-through order: a chandelier shipped to Toronto.
-fn checkout() -> Checkout {
-    serde_json::from_value(json!({
-        "customer_id": "cus_42", "currency": "CAD", "fulfilment": "shipping",
-        "items": [{ "sku": "CHN-800", "name": "Crystal chandelier", "unit_price": 80000, "quantity": 1 }],
-        "shipping": { "method": "standard", "name": "Dana Doe",
-            "address": { "line1": "1 King St W", "city": "Toronto", "postal_code": "M5H 1A1", "country": "CA" } },
-        "contact": { "email": "dana@example.com" }
-    }))
-    .expect("a valid checkout")
-}
-
-fn manager() -> Principal {
-    Principal {
-        tenant: "acme".into(),
-        role: Role::Manager,
-        subject: "m".into(),
-    }
-}
-
-/// Runs command `n` of [`LIFECYCLE`] on the order `id` (none before its
-/// checkout) and returns the order's id. Payment and carrier news carry no
-/// provider event id, as the peer's commands do not: the dedupe check of
-/// a webhook is measured apart.
-async fn command(service: &OrderService, n: usize, id: Option<&str>, code: &str) -> String {
-    let manager = manager();
-    let Some(id) = id else {
-        let placed = service.place(&manager, checkout(), None).await.unwrap();
-        return placed.body["id"].as_str().unwrap().to_string();
-    };
-    let payment = origin("payment:stripe", Actor::Payment, None);
-    let carrier = origin("carrier:easypost", Actor::Carrier, None);
-    match n {
-        1 => drop(
-            service
-                .record_fact(id, &payment, claim("paid"))
-                .await
-                .unwrap(),
-        ),
-        2 => drop(
-            service
-                .transition(&manager, id, staff("packing", None))
-                .await
-                .unwrap(),
-        ),
-        3 => {
-            let tracking = TrackingInput {
-                carrier: "UPS".into(),
-                code: code.into(),
-                url: None,
-            };
-            let request = staff("shipped", Some(tracking));
-            drop(service.transition(&manager, id, request).await.unwrap());
-        }
-        4 => drop(
-            service
-                .record_fact(id, &carrier, claim("in_transit"))
-                .await
-                .unwrap(),
-        ),
-        5 => drop(
-            service
-                .record_fact(id, &carrier, claim("delivered"))
-                .await
-                .unwrap(),
-        ),
-        _ => unreachable!("six commands"),
-    }
-    id.to_string()
-}
-
-/// One order through the whole lifecycle, `after(n)` called after command `n`.
-async fn lifecycle(service: &OrderService, code: &str, mut after: impl FnMut(usize)) -> String {
-    let mut id = None;
-    for n in 0..LIFECYCLE.len() {
-        id = Some(command(service, n, id.as_deref(), code).await);
-        after(n);
-    }
-    id.expect("placed")
-}
-
-/// Commands per second for `orders` orders through the lifecycle, `workers`
-/// at a time, each on its own orders.
-async fn throughput(service: &Arc<OrderService>, run: &str, orders: usize, workers: usize) -> f64 {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..workers)
-        .map(|_| {
-            let (service, next, run) = (service.clone(), next.clone(), run.to_string());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= orders {
-                        return;
-                    }
-                    lifecycle(&service, &format!("1Z{run}{i:08}"), |_| {}).await;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("worker");
-    }
-    (orders * LIFECYCLE.len()) as f64 / started.elapsed().as_secs_f64()
-}
-
 /// The least a command can send and spend: one consistent `Query` of a
 /// head holding only a version and a status, then one `TransactWriteItems`
 /// moving it, conditioned on the version, with one event item (`event`, a
@@ -380,6 +235,81 @@ async fn floor(client: &Client, table: &str, event: &str, moved: bool, meter: &m
     };
     meter.reset();
     spent
+}
+
+/// CPU per command, in milliseconds: the emulator's and this process's.
+#[derive(Clone, Copy)]
+struct CpuPerCommand {
+    emulator: f64,
+    client: f64,
+}
+
+impl std::fmt::Display for CpuPerCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            " (CPU per command: emulator {:.2} ms, bench {:.2} ms)",
+            self.emulator, self.client
+        )
+    }
+}
+
+fn per_command(before: Option<(f64, f64)>, commands: f64) -> Option<CpuPerCommand> {
+    let ((e0, c0), (e1, c1)) = before.zip(cpu_seconds())?;
+    Some(CpuPerCommand {
+        emulator: (e1 - e0) * 1e3 / commands,
+        client: (c1 - c0) * 1e3 / commands,
+    })
+}
+
+/// CPU seconds the emulator (DYNAMODB_LOCAL_PID, exported by
+/// `scripts/emulators.sh`) and this process have used so far: on one
+/// machine, what a request costs the server beside what it costs the
+/// client. `None` where /proc or the pid is not there.
+fn cpu_seconds() -> Option<(f64, f64)> {
+    let pid = std::env::var("DYNAMODB_LOCAL_PID").ok()?;
+    Some((used(&pid)?, used("self")?))
+}
+
+/// utime + stime of a process, from /proc/<pid>/stat (in USER_HZ, 100 on Linux).
+fn used(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// A table with the keys alone: no index, no stream, no TTL.
+async fn create_bare_table(client: &Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::main]
@@ -489,13 +419,44 @@ async fn main() {
         LIFECYCLE.len(),
         LIFECYCLE.join(", ")
     );
+    let commands = (orders * LIFECYCLE.len()) as f64;
+    let cpu_before = cpu_seconds();
     let seq = throughput(&service, "S", orders, 1).await;
-    println!("  sequential: {seq:>7.0} cmd/s");
+    let cpu = per_command(cpu_before, commands);
+    println!(
+        "  sequential: {seq:>7.0} cmd/s{}",
+        cpu.map(|c| c.to_string()).unwrap_or_default()
+    );
     let par = throughput(&service, "P", orders, WORKERS).await;
     println!("  {WORKERS} workers:  {par:>7.0} cmd/s");
 
+    // The same commands on a table with neither indexes nor a stream: what
+    // the emulator spends keeping those, which the layout requires.
+    let bare_table = format!("{table}-bare");
+    create_bare_table(&client, &bare_table).await;
+    let bare_store = Arc::new(DynamoStore::new(client.clone(), &bare_table, catalog()));
+    let bare_service = Arc::new(OrderService::new(
+        bare_store,
+        catalog(),
+        Arc::default(),
+        Arc::new(SystemClock),
+    ));
+    let cpu_before = cpu_seconds();
+    let bare_seq = throughput(&bare_service, "B", orders, 1).await;
+    let bare_cpu = per_command(cpu_before, commands);
+    println!(
+        "  the same, sequential, on a table without indexes or stream: {bare_seq:>7.0} cmd/s{}",
+        bare_cpu.map(|c| c.to_string()).unwrap_or_default()
+    );
+    if let Some(cpu) = cpu {
+        println!("@num ddb_emulator_ms {:.2}", cpu.emulator);
+    }
+
     let how = format!("{orders} orders × 6 commands, DynamoDB Local, in-process service");
-    println!("@row ddb_seq|{seq:.0} cmd/s|peer: cqrs-es + dynamo-es|{how}, 1 worker");
+    println!(
+        "@row ddb_seq|{seq:.0} cmd/s ({bare_seq:.0} without indexes and stream)|peer: cqrs-es + dynamo-es|{how}, 1 worker{}",
+        cpu.map(|c| format!(", emulator CPU {:.2} ms/cmd", c.emulator)).unwrap_or_default()
+    );
     println!("@num ddb_seq {seq:.1}");
     println!("@row ddb_par8|{par:.0} cmd/s|peer: cqrs-es + dynamo-es|{how}, {WORKERS} workers");
     println!("@num ddb_par8 {par:.1}");

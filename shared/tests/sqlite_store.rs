@@ -123,6 +123,97 @@ async fn an_older_store_file_keeps_its_tracking_codes_under_their_tenants() {
     );
 }
 
+/// A store file from before events lost their index of event ids, its
+/// outbox naming events by id: opening it rebuilds both tables, so the
+/// order's log reads as before and the events not yet published still are
+/// handed out, in their order, and leave once acknowledged.
+#[tokio::test]
+async fn an_older_store_file_keeps_its_log_and_unpublished_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.sqlite3");
+    let (first, second) = (placed("acme", "cus_1", 0), placed("acme", "cus_2", 0));
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE heads (id TEXT PRIMARY KEY, tenant TEXT NOT NULL,
+                 public_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, customer_id TEXT NOT NULL,
+                 version INTEGER NOT NULL, updated_at TEXT NOT NULL, due_at TEXT,
+                 flagged INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE INDEX heads_by_status ON heads (tenant, status, updated_at, id);
+             CREATE TABLE events (order_id TEXT NOT NULL REFERENCES heads (id),
+                 seq INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
+                 PRIMARY KEY (order_id, seq));
+             CREATE TABLE outbox (position INTEGER PRIMARY KEY AUTOINCREMENT,
+                 event_id TEXT NOT NULL UNIQUE REFERENCES events (event_id));",
+        )
+        .unwrap();
+        // The second order's event was committed first, so it is older in
+        // the outbox.
+        for (position, d) in [(7, &second), (9, &first)] {
+            let head = &d.head;
+            let event = &d.events[0];
+            old.execute(
+                "INSERT INTO heads VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, 0, ?8)",
+                rusqlite::params![
+                    head.id,
+                    head.tenant,
+                    head.public_id,
+                    head.status,
+                    head.customer_id,
+                    head.version,
+                    head.updated_at.to_rfc3339(),
+                    serde_json::to_string(head).unwrap()
+                ],
+            )
+            .unwrap();
+            old.execute(
+                "INSERT INTO events VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    event.order_id,
+                    event.seq,
+                    event.event_id,
+                    serde_json::to_string(event).unwrap()
+                ],
+            )
+            .unwrap();
+            old.execute(
+                "INSERT INTO outbox VALUES (?1, ?2)",
+                rusqlite::params![position, event.event_id],
+            )
+            .unwrap();
+        }
+    }
+    let reopened = SqliteStore::open(&path, catalog()).unwrap();
+    let log = reopened.events(&first.head.id, 0, 10).await.unwrap();
+    assert_eq!(log, first.events);
+    let ids = |events: Vec<order_core::order::Event>| {
+        events.into_iter().map(|e| e.event_id).collect::<Vec<_>>()
+    };
+    let older = second.events[0].event_id.clone();
+    let newer = first.events[0].event_id.clone();
+    assert_eq!(
+        ids(reopened.pending(10).await.unwrap()),
+        [older.as_str(), newer.as_str()]
+    );
+    reopened
+        .acknowledge(std::slice::from_ref(&older))
+        .await
+        .unwrap();
+    assert_eq!(ids(reopened.pending(10).await.unwrap()), [newer.as_str()]);
+    // New commits queue behind what was left.
+    let third = placed("acme", "cus_3", 0);
+    reopened.commit(&Commit::of(third.clone())).await.unwrap();
+    let third_id = &third.events[0].event_id;
+    assert_eq!(
+        ids(reopened.pending(10).await.unwrap()),
+        [newer.as_str(), third_id.as_str()]
+    );
+    // Opening it again finds nothing left to rebuild.
+    drop(reopened);
+    let again = SqliteStore::open(&path, catalog()).unwrap();
+    assert_eq!(again.pending(10).await.unwrap().len(), 2);
+}
+
 /// The local stack keeps its file to itself and trusts what it cached: no
 /// other store may open the file meanwhile, and it may not open a file
 /// others have open; once it is closed, the file opens again.

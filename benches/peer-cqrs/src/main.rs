@@ -26,7 +26,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
 use dynamo_es::{DynamoCqrs, DynamoEventRepository};
 
-use meter::{AskCapacity, Capacity, CountTraffic, Traffic};
+use meter::{cpu_seconds, AskCapacity, Capacity, CountTraffic, Traffic};
 use order::{Address, Command, Line, Order, Shipping, Status};
 
 const COMMANDS_PER_ORDER: usize = 6;
@@ -207,9 +207,14 @@ async fn main() {
     throughput(&cqrs, "WARM", 20, 1).await;
 
     let before = traffic.totals();
+    let cpu_before = cpu_seconds();
     let sequential = throughput(&cqrs, "SEQ", orders, 1).await;
     let after = traffic.totals();
     let commands = (orders * COMMANDS_PER_ORDER) as f64;
+    // Milliseconds of CPU per command, the emulator's and this process's.
+    let cpu = cpu_before
+        .zip(cpu_seconds())
+        .map(|((e0, c0), (e1, c1))| ((e1 - e0) * 1e3 / commands, (c1 - c0) * 1e3 / commands));
     let requests = (after.0 - before.0) as f64 / commands;
     let bytes = (after.1 - before.1) as f64 / commands;
     let parallel = throughput(&cqrs, "PAR", orders, WORKERS).await;
@@ -228,10 +233,17 @@ async fn main() {
     println!("cqrs-es 0.5 + dynamo-es 0.5 (event store), {orders} orders x {COMMANDS_PER_ORDER} commands on DynamoDB Local");
     println!("  sequential            {sequential:>8.0} cmd/s");
     println!("  {WORKERS} workers             {parallel:>8.0} cmd/s");
+    if let Some((emulator, client)) = cpu {
+        println!("  CPU per command       {emulator:>8.2} ms emulator, {client:.2} ms client (sequential)");
+        println!("@num peer_ddb_emulator_ms {emulator:.2}");
+    }
     println!("  requests per command  {requests:>8.2}");
     println!("  bytes sent per command{bytes:>8.0}   (HTTP request bodies)");
     println!("  capacity per command  {rcu:>8.2} RCU {wcu:.2} WCU   (ReturnConsumedCapacity added by an interceptor, {measured} orders)");
-    println!("@peer ddb_seq|{sequential:.0} cmd/s");
+    let emulator = cpu
+        .map(|(e, _)| format!(", emulator CPU {e:.2} ms/cmd"))
+        .unwrap_or_default();
+    println!("@peer ddb_seq|{sequential:.0} cmd/s{emulator}");
     println!("@num peer_ddb_seq {sequential:.1}");
     println!("@peer ddb_par8|{parallel:.0} cmd/s");
     println!("@num peer_ddb_par8 {parallel:.1}");

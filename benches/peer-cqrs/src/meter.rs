@@ -119,3 +119,20 @@ impl Intercept for AskCapacity {
         Ok(())
     }
 }
+
+/// CPU seconds the emulator (DYNAMODB_LOCAL_PID) and this process have used
+/// so far: on one machine, what a request costs the server beside what it
+/// costs the client. `None` where /proc or the pid is not there.
+pub fn cpu_seconds() -> Option<(f64, f64)> {
+    let pid = std::env::var("DYNAMODB_LOCAL_PID").ok()?;
+    Some((used(&pid)?, used("self")?))
+}
+
+/// utime + stime of a process, from /proc/<pid>/stat (in USER_HZ, 100 on Linux).
+fn used(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}

@@ -11,12 +11,15 @@
 //! - [`fixtures`]: the orders, origins, stopped clock and service the cases
 //!   (and the benchmarks) start from;
 //! - [`lambda_harness`]: the real Lambda binaries run under
-//!   `cargo lambda watch`, and a fresh table on DynamoDB Local.
+//!   `cargo lambda watch`, and a fresh table on DynamoDB Local;
+//! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
+//!   benchmarks drive, on whichever store the service has.
 
 pub mod fixtures;
 pub mod intake_cases;
 pub mod lambda_harness;
 pub mod service_cases;
+pub mod shipping_run;
 pub mod store_cases;
 
 pub use fixtures::{catalog, placed, shipping_snapshot, FixedClock};

@@ -40,11 +40,24 @@ impl Heads {
 
     /// The order as a commit left it. Only the writer calls this.
     pub(super) fn put(&self, loaded: Arc<Loaded>) {
-        let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-        g.old.remove(&loaded.head.id);
-        g.young.insert(loaded.head.id.clone(), loaded);
-        if g.young.len() >= GENERATION {
-            g.old = std::mem::take(&mut g.young);
+        let retired = {
+            let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+            g.old.remove(&loaded.head.id);
+            g.young.insert(loaded.head.id.clone(), loaded);
+            if g.young.len() < GENERATION {
+                return;
+            }
+            let young = std::mem::take(&mut g.young);
+            std::mem::replace(&mut g.old, young)
+        };
+        // Freeing a generation is a million small frees, tens of
+        // milliseconds: not on the writer's thread, where every commit in
+        // flight would wait for it.
+        let freed = std::thread::Builder::new()
+            .name("sqlite-cache-free".into())
+            .spawn(move || drop(retired));
+        if let Err(e) = freed {
+            tracing::warn!(error = %e, "no thread to free the old cache generation: freed inline");
         }
     }
 

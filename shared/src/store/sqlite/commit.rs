@@ -145,10 +145,11 @@ fn write_rows(conn: &Connection, p: &Prepared) -> rusqlite::Result<Vec<i64>> {
         let mut event_row = conn.prepare_cached(
             "INSERT INTO events (order_id, seq, event_id, body) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        let mut outbox_row = conn.prepare_cached("INSERT INTO outbox (event_id) VALUES (?1)")?;
+        let mut outbox_row =
+            conn.prepare_cached("INSERT INTO outbox (order_id, seq) VALUES (?1, ?2)")?;
         for (event, body) in commit.events.iter().zip(&p.events) {
             event_row.execute(params![event.order_id, event.seq, event.event_id, body])?;
-            outbox_row.execute([&event.event_id])?;
+            outbox_row.execute(params![event.order_id, event.seq])?;
             positions.push(conn.last_insert_rowid());
         }
     }

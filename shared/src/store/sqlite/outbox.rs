@@ -159,7 +159,8 @@ fn data_version(conn: &Connection) -> Result<i64, StoreError> {
 fn oldest_rows(conn: &Connection, limit: usize) -> Result<VecDeque<(i64, Event)>, StoreError> {
     let mut statement = conn
         .prepare_cached(
-            "SELECT o.position, e.body FROM outbox o JOIN events e ON e.event_id = o.event_id
+            "SELECT o.position, e.body FROM outbox o
+             JOIN events e ON e.order_id = o.order_id AND e.seq = o.seq
              ORDER BY o.position LIMIT ?1",
         )
         .map_err(unavailable)?;
@@ -188,7 +189,10 @@ pub(super) fn delete(
         by_position.execute([position]).map_err(unavailable)?;
     }
     let mut by_id = conn
-        .prepare_cached("DELETE FROM outbox WHERE event_id = ?1")
+        .prepare_cached(
+            "DELETE FROM outbox WHERE position IN (SELECT o.position FROM outbox o
+             JOIN events e ON e.order_id = o.order_id AND e.seq = o.seq WHERE e.event_id = ?1)",
+        )
         .map_err(unavailable)?;
     for id in event_ids {
         by_id.execute(params![id]).map_err(unavailable)?;

@@ -8,8 +8,57 @@ use crate::ports::StoreError;
 
 /// Creates what is missing; safe on every open.
 pub(super) fn prepare(conn: &Connection) -> Result<(), StoreError> {
+    migrate_events(conn)?;
     conn.execute_batch(SCHEMA).map_err(unavailable)?;
     migrate_tracking(conn)
+}
+
+/// Stores made before the events table lost its index of event ids kept
+/// one, and outbox rows named their event by id: both tables are rebuilt,
+/// rows and outbox positions kept, in one transaction.
+fn migrate_events(conn: &Connection) -> Result<(), StoreError> {
+    let outbox: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+            [],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(unavailable)?;
+    if !outbox.is_some_and(|sql| sql.contains("event_id")) {
+        return Ok(());
+    }
+    // Dropping the old tables must not check the references to them.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         BEGIN IMMEDIATE;
+         CREATE TABLE events_rebuilt (
+             order_id TEXT NOT NULL REFERENCES heads (id),
+             seq INTEGER NOT NULL,
+             event_id TEXT NOT NULL,
+             body TEXT NOT NULL,
+             PRIMARY KEY (order_id, seq)
+         ) WITHOUT ROWID;
+         INSERT INTO events_rebuilt SELECT order_id, seq, event_id, body FROM events;
+         CREATE TABLE outbox_rebuilt (
+             position INTEGER PRIMARY KEY AUTOINCREMENT,
+             order_id TEXT NOT NULL,
+             seq INTEGER NOT NULL
+         );
+         INSERT INTO outbox_rebuilt (position, order_id, seq)
+             SELECT o.position, e.order_id, e.seq FROM outbox o JOIN events e ON e.event_id = o.event_id;
+         DROP TABLE outbox;
+         DROP TABLE events;
+         ALTER TABLE events_rebuilt RENAME TO events;
+         ALTER TABLE outbox_rebuilt RENAME TO outbox;
+         COMMIT;
+         PRAGMA foreign_keys = ON;",
+    )
+    .map_err(unavailable)
 }
 
 const SCHEMA: &str = "
@@ -31,17 +80,26 @@ CREATE TABLE IF NOT EXISTS heads (
     flagged INTEGER NOT NULL,
     body TEXT NOT NULL
 );
+-- Every command moves an order in the indexes keyed on what it changes, a
+-- page written for each; so only the tenant's list (most recently updated
+-- first, a status a filter on it) and the sweep's deadlines key on those.
+-- A customer has few orders: their index never moves, and a list of them
+-- is sorted as it is read. Stores made before this dropped two indexes.
+DROP INDEX IF EXISTS heads_by_status;
+DROP INDEX IF EXISTS heads_by_customer;
 CREATE INDEX IF NOT EXISTS heads_by_tenant ON heads (tenant, updated_at, id);
-CREATE INDEX IF NOT EXISTS heads_by_status ON heads (tenant, status, updated_at, id);
-CREATE INDEX IF NOT EXISTS heads_by_customer ON heads (tenant, customer_id, updated_at, id);
+CREATE INDEX IF NOT EXISTS heads_of_customer ON heads (tenant, customer_id);
 CREATE INDEX IF NOT EXISTS heads_due ON heads (due_at) WHERE due_at IS NOT NULL;
+-- One B-tree, keyed as it is read: an order's events in sequence. Event
+-- ids are made unique where they are made; an index on them would be one
+-- more page written per event.
 CREATE TABLE IF NOT EXISTS events (
     order_id TEXT NOT NULL REFERENCES heads (id),
     seq INTEGER NOT NULL,
-    event_id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (order_id, seq)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS parked (
     order_id TEXT NOT NULL REFERENCES heads (id),
     occurred_at TEXT NOT NULL,
@@ -77,9 +135,12 @@ CREATE TABLE IF NOT EXISTS unmatched (
     body TEXT NOT NULL,
     PRIMARY KEY (key, event_id)
 );
+-- Rows appended in commit order and deleted once published: the key of
+-- each event, not an index of its own.
 CREATE TABLE IF NOT EXISTS outbox (
     position INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE REFERENCES events (event_id)
+    order_id TEXT NOT NULL,
+    seq INTEGER NOT NULL
 );
 ";
 
