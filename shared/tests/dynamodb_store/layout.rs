@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
-use order_core::auth::{Principal, Role};
 use order_core::lifecycle::Actor;
 use order_core::order::decide::{self, Origin, StatusClaim};
 use order_core::order::inbound::{Inbound, TrackingLink};
@@ -18,43 +17,16 @@ use order_core::order::{Event, Head, OrderSummary};
 use order_core::ports::{
     Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError, SystemClock,
 };
-use order_core::service::{Checkout, OrderService, TransitionRequest};
+use order_core::service::OrderService;
 use order_core::store::DynamoStore;
+use order_core::testkit::shipping_run::{checkout, manager, staff};
 use order_core::testkit::{catalog, placed};
 use serde_json::json;
 
 use super::{fresh, raw_client};
 
-fn manager() -> Principal {
-    Principal {
-        tenant: "acme".into(),
-        role: Role::Manager,
-        subject: "m".into(),
-    }
-}
-
 fn service(store: Arc<dyn OrderStore>) -> OrderService {
     OrderService::new(store, catalog(), Arc::default(), Arc::new(SystemClock))
-}
-
-fn checkout() -> Checkout {
-    serde_json::from_value(json!({
-        "customer_id": "cus_42", "currency": "CAD", "fulfilment": "shipping",
-        "items": [{ "sku": "CHN-800", "name": "Crystal chandelier", "unit_price": 80000, "quantity": 1 }],
-        "shipping": { "method": "standard", "name": "Dana Doe",
-            "address": { "line1": "1 King St W", "city": "Toronto", "postal_code": "M5H 1A1", "country": "CA" } },
-        "contact": { "email": "dana@example.com" }
-    }))
-    .unwrap()
-}
-
-fn move_to(to: &str) -> TransitionRequest {
-    TransitionRequest {
-        to: to.into(),
-        reason: None,
-        tracking: None,
-        expected_version: None,
-    }
 }
 
 /// Requests the store has sent so far.
@@ -110,7 +82,7 @@ async fn checkout_writes_its_snapshot_once_and_every_load_returns_it() {
         .await
         .unwrap();
     service
-        .transition(&manager(), &id, move_to("confirmed"))
+        .transition(&manager(), &id, staff("confirmed", None))
         .await
         .unwrap();
     service
@@ -145,7 +117,7 @@ async fn a_move_and_a_note_are_one_read_and_one_write_each() {
     let id = placed.body["id"].as_str().unwrap();
     let before = requests(&store);
     let moved = service
-        .transition(&manager(), id, move_to("confirmed"))
+        .transition(&manager(), id, staff("confirmed", None))
         .await
         .unwrap();
     assert_eq!(requests(&store) - before, 2);
@@ -237,7 +209,7 @@ async fn contested(store: &Arc<DynamoStore>, parked: bool) -> (String, Commit) {
     let placed = service.place(&manager(), checkout(), None).await.unwrap();
     let id = placed.body["id"].as_str().unwrap().to_string();
     service
-        .transition(&manager(), &id, move_to("confirmed"))
+        .transition(&manager(), &id, staff("confirmed", None))
         .await
         .unwrap();
     if parked {
@@ -288,7 +260,7 @@ async fn the_loser_of_a_race_decides_again_on_what_its_refused_write_returned() 
         });
         let before = requests(&store);
         let view = service(racing)
-            .transition(&manager(), &id, move_to("packing"))
+            .transition(&manager(), &id, staff("packing", None))
             .await
             .unwrap();
         let writes = 2; // refused, then made
@@ -382,7 +354,7 @@ async fn an_order_written_before_heads_were_kept_in_parts_still_loads_lists_and_
     // none, which the stale `body` and `summary` still hold.
     for to in ["confirmed", "cancelled"] {
         service(store.clone())
-            .transition(&manager(), &head.id, move_to(to))
+            .transition(&manager(), &head.id, staff(to, None))
             .await
             .unwrap();
     }

@@ -8,66 +8,69 @@ use crate::ports::StoreError;
 
 /// Creates what is missing; safe on every open.
 pub(super) fn prepare(conn: &Connection) -> Result<(), StoreError> {
-    migrate_events(conn)?;
-    conn.execute_batch(SCHEMA).map_err(unavailable)?;
+    conn.execute_batch(SETTINGS).map_err(unavailable)?;
+    rebuild_older_log(conn)?;
+    conn.execute_batch(TABLES).map_err(unavailable)?;
     migrate_tracking(conn)
 }
 
-/// Stores made before the events table lost its index of event ids kept
-/// one, and outbox rows named their event by id: both tables are rebuilt,
-/// rows and outbox positions kept, in one transaction.
-fn migrate_events(conn: &Connection) -> Result<(), StoreError> {
-    let outbox: Option<String> = conn
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
-            [],
-            |r| r.get(0),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })
+/// Stores made before the events table lost its index of event ids had
+/// outbox rows that named their event by id: their events and outbox
+/// tables are rebuilt as [`TABLES`] makes them, rows and outbox positions
+/// kept. Looked at and done in one transaction, so two processes opening
+/// such a file at once rebuild it once.
+fn rebuild_older_log(conn: &Connection) -> Result<(), StoreError> {
+    // Renaming and dropping the old tables must not check the references
+    // to them; the setting cannot change inside a transaction.
+    conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;")
         .map_err(unavailable)?;
-    if !outbox.is_some_and(|sql| sql.contains("event_id")) {
-        return Ok(());
-    }
-    // Dropping the old tables must not check the references to them.
-    conn.execute_batch(
-        "PRAGMA foreign_keys = OFF;
-         BEGIN IMMEDIATE;
-         CREATE TABLE events_rebuilt (
-             order_id TEXT NOT NULL REFERENCES heads (id),
-             seq INTEGER NOT NULL,
-             event_id TEXT NOT NULL,
-             body TEXT NOT NULL,
-             PRIMARY KEY (order_id, seq)
-         ) WITHOUT ROWID;
-         INSERT INTO events_rebuilt SELECT order_id, seq, event_id, body FROM events;
-         CREATE TABLE outbox_rebuilt (
-             position INTEGER PRIMARY KEY AUTOINCREMENT,
-             order_id TEXT NOT NULL,
-             seq INTEGER NOT NULL
-         );
-         INSERT INTO outbox_rebuilt (position, order_id, seq)
-             SELECT o.position, e.order_id, e.seq FROM outbox o JOIN events e ON e.event_id = o.event_id;
-         DROP TABLE outbox;
-         DROP TABLE events;
-         ALTER TABLE events_rebuilt RENAME TO events;
-         ALTER TABLE outbox_rebuilt RENAME TO outbox;
-         COMMIT;
-         PRAGMA foreign_keys = ON;",
-    )
-    .map_err(unavailable)
+    let rebuilt = outbox_names_events_by_id(conn).and_then(|older| {
+        if !older {
+            return Ok(());
+        }
+        conn.execute_batch(
+            "ALTER TABLE outbox RENAME TO outbox_old;
+             ALTER TABLE events RENAME TO events_old;",
+        )
+        .and_then(|()| conn.execute_batch(TABLES))
+        .and_then(|()| {
+            conn.execute_batch(
+                "INSERT INTO events SELECT order_id, seq, event_id, body FROM events_old;
+                 INSERT INTO outbox (position, order_id, seq)
+                     SELECT o.position, e.order_id, e.seq
+                     FROM outbox_old o JOIN events_old e ON e.event_id = o.event_id;
+                 DROP TABLE outbox_old;
+                 DROP TABLE events_old;",
+            )
+        })
+    });
+    let end = match rebuilt {
+        Ok(()) => "COMMIT; PRAGMA foreign_keys = ON;",
+        Err(_) => "ROLLBACK; PRAGMA foreign_keys = ON;",
+    };
+    let ended = conn.execute_batch(end);
+    rebuilt.and(ended).map_err(unavailable)
 }
 
-const SCHEMA: &str = "
+fn outbox_names_events_by_id(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master
+         WHERE type = 'table' AND name = 'outbox' AND sql LIKE '%event_id%')",
+        [],
+        |r| r.get(0),
+    )
+}
+
+const SETTINGS: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 -- The writer puts each commit of a batch in a savepoint; their undo pages
 -- stay in memory rather than spill to a temporary file per batch.
 PRAGMA temp_store = MEMORY;
+";
+
+const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS heads (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
