@@ -15,7 +15,8 @@ mod status;
 mod upkeep;
 
 pub use command::{
-    new_id, Decision, NextAction, Origin, ParkedKey, Rejection, StatusClaim, StatusMove,
+    new_id, new_secret_id, Decision, NextAction, Origin, ParkedKey, Rejection, StatusClaim,
+    StatusMove,
 };
 pub use draft::MAX_CLOCK_SKEW;
 pub use intake::{record_inbound, rollup};

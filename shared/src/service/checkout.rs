@@ -66,7 +66,7 @@ impl OrderService {
             policy: self.tenants.settings(tenant).policy(),
         };
         let origin = principal.origin();
-        let ids = (decide::new_id("ord"), decide::new_id("trk"));
+        let ids = (decide::new_id("ord"), decide::new_secret_id("trk"));
         let decision =
             decide::place_order(ids, tenant, placed, &origin, &lifecycle, self.clock.now());
         let view = OrderView::new(

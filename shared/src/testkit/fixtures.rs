@@ -74,7 +74,7 @@ pub fn shipping_snapshot(customer: &str) -> OrderPlaced {
 pub fn placed(tenant: &str, customer: &str, at: i64) -> Decision {
     let lifecycle = shipping();
     let snapshot = shipping_snapshot(customer);
-    let ids = (decide::new_id("ord"), decide::new_id("trk"));
+    let ids = (decide::new_id("ord"), decide::new_secret_id("trk"));
     decide::place_order(ids, tenant, snapshot, &staff(), &lifecycle, t(at))
 }
 
