@@ -6,7 +6,7 @@
 //!    delivered): requests, read and write capacity units as DynamoDB
 //!    reports them (`ReturnConsumedCapacity`), and request bytes sent,
 //!    counted by an interceptor on the client. Then what else a command may
-//!    cost (an `Idempotency-Key`, a provider fact's dedupe check, a note),
+//!    cost (an `Idempotency-Key`, a provider fact with its dedupe marker, a note),
 //!    a staff move on an order with 200 more events (flat in history), and
 //!    the floor: one consistent `Query` of a head, and one conditional
 //!    `TransactWriteItems` of a head and one event with nothing else on them.
@@ -381,7 +381,7 @@ async fn main() {
         .record_fact(&other, &payment, claim("paid"))
         .await
         .unwrap();
-    meter.step("payment webhook: paid (dedupe check)");
+    meter.step("payment webhook: paid (dedupe marker)");
     service
         .add_note(&manager, &other, "Gift wrap, please".into())
         .await

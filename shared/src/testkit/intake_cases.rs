@@ -9,6 +9,7 @@ use chrono::Duration;
 use super::fixtures::{advance, create, manager, recorded, scan, service_at, ship_request, t};
 use crate::order::inbound::Subject;
 use crate::order::ShipmentStatus;
+use crate::order::TrackingInput;
 use crate::ports::OrderStore;
 use crate::service::FactOutcome;
 
@@ -166,4 +167,46 @@ pub async fn a_recycled_code_never_reaches_last_years_order(store: Arc<dyn Order
     assert_eq!(recorded(&store, &new.id, "evt_2").await, 1);
     let head = store.load(&new.id).await.unwrap().unwrap().head;
     assert_eq!(head.status, "in_transit");
+}
+
+/// A carrier redelivers a scan after staff corrected the code it came by:
+/// no order carries that code any more, yet the scan is the one already
+/// recorded — a duplicate, acknowledged, not a fact kept waiting for an
+/// order with the old code.
+pub async fn a_redelivery_after_its_code_was_corrected_is_a_duplicate(store: Arc<dyn OrderStore>) {
+    let service = service_at(&store, t(60));
+    let order = create(&store, "acme", "cus_1", 0).await;
+    advance(&store, &order.id, "confirmed", 1).await;
+    service
+        .transition(&manager("acme"), &order.id, ship_request("1ZWRONG1"))
+        .await
+        .unwrap();
+    let news = scan("evt_1", "1ZWRONG1", ShipmentStatus::InTransit, t(30));
+    let first = service.intake("acme", &news).await.unwrap();
+    assert!(matches!(first, FactOutcome::Recorded { .. }), "{first:?}");
+    let loaded = store.load(&order.id).await.unwrap().unwrap();
+    let shipment = loaded.head.shipments[0].shipment_id.clone();
+    let right = TrackingInput {
+        carrier: "UPS".into(),
+        code: "1ZRIGHT2".into(),
+        url: None,
+    };
+    service
+        .correct_tracking(&manager("acme"), &order.id, &shipment, right)
+        .await
+        .unwrap();
+    let before = store.load(&order.id).await.unwrap().unwrap().head.version;
+
+    assert_eq!(
+        service.intake("acme", &news).await.unwrap(),
+        FactOutcome::Duplicate
+    );
+    assert_eq!(recorded(&store, &order.id, "evt_1").await, 1);
+    let key = news.subject.key("acme");
+    assert!(
+        store.stashed(&key).await.unwrap().is_empty(),
+        "nothing kept waiting"
+    );
+    let after = store.load(&order.id).await.unwrap().unwrap().head.version;
+    assert_eq!(before, after);
 }

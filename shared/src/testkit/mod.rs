@@ -54,6 +54,7 @@ macro_rules! store_conformance_suite {
             a_fact_reaches_only_its_own_tenants_orders,
             a_fact_racing_its_tracking_code_is_applied_once,
             a_recycled_code_never_reaches_last_years_order,
+            a_redelivery_after_its_code_was_corrected_is_a_duplicate,
         );
     };
 }

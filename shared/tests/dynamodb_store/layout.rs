@@ -17,9 +17,9 @@ use order_core::order::{Event, Head, OrderSummary};
 use order_core::ports::{
     Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Page, StoreError, SystemClock,
 };
-use order_core::service::OrderService;
+use order_core::service::{FactOutcome, OrderService};
 use order_core::store::DynamoStore;
-use order_core::testkit::shipping_run::{checkout, manager, staff};
+use order_core::testkit::shipping_run::{checkout, claim, manager, origin, staff};
 use order_core::testkit::{catalog, placed};
 use serde_json::json;
 
@@ -133,6 +133,32 @@ async fn a_move_and_a_note_are_one_read_and_one_write_each() {
         (json!(2), json!(3))
     );
     assert_eq!(noted["status"], "confirmed");
+}
+
+/// A provider's fact is one read and one write too: its dedupe marker goes
+/// in the write, not in a look-up first. Its redelivery is refused by that
+/// marker and acknowledged, changing nothing.
+#[tokio::test]
+async fn a_provider_fact_is_one_read_and_one_write_and_its_redelivery_changes_nothing() {
+    let store = Arc::new(fresh().await);
+    let service = service(store.clone());
+    let placed = service.place(&manager(), checkout(), None).await.unwrap();
+    let id = placed.body["id"].as_str().unwrap();
+    let payment = origin("payment:stripe", Actor::Payment, Some("evt_paid_1"));
+    let before = requests(&store);
+    let first = service
+        .record_fact(id, &payment, claim("paid"))
+        .await
+        .unwrap();
+    assert!(matches!(first, FactOutcome::Recorded { .. }), "{first:?}");
+    assert_eq!(requests(&store) - before, 2);
+    let again = service
+        .record_fact(id, &payment, claim("paid"))
+        .await
+        .unwrap();
+    assert_eq!(again, FactOutcome::Duplicate);
+    let head = store.load(id).await.unwrap().unwrap().head;
+    assert_eq!((head.status.as_str(), head.version), ("confirmed", 2));
 }
 
 /// The DynamoDB store, with another command's commit slipped in just
