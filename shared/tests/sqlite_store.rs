@@ -59,6 +59,29 @@ async fn committed_events_wait_in_the_outbox_until_acknowledged() {
     assert!(store.pending(10).await.unwrap().is_empty());
 }
 
+/// The relay may acknowledge events this store never handed out itself (a
+/// store just opened does not know what the outbox holds; another process
+/// may have relayed them): they leave the outbox by their ids all the same,
+/// and the rest stay.
+#[tokio::test]
+async fn events_acknowledged_by_id_alone_leave_the_outbox() {
+    let store = SqliteStore::open(&fresh_file(), catalog()).unwrap();
+    let (first, second) = (placed("acme", "cus_1", 0), placed("acme", "cus_2", 0));
+    let first_id = first.events[0].event_id.clone();
+    let second_id = second.events[0].event_id.clone();
+    store.commit(&Commit::of(first)).await.unwrap();
+    store.commit(&Commit::of(second)).await.unwrap();
+    store.acknowledge(&[first_id]).await.unwrap();
+    let left: Vec<_> = store
+        .pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    assert_eq!(left, [second_id]);
+}
+
 #[tokio::test]
 async fn the_store_file_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
