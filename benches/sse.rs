@@ -1,6 +1,6 @@
 //! Delay from commit to receipt on the customers' live streams, with 1,000
-//! and 10,000 concurrent SSE subscribers on the local stack, and the memory
-//! the server used for them.
+//! and 10,000 concurrent subscribers on the local stack, over SSE and then
+//! over the WebSocket, and the memory the server used for them.
 //!
 //! `cargo bench --bench sse` — knobs: BENCH_SUBSCRIBERS (default
 //! "1000,10000"), BENCH_ORDERS (default 100). The server runs as its own
@@ -9,8 +9,9 @@
 //! decided, on the same clock. Both processes share the machine's cores, so
 //! the report says how much CPU each used while the orders moved.
 //!
-//! Besides its report it prints the `sse` row of issue 11's table (the
-//! largest run) for `scripts/bench.py`: `@row sse|…` and `@num sse <p99 ms>`.
+//! Besides its report it prints the `sse` and `ws` rows of the performance
+//! table (the largest runs) for `scripts/bench.py`: `@row sse|…`,
+//! `@num sse <p99 ms>`, and the same for `ws`.
 
 #[allow(dead_code)] // the tests use more of it than a benchmark does
 #[path = "../tests/common/stack.rs"]
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use order_core::auth::Role;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -125,6 +127,65 @@ async fn subscribe(addr: SocketAddr, path: String, ready: Arc<AtomicUsize>) -> V
     delays
 }
 
+/// The same subscriber on the WebSocket (`/live?public_id=`): a client that
+/// parses the frames, as any WebSocket client must.
+async fn subscribe_socket(url: String, ready: Arc<AtomicUsize>) -> Vec<f64> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        data: Update,
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("connect");
+    let mut delays = Vec::new();
+    let mut counted = false;
+    while delays.len() < STEPS.len() {
+        let message = match tokio::time::timeout(Duration::from_secs(60), socket.next()).await {
+            Ok(Some(Ok(message))) => message,
+            _ => break,
+        };
+        let received = Utc::now();
+        let tokio_tungstenite::tungstenite::Message::Text(text) = message else {
+            continue;
+        };
+        let Ok(message) = serde_json::from_str::<Message>(&text) else {
+            continue;
+        };
+        if !counted {
+            counted = true;
+            ready.fetch_add(1, Ordering::SeqCst);
+        }
+        if message.data.kind == "status" {
+            let delay = received - message.data.occurred_at;
+            delays.push(delay.num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        }
+    }
+    delays
+}
+
+/// How the subscribers follow their orders.
+#[derive(Clone, Copy, PartialEq)]
+enum Transport {
+    Sse,
+    WebSocket,
+}
+
+impl Transport {
+    fn key(self) -> &'static str {
+        match self {
+            Transport::Sse => "sse",
+            Transport::WebSocket => "ws",
+        }
+    }
+
+    fn clients(self) -> &'static str {
+        match self {
+            Transport::Sse => "SSE subscribers, each a bare TCP reader (one task, no HTTP client)",
+            Transport::WebSocket => "WebSocket subscribers, each a tokio-tungstenite client",
+        }
+    }
+}
+
 async fn read(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         stream.readable().await?;
@@ -155,7 +216,7 @@ struct Run {
     connected_mib: f64,
 }
 
-async fn run(subscribers: usize, orders: usize) -> Run {
+async fn run(transport: Transport, subscribers: usize, orders: usize) -> Run {
     let server = stack::Launch::default()
         .args(&["--sweep-every", "0"])
         .env("RUST_LOG", "warn")
@@ -184,12 +245,23 @@ async fn run(subscribers: usize, orders: usize) -> Run {
         ));
     }
     let idle = rss_kib(server.pid());
-    eprintln!("{subscribers} subscribers: connecting…");
+    let key = transport.key();
+    eprintln!("{key}: {subscribers} subscribers: connecting…");
     let ready = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..subscribers)
         .map(|i| {
-            let path = format!("/track/{}/events", placed[i % orders].1);
-            tokio::spawn(subscribe(addr, path, ready.clone()))
+            let public_id = &placed[i % orders].1;
+            match transport {
+                Transport::Sse => tokio::spawn(subscribe(
+                    addr,
+                    format!("/track/{public_id}/events"),
+                    ready.clone(),
+                )),
+                Transport::WebSocket => tokio::spawn(subscribe_socket(
+                    format!("ws://{addr}/live?public_id={public_id}"),
+                    ready.clone(),
+                )),
+            }
         })
         .collect();
     let connecting = std::time::Instant::now();
@@ -203,7 +275,7 @@ async fn run(subscribers: usize, orders: usize) -> Run {
     }
     let connected = rss_kib(server.pid());
     eprintln!(
-        "{subscribers} subscribers: all connected; moving {orders} orders through {} steps…",
+        "{key}: {subscribers} subscribers: all connected; moving {orders} orders through {} steps…",
         STEPS.len()
     );
     let cpu_before = (cpu_seconds(server.pid()), cpu_seconds(std::process::id()));
@@ -232,7 +304,7 @@ async fn run(subscribers: usize, orders: usize) -> Run {
     drop(server);
     delays.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "sse: {subscribers} subscribers (bare TCP readers) over {orders} orders, {} updates received (of {}): commit→receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server memory {:.1} MiB idle → {:.1} MiB with subscribers ({:.1} KiB each)",
+        "{key}: {subscribers} subscribers over {orders} orders, {} updates received (of {}): commit→receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server memory {:.1} MiB idle → {:.1} MiB with subscribers ({:.1} KiB each)",
         delays.len(),
         subscribers * STEPS.len(),
         percentile(&delays, 0.5),
@@ -243,7 +315,7 @@ async fn run(subscribers: usize, orders: usize) -> Run {
         (connected.saturating_sub(idle)) as f64 / subscribers as f64,
     );
     println!(
-        "sse: {subscribers} subscribers: {:.1} s to move the orders; CPU meanwhile: server {:.2} s, subscribers (this process) {:.2} s",
+        "{key}: {subscribers} subscribers: {:.1} s to move the orders; CPU meanwhile: server {:.2} s, subscribers (this process) {:.2} s",
         moved, cpu.0, cpu.1,
     );
     Run {
@@ -261,26 +333,34 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    let mut largest: Option<Run> = None;
-    for n in counts.split(',').filter_map(|n| n.trim().parse().ok()) {
-        let run = run(n, orders).await;
-        if largest
-            .as_ref()
-            .is_none_or(|l| run.subscribers >= l.subscribers)
-        {
-            largest = Some(run);
+    let counts: Vec<usize> = counts
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    for transport in [Transport::Sse, Transport::WebSocket] {
+        let mut largest: Option<Run> = None;
+        for &n in &counts {
+            let run = run(transport, n, orders).await;
+            if largest
+                .as_ref()
+                .is_none_or(|l| run.subscribers >= l.subscribers)
+            {
+                largest = Some(run);
+            }
         }
-    }
-    if let Some(run) = largest {
-        println!(
-            "@row sse|p99 {:.1} ms, p50 {:.1} ms, {:.0} MiB at {} subscribers|-|real binary, in-memory store; {} SSE subscribers over {orders} orders, each a bare TCP reader (one task, no HTTP client) in the bench process on the same 2 cores; 4 transitions per order sent one at a time; delay = receipt − the event's occurred_at; server RSS with all connected",
-            run.p99,
-            run.p50,
-            run.connected_mib,
-            thousands(run.subscribers),
-            thousands(run.subscribers),
-        );
-        println!("@num sse {:.1}", run.p99);
+        if let Some(run) = largest {
+            println!(
+                "@row {}|p99 {:.1} ms, p50 {:.1} ms, {:.0} MiB at {} subscribers|-|real binary, in-memory store; {} {} over {orders} orders in the bench process on the same 2 cores; 4 transitions per order sent one at a time; delay = receipt − the event's occurred_at; server RSS with all connected",
+                transport.key(),
+                run.p99,
+                run.p50,
+                run.connected_mib,
+                thousands(run.subscribers),
+                thousands(run.subscribers),
+                transport.clients(),
+            );
+            println!("@num {} {:.1}", transport.key(), run.p99);
+        }
     }
 }
 

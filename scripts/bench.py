@@ -49,6 +49,7 @@ ROWS = [
     ("http_memory", "same with --memory", "file store within 20%"),
     ("inproc", "in-process OrderService, file store, 8 workers, cmd/s", ">= 50,000 cmd/s"),
     ("sse", "SSE, 10,000 subscribers, commit -> receipt", "p99 <= 20 ms, <= 300 MB"),
+    ("ws", "the same over the local WebSocket", "beside SSE"),
     ("lambda_init", "Lambda init (process start -> first poll)", "<= 2x hello"),
     ("lambda_size", "Lambda arm64 zips", "<= 8 MB"),
 ]

@@ -6,6 +6,7 @@
 //! handlers the same `Principal` the Lambda adapters build from JWT claims.
 
 pub mod demo;
+mod socket;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -124,6 +125,11 @@ impl Stack {
                 self.publisher.live(),
             ))
             .merge(orders::pages())
+            .merge(socket::router(
+                self.service.clone(),
+                self.publisher.live(),
+                self.keys.clone(),
+            ))
             .merge(webhooks::router(
                 self.service.clone(),
                 self.webhook_secrets.clone(),

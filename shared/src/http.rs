@@ -254,7 +254,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
-fn unauthorized(e: &AuthError) -> Problem {
+/// A 401 problem saying what was wrong with the credentials.
+pub fn unauthorized(e: &AuthError) -> Problem {
     Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string())
 }
 

@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::deadline::Deadline;
 
 pub use customer::{customer_update, CustomerChannel, CustomerUpdate};
-pub use follow::respond;
+pub use follow::{follow, respond, Out};
 pub use hub::{ChannelName, Hub, News, Subscription};
 
 /// How often a polling stream looks for news.
@@ -87,12 +87,16 @@ pub async fn until(end: Option<Instant>) {
     }
 }
 
-/// One SSE message as it goes on the wire. Built once per event and
-/// channel, then shared: every subscriber sends the same `Bytes`.
+/// One message as it goes on the wire, in both of the wire's forms: a
+/// Server-Sent Event, and the same id, name and data as one WebSocket text
+/// message, `{"id":…,"event":…,"data":…}`. Built once per event and
+/// channel, its data serialized once for both, then shared: every
+/// subscriber sends the same `Bytes`, and a clone costs reference counts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
-    id: String,
-    bytes: Bytes,
+    id: Arc<str>,
+    sse: Bytes,
+    text: Bytes,
 }
 
 impl Frame {
@@ -105,30 +109,47 @@ impl Frame {
         if breaks(id) || breaks(event) {
             return None;
         }
-        let mut bytes = Vec::with_capacity(128);
+        let data = serde_json::to_vec(data).ok()?;
+        let mut sse = Vec::with_capacity(data.len() + id.len() + event.len() + 24);
         for (field, value) in [("id: ", id), ("\nevent: ", event), ("\ndata: ", "")] {
-            bytes.extend_from_slice(field.as_bytes());
-            bytes.extend_from_slice(value.as_bytes());
+            sse.extend_from_slice(field.as_bytes());
+            sse.extend_from_slice(value.as_bytes());
         }
-        serde_json::to_writer(&mut bytes, data).ok()?;
-        bytes.extend_from_slice(b"\n\n");
+        sse.extend_from_slice(&data);
+        sse.extend_from_slice(b"\n\n");
+        let mut text = Vec::with_capacity(data.len() + id.len() + event.len() + 32);
+        text.extend_from_slice(b"{\"id\":");
+        serde_json::to_writer(&mut text, id).ok()?;
+        text.extend_from_slice(b",\"event\":");
+        serde_json::to_writer(&mut text, event).ok()?;
+        text.extend_from_slice(b",\"data\":");
+        text.extend_from_slice(&data);
+        text.push(b'}');
         Some(Frame {
-            id: id.to_string(),
-            bytes: bytes.into(),
+            id: id.into(),
+            sse: sse.into(),
+            text: text.into(),
         })
     }
 
-    /// The message's id: what a reconnecting client sends as `Last-Event-ID`.
+    /// The message's id: what a reconnecting client sends as `Last-Event-ID`
+    /// (or `last_event_id` on a WebSocket).
     pub fn id(&self) -> &str {
         &self.id
     }
 
+    /// The Server-Sent Event.
     pub fn bytes(&self) -> &Bytes {
-        &self.bytes
+        &self.sse
     }
 
     pub fn into_bytes(self) -> Bytes {
-        self.bytes
+        self.sse
+    }
+
+    /// The WebSocket text message: UTF-8 JSON.
+    pub fn text(&self) -> &Bytes {
+        &self.text
     }
 }
 
@@ -136,7 +157,7 @@ impl Frame {
 #[derive(Debug, PartialEq)]
 pub enum Update {
     /// This frame (shared with the channel's other subscribers).
-    Send(Bytes),
+    Send(Frame),
     /// Nothing: not news for this client, or its catch-up already sent it.
     Nothing,
     /// The client missed something: read what it has not seen from the store.
@@ -153,7 +174,7 @@ pub trait Channel: Send + 'static {
     /// `Last-Event-ID` on the first call, since the last frame after);
     /// `None` if the store cannot say, which ends the stream, and the
     /// client reconnects with `Last-Event-ID`.
-    async fn catch_up(&mut self) -> Option<Vec<Bytes>>;
+    async fn catch_up(&mut self) -> Option<Vec<Frame>>;
     /// What one committed event of the channel brings this client. Render
     /// through [`News::frame`], so the channel's subscribers share one frame.
     async fn news(&mut self, news: &News) -> Update;
@@ -204,6 +225,11 @@ mod tests {
             "id: 7\nevent: status\ndata: {\"note\":\"a\\nb\"}\n\n"
         );
         assert_eq!(frame.id(), "7");
+        let text: serde_json::Value = serde_json::from_slice(frame.text()).unwrap();
+        assert_eq!(
+            text,
+            serde_json::json!({"id": "7", "event": "status", "data": {"note": "a\nb"}})
+        );
         assert_eq!(Frame::json("7\ndata: x", "status", &1), None);
         assert_eq!(Frame::json("7", "status\r", &1), None);
     }

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -63,22 +62,31 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     principal.require_staff()?;
-    let since = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(position)
-        .map(|(updated_at, _)| updated_at);
-    let channel = StoreChannel {
-        service: app.service.clone(),
-        principal,
-        seen: since,
-        sent: Sent::default(),
-    };
+    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let channel = store_channel(app.service.clone(), principal, last_event_id);
     Ok(live::respond(
         &app.live,
         app.live.ends_at(deadline),
         channel,
     ))
+}
+
+/// The principal's tenant's store channel, for a board that has seen every
+/// change up to `last_event_id` (a message id it was sent), whichever
+/// transport carries it. The caller checks the principal is staff.
+pub fn store_channel(
+    service: Arc<OrderService>,
+    principal: Principal,
+    last_event_id: Option<&str>,
+) -> impl Channel {
+    StoreChannel {
+        service,
+        principal,
+        seen: last_event_id
+            .and_then(position)
+            .map(|(updated_at, _)| updated_at),
+        sent: Sent::default(),
+    }
 }
 
 /// What a connection has sent: each order's update time. A catch-up and the
@@ -124,7 +132,7 @@ impl Channel for StoreChannel {
     }
 
     /// The tenant's orders updated after `seen`, oldest first.
-    async fn catch_up(&mut self) -> Option<Vec<Bytes>> {
+    async fn catch_up(&mut self) -> Option<Vec<Frame>> {
         let Some(seen) = self.seen else {
             self.seen = Some(Utc::now());
             return Some(Vec::new());
@@ -156,7 +164,7 @@ impl Channel for StoreChannel {
         for summary in changed.iter().rev() {
             self.seen = self.seen.max(Some(summary.updated_at));
             if self.sent.fresh(&summary.id, summary.updated_at) {
-                frames.extend(frame(summary).map(Frame::into_bytes));
+                frames.extend(frame(summary));
             }
         }
         Some(frames)
@@ -181,7 +189,7 @@ impl Channel for StoreChannel {
         };
         self.seen = self.seen.max(Some(updated_at));
         if self.sent.fresh(order_id, updated_at) {
-            Update::Send(frame.bytes().clone())
+            Update::Send(frame.clone())
         } else {
             Update::Nothing
         }

@@ -25,6 +25,8 @@ const MAX_PAGE: usize = 200;
 
 mod board;
 
+pub use board::store_channel;
+
 /// The service and where live updates come from.
 #[derive(Clone)]
 pub struct App {

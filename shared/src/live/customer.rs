@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::body::Bytes;
 use serde::Serialize;
 
 use crate::live::{Channel, ChannelName, Frame, News, Update};
@@ -91,7 +90,7 @@ impl Channel for CustomerChannel {
         ChannelName::customer(&self.public_id)
     }
 
-    async fn catch_up(&mut self) -> Option<Vec<Bytes>> {
+    async fn catch_up(&mut self) -> Option<Vec<Frame>> {
         let mut frames = Vec::new();
         loop {
             let events = self
@@ -102,7 +101,7 @@ impl Channel for CustomerChannel {
             let more = events.len() == PAGE;
             for event in &events {
                 self.sent = event.seq;
-                frames.extend(customer_frame(event).map(Frame::into_bytes));
+                frames.extend(customer_frame(event));
             }
             if !more {
                 return Some(frames);
@@ -123,7 +122,7 @@ impl Channel for CustomerChannel {
         }
         self.sent = seq;
         match news.frame(|| async { customer_frame(news.event()) }).await {
-            Some(frame) => Update::Send(frame.bytes().clone()),
+            Some(frame) => Update::Send(frame.clone()),
             None => Update::Nothing,
         }
     }

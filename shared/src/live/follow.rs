@@ -1,4 +1,5 @@
-//! The one loop every live stream runs, as the body of its response.
+//! The one loop every live stream runs, whatever carries it: the body of an
+//! SSE response, or a WebSocket.
 //!
 //! The stream is the response body itself: no task and no queue per
 //! subscriber, only the channel's own state, its place on the hub and the
@@ -16,22 +17,37 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::live::{until, Channel, Live, Subscription, Update, HEARTBEAT, POLL_EVERY};
+use crate::live::{until, Channel, Frame, Live, Subscription, Update, HEARTBEAT, POLL_EVERY};
 
 /// What an idle stream sends so proxies keep it open: an SSE comment.
 const HEARTBEAT_FRAME: Bytes = Bytes::from_static(b":\n\n");
 
-/// Streams `channel` as Server-Sent Events until the client goes or `ends`:
-/// what the client missed first, then the hub's news as it is published
+/// What a follower sends next.
+pub enum Out {
+    /// A message of the channel.
+    Frame(Frame),
+    /// Nothing was sent for a while: something that keeps proxies from
+    /// closing the connection (an SSE comment, a WebSocket ping).
+    Heartbeat,
+}
+
+/// Follows `channel` until `ends` (or for as long as it is polled): what
+/// the client missed first, then the hub's news as it is published
 /// (locally) or what a poll of the store finds (Lambda), with a heartbeat
-/// whenever nothing was sent for a while.
+/// whenever nothing was sent for a while. Each transport sends it its way:
+/// [`respond`] as Server-Sent Events, the local stack's WebSocket as text
+/// messages.
 ///
 /// The channel is followed on the hub before anything is read, so nothing
 /// committed while the catch-up reads is missed.
-pub fn respond(live: &Live, ends: Option<Instant>, channel: impl Channel) -> Response {
+pub fn follow(
+    live: &Live,
+    ends: Option<Instant>,
+    channel: impl Channel,
+) -> impl Stream<Item = Out> + Send + 'static {
     let follow = Follow {
         feed: live.subscribe(channel.name()),
         channel,
@@ -40,13 +56,24 @@ pub fn respond(live: &Live, ends: Option<Instant>, channel: impl Channel) -> Res
         catch_up: true,
         quiet_until: Instant::now() + HEARTBEAT,
     };
-    let frames = futures_util::stream::unfold(follow, |mut follow| async move {
-        let frame = follow.next().await?;
+    futures_util::stream::unfold(follow, |mut follow| async move {
+        let out = follow.next().await?;
         follow.quiet_until = Instant::now() + HEARTBEAT;
-        Some((Ok::<_, Infallible>(frame), follow))
+        Some((out, follow))
     })
     // Once ended it stays ended, whoever polls it again.
-    .fuse();
+    .fuse()
+}
+
+/// Streams `channel` as Server-Sent Events until the client goes or `ends`
+/// (see [`follow`]).
+pub fn respond(live: &Live, ends: Option<Instant>, channel: impl Channel) -> Response {
+    let frames = follow(live, ends, channel).map(|out| {
+        Ok::<_, Infallible>(match out {
+            Out::Frame(frame) => frame.into_bytes(),
+            Out::Heartbeat => HEARTBEAT_FRAME,
+        })
+    });
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
@@ -63,7 +90,7 @@ struct Follow<C> {
     feed: Option<Subscription>,
     ends: Option<Instant>,
     /// A catch-up's frames not sent yet.
-    pending: VecDeque<Bytes>,
+    pending: VecDeque<Frame>,
     /// Whether the store must be read before the next frame.
     catch_up: bool,
     /// When the next heartbeat is due, unless a frame goes first.
@@ -71,11 +98,11 @@ struct Follow<C> {
 }
 
 impl<C: Channel> Follow<C> {
-    /// The next frame to send; `None` ends the stream.
-    async fn next(&mut self) -> Option<Bytes> {
+    /// What to send next; `None` ends the stream.
+    async fn next(&mut self) -> Option<Out> {
         loop {
             if let Some(frame) = self.pending.pop_front() {
-                return Some(frame);
+                return Some(Out::Frame(frame));
             }
             if std::mem::take(&mut self.catch_up) {
                 self.pending = self.channel.catch_up().await?.into();
@@ -86,19 +113,19 @@ impl<C: Channel> Follow<C> {
             let Some(feed) = &mut self.feed else {
                 tokio::select! {
                     _ = tokio::time::sleep(POLL_EVERY) => self.catch_up = true,
-                    _ = heartbeat => return Some(HEARTBEAT_FRAME),
+                    _ = heartbeat => return Some(Out::Heartbeat),
                     _ = end => return None,
                 }
                 continue;
             };
             let news = tokio::select! {
                 news = feed.recv() => news,
-                _ = heartbeat => return Some(HEARTBEAT_FRAME),
+                _ = heartbeat => return Some(Out::Heartbeat),
                 _ = end => return None,
             };
             match news {
                 Ok(news) => match self.channel.news(&news).await {
-                    Update::Send(frame) => return Some(frame),
+                    Update::Send(frame) => return Some(Out::Frame(frame)),
                     Update::Nothing => {}
                     Update::CatchUp => self.catch_up = true,
                 },

@@ -1,0 +1,124 @@
+//! The live channels over a WebSocket, at `GET /live`: the same channels,
+//! messages, ids and catch-up as the Server-Sent Events streams, one text
+//! message per SSE message (`{"id":…,"event":…,"data":…}`).
+//!
+//! Who connects decides the channel, never a channel named by the client:
+//! a customer names an order's public id (`?public_id=`) and follows that
+//! order's customer channel; staff offer their JWT as a WebSocket
+//! subprotocol (`bearer.<token>`, beside `order-tracking.v1`) — browsers
+//! cannot set an `Authorization` header on a WebSocket, and a token in the
+//! URL would end up in logs — and follow their tenant's store channel. Both
+//! are checked before the upgrade: a refusal is an HTTP problem, and no
+//! socket is opened. `?last_event_id=` resumes after a message the client
+//! has, as `Last-Event-ID` does.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use futures_util::{Stream, StreamExt};
+use order_core::auth::{AuthError, JwtKeys};
+use order_core::http::{unauthorized, ApiQuery, Problem};
+use order_core::live::{self, CustomerChannel, Live, Out};
+use order_core::service::OrderService;
+use serde::Deserialize;
+
+/// The subprotocol the server speaks, echoed to a client that offers it.
+const PROTOCOL: &str = "order-tracking.v1";
+/// How a staff token is offered among the subprotocols.
+const BEARER: &str = "bearer.";
+
+#[derive(Clone)]
+struct Socket {
+    service: Arc<OrderService>,
+    live: Live,
+    keys: JwtKeys,
+}
+
+#[derive(Deserialize)]
+struct Connect {
+    public_id: Option<String>,
+    last_event_id: Option<String>,
+}
+
+pub fn router(service: Arc<OrderService>, live: Live, keys: JwtKeys) -> Router {
+    Router::new()
+        .route("/live", get(connect))
+        .with_state(Socket {
+            service,
+            live,
+            keys,
+        })
+}
+
+async fn connect(
+    State(socket): State<Socket>,
+    ApiQuery(connect): ApiQuery<Connect>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, Problem> {
+    let offered: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let last_event_id = connect.last_event_id.as_deref();
+    let upgrade = match offered.contains(&PROTOCOL) {
+        true => upgrade.protocols([PROTOCOL]),
+        false => upgrade,
+    };
+    if let Some(public_id) = &connect.public_id {
+        // A customer's ids are sequence numbers; anything else starts over.
+        let after = last_event_id.and_then(|id| id.parse().ok());
+        let channel = CustomerChannel::open(socket.service.clone(), public_id, after).await?;
+        return Ok(serve(upgrade, live::follow(&socket.live, None, channel)));
+    }
+    let token = offered.iter().find_map(|p| p.strip_prefix(BEARER));
+    let principal = match token.map(|t| socket.keys.verify(t)) {
+        Some(verified) => verified.map_err(|e| unauthorized(&e))?,
+        None => return Err(unauthorized(&AuthError::Missing)),
+    };
+    principal.require_staff()?;
+    let channel = orders::store_channel(socket.service.clone(), principal, last_event_id);
+    Ok(serve(upgrade, live::follow(&socket.live, None, channel)))
+}
+
+/// Sends what the channel follows until either side goes: each frame's
+/// text as a message (shared, never serialized again here), a ping for a
+/// heartbeat. A client that reads slowly holds up only its own socket; the
+/// hub then drops it into a catch-up from the store, as it does a slow SSE
+/// client.
+fn serve(upgrade: WebSocketUpgrade, updates: impl Stream<Item = Out> + Send + 'static) -> Response {
+    upgrade.on_upgrade(move |mut ws: WebSocket| async move {
+        let mut updates = std::pin::pin!(updates);
+        loop {
+            tokio::select! {
+                out = updates.next() => {
+                    let message = match out {
+                        Some(Out::Frame(frame)) => match Utf8Bytes::try_from(frame.text().clone()) {
+                            Ok(text) => Message::Text(text),
+                            Err(_) => continue,
+                        },
+                        Some(Out::Heartbeat) => Message::Ping(Default::default()),
+                        None => break,
+                    };
+                    if ws.send(message).await.is_err() {
+                        return;
+                    }
+                }
+                incoming = ws.recv() => match incoming {
+                    // The client says nothing the server acts on but goodbye.
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+        let _ = ws.send(Message::Close(None)).await;
+    })
+}
