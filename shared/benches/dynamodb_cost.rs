@@ -33,10 +33,10 @@ use order_core::lifecycle::Actor;
 use order_core::ports::{OrderStore, SystemClock};
 use order_core::service::OrderService;
 use order_core::store::DynamoStore;
-use order_core::testkit::catalog;
 use order_core::testkit::shipping_run::{
     checkout, claim, lifecycle, manager, origin, staff, throughput, LIFECYCLE,
 };
+use order_core::testkit::{catalog, process};
 
 /// Which of [`LIFECYCLE`] is the staff move the `ddb_wcu` row reports.
 const STAFF_MOVE: usize = 2;
@@ -265,19 +265,10 @@ fn per_command(before: Option<(f64, f64)>, commands: f64) -> Option<CpuPerComman
 /// CPU seconds the emulator (DYNAMODB_LOCAL_PID, exported by
 /// `scripts/emulators.sh`) and this process have used so far: on one
 /// machine, what a request costs the server beside what it costs the
-/// client. `None` where /proc or the pid is not there.
+/// client.
 fn cpu_seconds() -> Option<(f64, f64)> {
     let pid = std::env::var("DYNAMODB_LOCAL_PID").ok()?;
-    Some((used(&pid)?, used("self")?))
-}
-
-/// utime + stime of a process, from /proc/<pid>/stat (in USER_HZ, 100 on Linux).
-fn used(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
-    Some((ticks(11)? + ticks(12)?) / 100.0)
+    Some((process::cpu_seconds(&pid)?, process::cpu_seconds("self")?))
 }
 
 /// A table with the keys alone: no index, no stream, no TTL.

@@ -18,17 +18,10 @@ use order_core::lifecycle::Catalog;
 use order_core::ports::SystemClock;
 use order_core::service::OrderService;
 use order_core::store::SqliteStore;
+use order_core::testkit::process::written;
 use order_core::testkit::shipping_run::{throughput, LIFECYCLE};
 
 const WORKERS: usize = 8;
-
-/// Bytes this process has handed to `write` so far (/proc/self/io `wchar`):
-/// for the file store, its WAL frames and checkpoints.
-fn written() -> Option<u64> {
-    let io = std::fs::read_to_string("/proc/self/io").ok()?;
-    let line = io.lines().find(|l| l.starts_with("wchar:"))?;
-    line["wchar:".len()..].trim().parse().ok()
-}
 
 /// Figures of one store: cmd/s sequential and with 8 workers, and the
 /// bytes written per command over both.

@@ -13,11 +13,13 @@
 //! - [`lambda_harness`]: the real Lambda binaries run under
 //!   `cargo lambda watch`, and a fresh table on DynamoDB Local;
 //! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
-//!   benchmarks drive, on whichever store the service has.
+//!   benchmarks drive, on whichever store the service has; [`process`]
+//!   what a process has used, from `/proc`.
 
 pub mod fixtures;
 pub mod intake_cases;
 pub mod lambda_harness;
+pub mod process;
 pub mod service_cases;
 pub mod shipping_run;
 pub mod store_cases;
