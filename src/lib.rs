@@ -21,7 +21,7 @@ use order_core::lifecycle::Catalog;
 use order_core::ports::SystemClock;
 use order_core::relay::{self, InProcessPublisher};
 use order_core::service::OrderService;
-use order_core::store::SqliteStore;
+use order_core::store::{MemoryTickets, SqliteStore};
 use order_core::tenants::Tenants;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -70,6 +70,7 @@ pub struct Stack {
     webhook_secrets: webhooks::Secrets,
     pub keys: JwtKeys,
     pub publisher: Arc<InProcessPublisher>,
+    tickets: Arc<MemoryTickets>,
     store: Arc<SqliteStore>,
 }
 
@@ -105,6 +106,7 @@ impl Stack {
             webhook_secrets: config.webhook_secrets.clone(),
             keys: JwtKeys::hs256(config.jwt_secret.as_bytes()),
             publisher: Arc::new(InProcessPublisher::new(config.print_events)),
+            tickets: Arc::new(MemoryTickets::default()),
             store,
         })
     }
@@ -113,7 +115,11 @@ impl Stack {
     /// check, the customer's view open.
     pub fn router(&self) -> Router {
         let staff = checkout::router(self.service.clone())
-            .merge(orders::router(self.service.clone(), self.publisher.live()))
+            .merge(orders::router(
+                self.service.clone(),
+                self.publisher.live(),
+                self.tickets.clone(),
+            ))
             .route_layer(middleware::from_fn_with_state(
                 self.keys.clone(),
                 order_core::http::require_bearer,
@@ -125,11 +131,12 @@ impl Stack {
                 self.publisher.live(),
             ))
             .merge(orders::pages())
-            .merge(socket::router(
-                self.service.clone(),
-                self.publisher.live(),
-                self.keys.clone(),
-            ))
+            .merge(socket::router(socket::Socket {
+                service: self.service.clone(),
+                live: self.publisher.live(),
+                keys: self.keys.clone(),
+                tickets: self.tickets.clone(),
+            }))
             .merge(webhooks::router(
                 self.service.clone(),
                 self.webhook_secrets.clone(),

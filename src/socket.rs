@@ -4,19 +4,22 @@
 //!
 //! Who connects decides the channel, never a channel named by the client:
 //! a customer names an order's public id (`?public_id=`) and follows that
-//! order's customer channel; staff offer their JWT as a WebSocket
-//! subprotocol (`bearer.<token>`, beside `order-tracking.v1`) — browsers
-//! cannot set an `Authorization` header on a WebSocket, and a token in the
-//! URL would end up in logs — and follow their tenant's store channel. Both
-//! are checked before the upgrade: a refusal is an HTTP problem, and no
-//! socket is opened. `?last_event_id=` resumes after a message the client
-//! has, as `Last-Event-ID` does.
+//! order's customer channel; staff follow their tenant's store channel,
+//! with a single-use ticket from `POST /live/tickets` (`?ticket=`, as on
+//! AWS) or their JWT offered as a WebSocket subprotocol (`bearer.<token>`,
+//! beside `order-tracking.v1`; this stack only) — browsers cannot set an
+//! `Authorization` header on a WebSocket, and a token in the URL would end
+//! up in logs. Both are checked before the upgrade: a refusal is an HTTP
+//! problem, and no socket is opened. `?last_event_id=` resumes after a
+//! message the client has, as `Last-Event-ID` does; the catch-up is sent
+//! at once, so the `{"action":"resume"}` a client sends for AWS's sake
+//! changes nothing here.
 
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -24,7 +27,8 @@ use futures_util::{Stream, StreamExt};
 use order_core::auth::{AuthError, JwtKeys};
 use order_core::http::{unauthorized, ApiQuery, Problem};
 use order_core::live::{self, CustomerChannel, Live, Out};
-use order_core::service::OrderService;
+use order_core::ports::Tickets;
+use order_core::service::{OrderService, ServiceError};
 use serde::Deserialize;
 
 /// The subprotocol the server speaks, echoed to a client that offers it.
@@ -33,26 +37,24 @@ const PROTOCOL: &str = "order-tracking.v1";
 const BEARER: &str = "bearer.";
 
 #[derive(Clone)]
-struct Socket {
-    service: Arc<OrderService>,
-    live: Live,
-    keys: JwtKeys,
+pub struct Socket {
+    pub service: Arc<OrderService>,
+    pub live: Live,
+    pub keys: JwtKeys,
+    pub tickets: Arc<dyn Tickets>,
 }
 
 #[derive(Deserialize)]
 struct Connect {
     public_id: Option<String>,
+    ticket: Option<String>,
     last_event_id: Option<String>,
 }
 
-pub fn router(service: Arc<OrderService>, live: Live, keys: JwtKeys) -> Router {
+pub fn router(socket: Socket) -> Router {
     Router::new()
         .route("/live", get(connect))
-        .with_state(Socket {
-            service,
-            live,
-            keys,
-        })
+        .with_state(socket)
 }
 
 async fn connect(
@@ -79,13 +81,28 @@ async fn connect(
         let channel = CustomerChannel::open(socket.service.clone(), public_id, after).await?;
         return Ok(serve(upgrade, live::follow(&socket.live, None, channel)));
     }
-    let token = offered.iter().find_map(|p| p.strip_prefix(BEARER));
-    let principal = match token.map(|t| socket.keys.verify(t)) {
-        Some(verified) => verified.map_err(|e| unauthorized(&e))?,
-        None => return Err(unauthorized(&AuthError::Missing)),
+    let principal = if let Some(ticket) = &connect.ticket {
+        socket
+            .tickets
+            .redeem(ticket, chrono::Utc::now())
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "the ticket is unknown, used or expired: get a new one from POST /live/tickets",
+                )
+            })?
+    } else {
+        let token = offered.iter().find_map(|p| p.strip_prefix(BEARER));
+        match token.map(|t| socket.keys.verify(t)) {
+            Some(verified) => verified.map_err(|e| unauthorized(&e))?,
+            None => return Err(unauthorized(&AuthError::Missing)),
+        }
     };
     principal.require_staff()?;
-    let channel = orders::store_channel(socket.service.clone(), principal, last_event_id);
+    let channel = live::store_channel(socket.service.clone(), principal, last_event_id);
     Ok(serve(upgrade, live::follow(&socket.live, None, channel)))
 }
 

@@ -53,8 +53,9 @@ impl Problem {
     }
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+impl Problem {
+    /// The `application/problem+json` document.
+    pub fn body(&self) -> Value {
         let mut body = json!({
             "type": format!("https://order-tracking.dev/problems/{}", self.slug()),
             "title": self.title,
@@ -62,9 +63,15 @@ impl IntoResponse for Problem {
             "detail": self.detail,
         });
         if let Value::Object(map) = &mut body {
-            map.extend(self.extensions);
+            map.extend(self.extensions.clone());
         }
-        let mut response = (self.status, axum::Json(body)).into_response();
+        body
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),

@@ -18,7 +18,7 @@ use crate::auth::{Claims, Principal};
 use crate::deadline::Deadline;
 use crate::http::{method_not_allowed, not_found, Problem};
 use crate::lifecycle::Catalog;
-use crate::ports::{OrderStore, SystemClock};
+use crate::ports::{OrderStore, SystemClock, Tickets};
 use crate::service::OrderService;
 use crate::store::DynamoStore;
 use crate::tenants::Tenants;
@@ -39,13 +39,8 @@ pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
         Ok(json) => serde_json::from_str(&json).map_err(|e| format!("TENANTS_JSON: {e}"))?,
         Err(_) => Tenants::default(),
     };
-    let store: Arc<dyn OrderStore> = if let Ok(table) = std::env::var("TABLE_NAME") {
-        let config = crate::aws::sdk_config().await;
-        Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            table,
-            catalog.clone(),
-        ))
+    let store: Arc<dyn OrderStore> = if let Some(table) = table_from_env(&catalog).await {
+        Arc::new(table)
     } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
         embedded_store(&path, &catalog)?
     } else {
@@ -58,6 +53,26 @@ pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
         service = service.with_carrier(Arc::new(crate::carrier::HttpCarrierClient::new(url)));
     }
     Ok(Arc::new(service))
+}
+
+/// The DynamoDB table `TABLE_NAME` names, if it names one.
+pub async fn table_from_env(catalog: &Arc<Catalog>) -> Option<DynamoStore> {
+    let table = std::env::var("TABLE_NAME").ok()?;
+    let config = crate::aws::sdk_config().await;
+    Some(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table,
+        catalog.clone(),
+    ))
+}
+
+/// Where staff WebSocket tickets wait: the table; in a build on the
+/// embedded store (under `cargo lambda watch`), this process's memory.
+pub async fn tickets_from_env() -> Arc<dyn Tickets> {
+    match table_from_env(&Arc::new(Catalog::presets())).await {
+        Some(table) => Arc::new(table),
+        None => Arc::new(crate::store::MemoryTickets::default()),
+    }
 }
 
 #[cfg(feature = "embedded")]

@@ -11,8 +11,8 @@
 //! with `Last-Event-ID` and loses nothing.
 //!
 //! - `hub`: the in-process fan-out and its channels ([`Hub`], [`News`]);
-//! - [`CustomerChannel`]: what a customer's stream says (the board's store
-//!   channel lives with the board, in the orders function);
+//! - [`CustomerChannel`]: what a customer's stream says;
+//! - `store`: what the board's store channel says ([`store_channel`]);
 //! - `follow`: the one stream loop for the board and the customer (catch
 //!   up, then follow the hub or poll the store), as an HTTP response
 //!   ([`respond`]).
@@ -20,6 +20,7 @@
 mod customer;
 mod follow;
 mod hub;
+mod store;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,9 +31,10 @@ use serde::Serialize;
 
 use crate::deadline::Deadline;
 
-pub use customer::{customer_update, CustomerChannel, CustomerUpdate};
+pub use customer::{customer_frame, customer_update, CustomerChannel, CustomerUpdate};
 pub use follow::{follow, respond, Out};
 pub use hub::{ChannelName, Hub, News, Subscription};
+pub use store::{store_channel, store_frame};
 
 /// How often a polling stream looks for news.
 pub const POLL_EVERY: Duration = Duration::from_millis(1000);

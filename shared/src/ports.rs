@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::order::inbound::{Inbound, TrackingCode, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
@@ -195,6 +196,93 @@ impl PublishError {
 #[async_trait]
 pub trait EventPublisher: Send + Sync + 'static {
     async fn publish(&self, events: &[Event]) -> Result<(), PublishError>;
+}
+
+/// Who follows a live channel; who it is decides which channel
+/// ([`ChannelName::of`](crate::live::ChannelName::of)), never the client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Viewer {
+    /// Staff of a tenant: its store channel.
+    Staff(Principal),
+    /// Whoever holds an order's public id: that order's customer channel.
+    Customer { public_id: String },
+}
+
+/// A WebSocket connection on API Gateway, kept in the table while it is open.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Connection {
+    /// API Gateway's connection id.
+    pub id: String,
+    pub viewer: Viewer,
+    /// The channel's name (`store.<tenant>`, `customer.<public_id>`).
+    pub channel: String,
+    /// The last message id the client had when it connected: where its
+    /// catch-up starts.
+    pub last_event_id: Option<String>,
+    /// When API Gateway will have closed it at the latest; the table forgets
+    /// it after.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The open WebSocket connections, by id and by channel (the table on AWS;
+/// the local stack's sockets are its own).
+#[async_trait]
+pub trait Connections: Send + Sync + 'static {
+    async fn open(&self, connection: &Connection) -> Result<(), StoreError>;
+    async fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+    /// Forgets a connection that closed or is gone; nothing if unknown.
+    async fn close(&self, id: &str) -> Result<(), StoreError>;
+    /// The ids of the connections following `channel` that have not expired
+    /// by `now`; strongly consistent, so a connection opened before the read
+    /// starts is among them.
+    async fn following(&self, channel: &str, now: DateTime<Utc>)
+        -> Result<Vec<String>, StoreError>;
+}
+
+/// A single-use, short-lived pass that lets a browser open a staff
+/// WebSocket without putting its bearer token in a URL.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ticket {
+    pub ticket: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where tickets wait to be redeemed.
+#[async_trait]
+pub trait Tickets: Send + Sync + 'static {
+    /// Keeps `principal` under a new ticket until `expires_at`.
+    async fn issue(
+        &self,
+        principal: &Principal,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Ticket, StoreError>;
+    /// The principal the ticket was issued to, once: a ticket redeemed
+    /// before, expired by `now` or never issued is `None`.
+    async fn redeem(
+        &self,
+        ticket: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>, StoreError>;
+}
+
+/// Why a message did not reach a connection.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum PushError {
+    /// The client has gone: forget the connection.
+    #[error("the connection is gone")]
+    Gone,
+    /// Anything else (a timeout, throttling): the connection may still be there.
+    #[error("push failed: {0}")]
+    Failed(String),
+}
+
+/// Sends messages down open WebSocket connections (API Gateway's
+/// Management API on AWS).
+#[async_trait]
+pub trait Push: Send + Sync + 'static {
+    async fn send(&self, connection_id: &str, message: &[u8]) -> Result<(), PushError>;
+    /// Closes a connection, so its client reconnects and catches up.
+    async fn disconnect(&self, connection_id: &str) -> Result<(), PushError>;
 }
 
 /// What a carrier says about a package when asked directly.

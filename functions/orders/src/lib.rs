@@ -15,7 +15,7 @@ use order_core::http::{ApiJson, ApiPath, ApiQuery, Problem};
 use order_core::live::Live;
 use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
-use order_core::ports::ListQuery;
+use order_core::ports::{ListQuery, Tickets};
 use order_core::report::{PeriodQuery, SlaReport};
 use order_core::service::{FactOutcome, HealthEntry, OrderService, SweepReport, TransitionRequest};
 use order_core::views::OrderView;
@@ -25,18 +25,18 @@ const MAX_PAGE: usize = 200;
 
 mod board;
 
-pub use board::store_channel;
-
 /// The service and where live updates come from.
 #[derive(Clone)]
 pub struct App {
     service: Arc<OrderService>,
     live: Live,
+    tickets: Arc<dyn Tickets>,
 }
 
-pub fn router(service: Arc<OrderService>, live: Live) -> Router {
+pub fn router(service: Arc<OrderService>, live: Live, tickets: Arc<dyn Tickets>) -> Router {
     Router::new()
         .route("/orders/stream", get(board::stream))
+        .route("/live/tickets", post(board::ticket))
         .route("/orders", get(list_orders))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/events", get(order_events))
@@ -53,7 +53,11 @@ pub fn router(service: Arc<OrderService>, live: Live) -> Router {
         .route("/admin/health", get(health))
         .route("/admin/sweep", post(sweep))
         .route("/admin/reports/sla", get(sla_report))
-        .with_state(App { service, live })
+        .with_state(App {
+            service,
+            live,
+            tickets,
+        })
 }
 
 /// The board page (and its script and stylesheet) needs no token; its data does.

@@ -6,6 +6,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     // within a short poll and ends (at the latest shortly before the
     // invocation's deadline); the board reconnects with Last-Event-ID.
     let live = order_core::live::Live::polling(std::time::Duration::from_secs(20));
-    let app = orders::router(service, live).merge(orders::pages());
+    let tickets = order_core::lambda::tickets_from_env().await;
+    let app = orders::router(service, live, tickets).merge(orders::pages());
     lambda_http::run(order_core::lambda::app(app)).await
 }

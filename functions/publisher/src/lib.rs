@@ -11,21 +11,12 @@ use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use order_core::order::Event;
 use order_core::ports::EventPublisher;
+use order_core::store::DynamoStore;
 
 /// The order event an INSERT record carries, if it is an event item.
 pub fn event_of(record: &EventRecord) -> Option<Result<Event, String>> {
-    if record.event_name != "INSERT" {
-        return None;
-    }
     let image = serde_json::to_value(&record.change.new_image).ok()?;
-    let sk = image["sk"]["S"].as_str()?;
-    if !sk.starts_with(order_core::store::DynamoStore::EVENT_SK_PREFIX) {
-        return None;
-    }
-    Some(match image["body"]["S"].as_str() {
-        Some(body) => serde_json::from_str(body).map_err(|e| e.to_string()),
-        None => Err("event item without a body".into()),
-    })
+    DynamoStore::streamed_event(&record.event_name, &image)
 }
 
 fn failure(record: &EventRecord) -> DynamoDbBatchItemFailure {

@@ -53,7 +53,7 @@ pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
 
 /// The customer's message for an event, if it is customer news: the
 /// event's sequence number as its id, the kind of news as its name.
-fn customer_frame(event: &Event) -> Option<Frame> {
+pub fn customer_frame(event: &Event) -> Option<Frame> {
     let update = customer_update(event)?;
     Frame::json(&update.seq.to_string(), update.kind, &update)
 }

@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 
 use crate::live::Frame;
 use crate::order::Event;
+use crate::ports::Viewer;
 
 /// How many events a customer's channel holds for a subscriber that has not
 /// taken them yet: an order's whole burst (a commit that releases parked
@@ -41,10 +42,29 @@ impl ChannelName {
         ChannelName::Store(tenant.to_string())
     }
 
+    /// The channel a viewer follows: never one a client names.
+    pub fn of(viewer: &Viewer) -> Self {
+        match viewer {
+            Viewer::Staff(principal) => ChannelName::store(&principal.tenant),
+            Viewer::Customer { public_id } => ChannelName::customer(public_id),
+        }
+    }
+
     fn backlog(&self) -> usize {
         match self {
             ChannelName::Customer(_) => CUSTOMER_BACKLOG,
             ChannelName::Store(_) => STORE_BACKLOG,
+        }
+    }
+}
+
+/// `customer.<public_id>` or `store.<tenant>`: its name in the README, and
+/// the key its WebSocket connections are kept under on AWS.
+impl std::fmt::Display for ChannelName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChannelName::Customer(public_id) => write!(f, "customer.{public_id}"),
+            ChannelName::Store(tenant) => write!(f, "store.{tenant}"),
         }
     }
 }

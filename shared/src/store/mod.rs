@@ -1,14 +1,18 @@
-//! Adapters of the `OrderStore` port, and what they share.
+//! Adapters of the `OrderStore` port (and, on DynamoDB, of the live
+//! channels' `Tickets` and `Connections`; the local stack keeps its
+//! tickets in memory), and what they share.
 
 #[cfg(feature = "aws")]
 mod dynamodb;
 #[cfg(feature = "embedded")]
 mod sqlite;
+mod tickets;
 
 #[cfg(feature = "aws")]
 pub use dynamodb::{DynamoStore, Usage};
 #[cfg(feature = "embedded")]
 pub use sqlite::SqliteStore;
+pub use tickets::MemoryTickets;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -68,7 +68,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
 }
 
 /// DynamoDB's TTL reads epoch seconds.
-fn expires(at: DateTime<Utc>) -> (String, AttributeValue) {
+pub(super) fn expires(at: DateTime<Utc>) -> (String, AttributeValue) {
     (
         TTL_ATTRIBUTE.into(),
         AttributeValue::N(at.timestamp().to_string()),

@@ -18,6 +18,9 @@
 //! | tracking code | `TRACKING#<tenant>#<code>` | `ORDER#<id>` | `order_id`, `attached_at`, `carrier`; one per order that used the code |
 //! | tracking code, before codes were per tenant | `TRACKING#<code>` | `TRACKING` | `order_id`; read only, never written |
 //! | waiting fact | `UNMATCHED#<tenant>\|<subject>` | `<provider event id>` | `body` (the fact), `expires_at` (30 days) |
+//! | live ticket | `TICKET#<ticket>` | `TICKET` | `tenant`, `role`, `subject`, `expires_at` (a minute); deleted when redeemed |
+//! | WebSocket connection | `CONNECTION#<connection id>` | `CONNECTION` | `channel`, `viewer`, `last_event_id`, `expires_at` (its longest life) |
+//! | channel member | `CHANNEL#<channel>` | `<connection id>` | `expires_at`; what the fan-out reads |
 //!
 //! Which of a head's fields are fixed at checkout is the domain's say
 //! ([`Head::CARD`], [`Head::SNAPSHOT`]). A head written before it was kept in
@@ -70,8 +73,26 @@ pub(super) const LEGACY_TRACKING: &str = "TRACKING";
 /// Shards of the due index, so the sweep's reads spread over partitions.
 pub(super) const DUE_SHARDS: u32 = 8;
 
+/// The sort key of a live ticket.
+pub(super) const TICKET: &str = "TICKET";
+/// The sort key of a WebSocket connection.
+pub(super) const CONNECTION: &str = "CONNECTION";
+
 /// What every event item's sort key starts with.
 pub(super) const EVENT_PREFIX: &str = "EVENT#";
+
+pub(super) fn ticket_pk(ticket: &str) -> String {
+    format!("TICKET#{ticket}")
+}
+
+pub(super) fn connection_pk(id: &str) -> String {
+    format!("CONNECTION#{id}")
+}
+
+/// The partition of a live channel's connections: one `Query` finds them.
+pub(super) fn channel_pk(channel: &str) -> String {
+    format!("CHANNEL#{channel}")
+}
 
 /// The partition of an order: its head, events and parked facts.
 pub(super) fn order_pk(id: &str) -> String {

@@ -6,6 +6,8 @@
 //! - `commit`: a command as one conditional `TransactWriteItems`, and its
 //!   cancellation read back into a domain error;
 //! - `list`: the tenant's and a customer's order lists;
+//! - `live`: tickets and WebSocket connections (the `Tickets` and
+//!   `Connections` ports);
 //! - `schema`: the table itself, for tests and local set-ups, checked
 //!   against `template.yaml`;
 //! - here: the reads, each strongly consistent where a command depends on
@@ -32,6 +34,7 @@ mod commit;
 mod item;
 mod keys;
 mod list;
+mod live;
 mod schema;
 
 /// Requests and capacity units consumed, as DynamoDB reported them.
@@ -109,9 +112,26 @@ impl DynamoStore {
         }
     }
 
-    /// What the sort key of every event item starts with: how a reader of
-    /// the table's stream tells events from the other items.
-    pub const EVENT_SK_PREFIX: &'static str = keys::EVENT_PREFIX;
+    /// The order event a record of the table's stream carries, given the
+    /// record's kind (`INSERT`, `MODIFY`, `REMOVE`) and its new image as
+    /// JSON (`{"sk": {"S": …}, …}`): `None` unless it inserts an event item;
+    /// an event item that does not decode is an error, for the log.
+    pub fn streamed_event(
+        event_name: &str,
+        new_image: &serde_json::Value,
+    ) -> Option<Result<Event, String>> {
+        if event_name != "INSERT" {
+            return None;
+        }
+        let sk = new_image["sk"]["S"].as_str()?;
+        if !sk.starts_with(keys::EVENT_PREFIX) {
+            return None;
+        }
+        Some(match new_image["body"]["S"].as_str() {
+            Some(body) => serde_json::from_str(body).map_err(|e| e.to_string()),
+            None => Err("event item without a body".into()),
+        })
+    }
 
     pub fn usage(&self) -> Arc<Usage> {
         self.usage.clone()
