@@ -414,3 +414,16 @@ async fn an_item_that_does_not_decode_is_a_500_not_a_retry() {
         problem.detail
     );
 }
+
+#[tokio::test]
+async fn a_ticket_is_redeemed_once() {
+    order_core::testkit::ticket_cases::a_ticket_is_redeemed_once(Arc::new(fresh().await)).await;
+}
+
+#[tokio::test]
+async fn an_expired_or_unknown_ticket_is_refused() {
+    order_core::testkit::ticket_cases::an_expired_or_unknown_ticket_is_refused(Arc::new(
+        fresh().await,
+    ))
+    .await;
+}

@@ -8,13 +8,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use order_core::auth::{Principal, Role};
 use order_core::ports::{OrderStore, SystemClock};
 use order_core::publish::EventBridgePublisher;
 use order_core::service::{Checkout, OrderService, TransitionRequest};
 use order_core::store::DynamoStore;
-use order_core::testkit::catalog;
+use order_core::testkit::{catalog, table_stream};
 use serde_json::{json, Value};
 
 fn endpoint(name: &str) -> String {
@@ -62,93 +61,6 @@ async fn commands(table: &str) -> Vec<String> {
         .into_iter()
         .map(|e| e.event_id)
         .collect()
-}
-
-fn attribute_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        other => panic!("unexpected attribute {other:?}"),
-    }
-}
-
-fn image_json(image: &std::collections::HashMap<String, AttributeValue>) -> Value {
-    Value::Object(
-        image
-            .iter()
-            .map(|(k, v)| (k.clone(), attribute_json(v)))
-            .collect(),
-    )
-}
-
-/// Reads the whole stream and shapes it as the Lambda trigger's event.
-async fn stream_batch(table: &str) -> aws_lambda_events::dynamodb::Event {
-    let config = order_core::aws::emulator_config(&endpoint("DYNAMODB_ENDPOINT")).await;
-    let tables = aws_sdk_dynamodb::Client::new(&config);
-    let streams = aws_sdk_dynamodbstreams::Client::new(&config);
-    let described = tables
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .unwrap();
-    let arn = described
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .expect("stream enabled")
-        .to_string();
-    let stream = streams
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let mut records = Vec::new();
-    for shard in stream.stream_description().unwrap().shards() {
-        let mut iterator = streams
-            .get_shard_iterator()
-            .stream_arn(&arn)
-            .shard_id(shard.shard_id().unwrap())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator()
-            .map(str::to_string);
-        while let Some(it) = iterator {
-            let out = streams
-                .get_records()
-                .shard_iterator(it)
-                .send()
-                .await
-                .unwrap();
-            if out.records().is_empty() {
-                break;
-            }
-            for r in out.records() {
-                let change = r.dynamodb().unwrap();
-                records.push(json!({
-                    "eventID": r.event_id(),
-                    "eventName": r.event_name().unwrap().as_str(),
-                    "eventVersion": "1.1",
-                    "eventSource": "aws:dynamodb",
-                    "awsRegion": "us-east-1",
-                    "eventSourceARN": arn,
-                    "dynamodb": {
-                        "ApproximateCreationDateTime": 1_700_000_000,
-                        "Keys": image_json(change.keys().unwrap()),
-                        "NewImage": image_json(change.new_image().unwrap()),
-                        "SequenceNumber": change.sequence_number(),
-                        "SizeBytes": change.size_bytes(),
-                        "StreamViewType": "NEW_IMAGE",
-                    },
-                }));
-            }
-            iterator = out.next_shard_iterator().map(str::to_string);
-        }
-    }
-    serde_json::from_value(json!({ "Records": records })).expect("a valid DynamoDB stream event")
 }
 
 /// A bus with a rule routing our events to a fresh queue; returns the queue URL.
@@ -236,7 +148,8 @@ async fn every_committed_event_reaches_the_bus_exactly_once() {
     let table = unique("orders");
     let event_ids = commands(&table).await;
     assert_eq!(event_ids.len(), 4);
-    let batch = stream_batch(&table).await;
+    let batch: aws_lambda_events::dynamodb::Event =
+        serde_json::from_value(table_stream::batch(&table).await).unwrap();
     assert!(
         batch.records.len() >= 4,
         "heads are in the stream too, events must be"
@@ -294,7 +207,8 @@ async fn every_committed_event_reaches_the_bus_exactly_once() {
 async fn records_that_could_not_be_published_are_reported_for_retry() {
     let table = unique("orders");
     commands(&table).await;
-    let batch = stream_batch(&table).await;
+    let batch: aws_lambda_events::dynamodb::Event =
+        serde_json::from_value(table_stream::batch(&table).await).unwrap();
     let event_records: Vec<String> = batch
         .records
         .iter()

@@ -44,3 +44,22 @@ impl Tickets for MemoryTickets {
             .map(|(principal, _)| principal))
     }
 }
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use std::sync::Arc;
+
+    use super::MemoryTickets;
+    use crate::testkit::ticket_cases;
+
+    #[tokio::test]
+    async fn a_ticket_is_redeemed_once() {
+        ticket_cases::a_ticket_is_redeemed_once(Arc::new(MemoryTickets::default())).await;
+    }
+
+    #[tokio::test]
+    async fn an_expired_or_unknown_ticket_is_refused() {
+        ticket_cases::an_expired_or_unknown_ticket_is_refused(Arc::new(MemoryTickets::default()))
+            .await;
+    }
+}

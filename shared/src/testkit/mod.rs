@@ -12,6 +12,8 @@
 //!   (and the benchmarks) start from;
 //! - [`lambda_harness`]: the real Lambda binaries run under
 //!   `cargo lambda watch`, and a fresh table on DynamoDB Local;
+//!   `table_stream`: that table's stream as a stream trigger's event;
+//! - [`ticket_cases`]: what every `Tickets` adapter must do;
 //! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
 //!   benchmarks drive, on whichever store the service has; [`process`]
 //!   what a process has used, from `/proc`.
@@ -23,6 +25,9 @@ pub mod process;
 pub mod service_cases;
 pub mod shipping_run;
 pub mod store_cases;
+#[cfg(feature = "aws")]
+pub mod table_stream;
+pub mod ticket_cases;
 
 pub use fixtures::{catalog, placed, shipping_snapshot, FixedClock};
 
