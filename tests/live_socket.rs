@@ -1,8 +1,9 @@
 //! The live channels over the local stack's WebSocket (`GET /live`), black
 //! box with a real WebSocket client: the same messages and ids as the SSE
-//! streams, catch-up from `last_event_id`, staff tokens offered as a
-//! subprotocol, and a channel chosen by who connects — never another
-//! tenant's orders, never another order's news or a customer's contact.
+//! streams, catch-up from `last_event_id`, staff admitted by a single-use
+//! ticket (as on AWS) or a token offered as a subprotocol, and a channel
+//! chosen by who connects — never another tenant's orders, never another
+//! order's news or a customer's contact.
 
 mod common;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use order_core::auth::Role;
+use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -176,6 +178,50 @@ async fn a_staff_socket_follows_its_own_tenant_only_and_needs_a_valid_token() {
         "nothing else"
     );
     again.send(Message::Close(None)).await.unwrap();
+}
+
+#[tokio::test]
+async fn staff_connect_once_per_ticket_and_a_resume_message_repeats_nothing() {
+    let server = start();
+    let acme = token("acme", Role::Staff);
+    let customer = token("acme", Role::Customer);
+    let ticket = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .call(Method::POST, "/live/tickets", Some(&token), None)
+                .await
+        }
+    };
+    ticket(customer).await.problem(403);
+    let refused = server.call(Method::POST, "/live/tickets", None, None).await;
+    refused.problem(401);
+    let issued = ticket(acme.clone()).await;
+    let pass = str_of(issued.expect(201), "ticket").to_string();
+    assert!(issued.json["expires_at"].is_string());
+
+    let query = format!("ticket={pass}");
+    let mut socket = connect(&server, &query, Some("order-tracking.v1"))
+        .await
+        .unwrap();
+    // What a client sends for AWS's sake: here the catch-up was already
+    // sent, and nothing is sent again.
+    socket
+        .send(Message::text(r#"{"action":"resume"}"#))
+        .await
+        .unwrap();
+    let ours = server.place(&acme, &checkout_body("cus_a", "pickup")).await;
+    let message = next(&mut socket, WAIT).await.expect("our order");
+    assert_eq!(message["data"]["id"], ours["id"]);
+    assert!(next(&mut socket, Duration::from_millis(500))
+        .await
+        .is_none());
+
+    // The ticket is spent.
+    match connect(&server, &query, Some("order-tracking.v1")).await {
+        Err(Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected a 401 for a spent ticket, got {other:?}"),
+    }
 }
 
 /// Enough of percent-encoding for a message id (`<time>|<order id>`).
