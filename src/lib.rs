@@ -114,6 +114,8 @@ impl Stack {
     /// Every function's routes in one router: staff routes behind the bearer
     /// check, the customer's view open.
     pub fn router(&self) -> Router {
+        // The pages open the WebSocket this stack serves at /live.
+        let live = self.publisher.live().with_socket("/live");
         let staff = checkout::router(self.service.clone())
             .merge(orders::router(
                 self.service.clone(),
@@ -126,11 +128,8 @@ impl Stack {
             ));
         Router::new()
             .merge(staff)
-            .merge(tracking::router(
-                self.service.clone(),
-                self.publisher.live(),
-            ))
-            .merge(orders::pages())
+            .merge(tracking::router(self.service.clone(), live.clone()))
+            .merge(orders::pages(live))
             .merge(socket::router(socket::Socket {
                 service: self.service.clone(),
                 live: self.publisher.live(),

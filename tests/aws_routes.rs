@@ -1,12 +1,14 @@
 //! Every staff route the README offers is routed by API Gateway in
 //! `template.yaml`: one missing there works locally and is a 404 on AWS. The
 //! customer's routes (`/track/…`, `/t/…`) and the webhooks need no route:
-//! their functions' URLs serve every path.
+//! their functions' URLs serve every path; `/live` is the WebSocket API's.
 
 use std::collections::BTreeSet;
 
 /// Served whole by a function URL, not by the HTTP API.
 const FUNCTION_URLS: [&str; 3] = ["/track/", "/t/", "/webhooks/"];
+/// The WebSocket API's one path (its stage).
+const WEBSOCKET: &str = "/live";
 
 /// `METHOD /path`, each `{parameter}` written `{}`: the README and the
 /// template may name parameters differently.
@@ -49,7 +51,9 @@ fn readme_routes() -> BTreeSet<String> {
                 };
                 let path = path.split('?').next().unwrap_or(path);
                 let is_method = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method);
-                if is_method && !FUNCTION_URLS.iter().any(|p| path.starts_with(p)) {
+                let elsewhere =
+                    path == WEBSOCKET || FUNCTION_URLS.iter().any(|p| path.starts_with(p));
+                if is_method && !elsewhere {
                     routes.insert(route(method, path));
                 }
             }

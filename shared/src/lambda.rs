@@ -18,6 +18,7 @@ use crate::auth::{Claims, Principal};
 use crate::deadline::Deadline;
 use crate::http::{method_not_allowed, not_found, Problem};
 use crate::lifecycle::Catalog;
+use crate::live::Live;
 use crate::ports::{OrderStore, SystemClock, Tickets};
 use crate::service::OrderService;
 use crate::store::DynamoStore;
@@ -64,6 +65,17 @@ pub async fn table_from_env(catalog: &Arc<Catalog>) -> Option<DynamoStore> {
         table,
         catalog.clone(),
     ))
+}
+
+/// Live updates on Lambda: no shared feed, so an SSE stream polls the
+/// table for at most `budget`; the pages open the WebSocket API at
+/// `LIVE_URL` first, when the deployment has one.
+pub fn live_from_env(budget: std::time::Duration) -> Live {
+    let live = Live::polling(budget);
+    match std::env::var("LIVE_URL") {
+        Ok(url) if !url.is_empty() => live.with_socket(&url),
+        _ => live,
+    }
 }
 
 /// Where staff WebSocket tickets wait: the table; in a build on the

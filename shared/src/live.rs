@@ -47,6 +47,9 @@ pub struct Live {
     hub: Option<Arc<Hub>>,
     /// How long one stream may last (Lambda); `None` for as long as the client stays.
     budget: Option<Duration>,
+    /// Where the pages open the live channels' WebSocket, if anywhere:
+    /// `/live` on the local stack, the WebSocket API's `wss://` URL on AWS.
+    socket: Option<Arc<str>>,
 }
 
 impl Live {
@@ -55,6 +58,7 @@ impl Live {
         Live {
             hub: Some(hub),
             budget: None,
+            socket: None,
         }
     }
 
@@ -63,7 +67,19 @@ impl Live {
         Live {
             hub: None,
             budget: Some(budget),
+            socket: None,
         }
+    }
+
+    /// The pages open the WebSocket at `url` first, and fall back to SSE
+    /// where it cannot be opened.
+    pub fn with_socket(mut self, url: &str) -> Self {
+        self.socket = Some(url.into());
+        self
+    }
+
+    pub fn socket(&self) -> Option<&str> {
+        self.socket.as_deref()
     }
 
     /// Follows `name` on the hub; `None` when there is no hub (Lambda).

@@ -34,6 +34,36 @@ pub fn html(body: impl Into<Body>) -> Response {
     response
 }
 
+/// A page that follows a live channel: `{{LIVE_URL}}` in its HTML becomes
+/// where its WebSocket is (empty: none, the page uses SSE), and the policy
+/// lets the page connect there. The URL is configuration, never input; it
+/// is still kept to the characters a URL needs before it meets the markup.
+pub fn live_page(template: &str, socket: Option<&str>) -> Response {
+    let socket: String = socket
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || ":/.-_".contains(*c))
+        .collect();
+    let mut response = html(template.replace("{{LIVE_URL}}", &socket));
+    // A relative URL is this origin, which 'self' covers (ws: included).
+    let elsewhere = url::Url::parse(&socket)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "ws" | "wss"))
+        .map(|url| url.origin().ascii_serialization());
+    if let Some(origin) = elsewhere {
+        let policy = POLICY.replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' {origin}"),
+        );
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            response
+                .headers_mut()
+                .insert(CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
+}
+
 /// A page's script.
 pub fn script(body: &'static str) -> Response {
     with_type(body, "text/javascript; charset=utf-8")
@@ -69,5 +99,49 @@ mod tests {
         let js = script("1");
         assert_eq!(js.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
         assert_eq!(js.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
+
+    #[test]
+    fn a_live_page_may_connect_to_its_websocket_and_nowhere_else() {
+        let template = r#"<main data-live="{{LIVE_URL}}">"#;
+        let body = |page: Response| async move {
+            let bytes = axum::body::to_bytes(page.into_body(), 1024).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let policy = |page: &Response| {
+            page.headers()[CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+
+        let aws = live_page(
+            template,
+            Some("wss://abc.execute-api.ca-central-1.amazonaws.com/live"),
+        );
+        assert!(policy(&aws)
+            .contains("connect-src 'self' wss://abc.execute-api.ca-central-1.amazonaws.com;"));
+        let html = rt.block_on(body(aws));
+        assert_eq!(
+            html,
+            r#"<main data-live="wss://abc.execute-api.ca-central-1.amazonaws.com/live">"#
+        );
+
+        let local = live_page(template, Some("/live"));
+        assert_eq!(policy(&local), POLICY);
+        assert_eq!(rt.block_on(body(local)), r#"<main data-live="/live">"#);
+
+        let forged = live_page(template, Some("/live\"><script>"));
+        assert_eq!(
+            rt.block_on(body(forged)),
+            r#"<main data-live="/livescript">"#
+        );
+        assert_eq!(
+            rt.block_on(body(live_page(template, None))),
+            r#"<main data-live="">"#
+        );
     }
 }

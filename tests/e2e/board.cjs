@@ -1,6 +1,7 @@
 // End to end in headless Chromium: staff move an order from the board and
-// the customer's page updates without a reload. Run by tests/browser.rs with
-// BASE, TOKEN, ORDER_ID, PUBLIC_ID and SCREENSHOTS set.
+// the customer's page updates without a reload, over the WebSocket — and,
+// on a second phone whose WebSocket cannot open, over SSE instead. Run by
+// tests/browser.rs with BASE, TOKEN, ORDER_ID, PUBLIC_ID and SCREENSHOTS set.
 const { run } = require("./launch.cjs");
 
 const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, SCREENSHOTS } = process.env;
@@ -8,9 +9,28 @@ const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, SCREENSHOTS } = process.env;
 run(async (browser) => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const customer = await phone.newPage();
+  const pushed = [];
+  customer.on("websocket", (socket) => {
+    socket.on("framereceived", (frame) => pushed.push(String(frame.payload)));
+  });
   await customer.goto(`${BASE}/t/${PUBLIC_ID}`);
   await customer.waitForSelector('#status[data-status="pending"]');
   await customer.waitForSelector("#live.live:not(.off)");
+  await customer.waitForSelector('body[data-transport="websocket"]');
+
+  // A phone behind something that will not carry a WebSocket.
+  const oldPhone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  await oldPhone.addInitScript(() => {
+    window.WebSocket = class {
+      constructor() { setTimeout(() => this.onclose && this.onclose({ code: 1006 }), 10); }
+      send() {}
+      close() {}
+    };
+  });
+  const fallback = await oldPhone.newPage();
+  await fallback.goto(`${BASE}/t/${PUBLIC_ID}`);
+  await fallback.waitForSelector('body[data-transport="sse"]');
+  await fallback.waitForSelector("#live.live:not(.off)");
   let reloads = 0;
   customer.on("load", () => { reloads += 1; });
 
@@ -18,6 +38,7 @@ run(async (browser) => {
   const board = await desk.newPage();
   await board.goto(`${BASE}/board#token=${TOKEN}`);
   await board.waitForSelector(`.card[data-order-id="${ORDER_ID}"][data-status="pending"]`);
+  await board.waitForSelector('body[data-transport="websocket"]');
   await board.click(`.card[data-order-id="${ORDER_ID}"]`);
   await board.click('#detail button[data-action="accepted"]');
 
@@ -25,6 +46,10 @@ run(async (browser) => {
   // moves their page.
   await board.waitForSelector(`.card[data-order-id="${ORDER_ID}"][data-status="accepted"]`);
   await customer.waitForSelector('#status[data-status="accepted"]', { timeout: 10000 });
+  await fallback.waitForSelector('#status[data-status="accepted"]', { timeout: 10000 });
+  if (!pushed.some((m) => JSON.parse(m).data.status === "accepted")) {
+    throw new Error(`the move did not come over the WebSocket: ${pushed.join(" ")}`);
+  }
   await board.click('#detail button[data-action="in_progress"]').catch(async () => {
     await board.click(`.card[data-order-id="${ORDER_ID}"]`);
     await board.click('#detail button[data-action="in_progress"]');
@@ -36,5 +61,5 @@ run(async (browser) => {
 
   await board.screenshot({ path: `${SCREENSHOTS}/board.png` });
   await customer.screenshot({ path: `${SCREENSHOTS}/tracking.png`, fullPage: true });
-  console.log("e2e ok: board moved the order; the customer page followed live");
+  console.log("e2e ok: board moved the order; the customer page followed over the WebSocket, and over SSE without one");
 });

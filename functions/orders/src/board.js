@@ -9,6 +9,8 @@ const $ = (id) => document.getElementById(id);
 const orders = new Map();
 let lastEventId = null;
 let streaming = null;
+let socket = null;
+let noSocket = false;
 
 function text(el, value) { el.textContent = value == null ? "" : String(value); }
 function el(tag, props = {}, ...children) {
@@ -36,6 +38,16 @@ async function api(path, options = {}) {
   return body;
 }
 
+// A row from the live channel; one older than the row shown (a catch-up
+// that crossed a live message on AWS) changes nothing.
+function update(id, summary) {
+  if (id && (!lastEventId || id > lastEventId)) lastEventId = id;
+  const shown = orders.get(summary.id);
+  if (shown && shown.updated_at > summary.updated_at) return;
+  orders.set(summary.id, summary);
+  renderBoard();
+}
+
 function renderBoard() {
   const byStatus = new Map();
   for (const order of [...orders.values()].sort((a, b) => b.updated_at.localeCompare(a.updated_at))) {
@@ -57,7 +69,7 @@ async function load() {
   orders.clear();
   for (const o of page.orders) orders.set(o.id, o);
   renderBoard();
-  stream();
+  follow();
 }
 
 async function openOrder(id) {
@@ -105,9 +117,52 @@ async function showHealth() {
       el("button", { onclick: () => openOrder(h.id) }, "Open"))) : [el("p", {}, "Nothing is stuck.")]));
 }
 
+// The store channel over the page's WebSocket (data-live): a browser
+// cannot put the token on a WebSocket, so the API issues a single-use
+// ticket that opens one. A socket that never opens makes the board use the
+// stream below for good; one that opened and closed reconnects with a new
+// ticket and the last id seen, and `resume` asks for what it missed (the
+// catch-up on AWS waits for it; the local stack has already sent it).
+async function follow() {
+  if (streaming) streaming.abort();
+  if (socket) { socket.onclose = null; socket.close(); }
+  const at = document.body.dataset.live;
+  if (!at || noSocket) return stream();
+  let ticket;
+  try {
+    ticket = (await api("/live/tickets", { method: "POST" })).ticket;
+  } catch {
+    noSocket = true;
+    return stream();
+  }
+  const url = new URL(at, location.href);
+  url.protocol = url.protocol.replace("http", "ws");
+  url.search = "ticket=" + encodeURIComponent(ticket) + (lastEventId ? "&last_event_id=" + encodeURIComponent(lastEventId) : "");
+  const current = new WebSocket(url.href, ["order-tracking.v1"]);
+  socket = current;
+  let opened = false;
+  current.onopen = () => {
+    opened = true;
+    document.body.dataset.transport = "websocket";
+    $("live").className = "live on"; text($("live-label"), "live");
+    current.send(JSON.stringify({ action: "resume" }));
+  };
+  current.onmessage = (message) => {
+    const { id, data } = JSON.parse(message.data);
+    update(id, data);
+  };
+  current.onclose = () => {
+    if (socket !== current) return;
+    $("live").className = "live"; text($("live-label"), "reconnecting…");
+    if (!opened) noSocket = true;
+    setTimeout(follow, opened ? 1000 : 0);
+  };
+}
+
 // The store channel: fetch() rather than EventSource, so the token travels
 // in a header; Last-Event-ID is sent on every reconnect.
 async function stream() {
+  document.body.dataset.transport = "sse";
   if (streaming) streaming.abort();
   const controller = new AbortController();
   streaming = controller;
@@ -132,11 +187,7 @@ async function stream() {
           if (line.startsWith("id:")) id = line.slice(3).trim();
           else if (line.startsWith("data:")) data += line.slice(5).trim();
         }
-        if (!data) continue;
-        if (id) lastEventId = id;
-        const summary = JSON.parse(data);
-        orders.set(summary.id, summary);
-        renderBoard();
+        if (data) update(id, JSON.parse(data));
       }
     }
   } catch (e) {

@@ -13,14 +13,16 @@ use axum::Json;
 use order_core::auth::Principal;
 use order_core::deadline::Deadline;
 use order_core::http::Problem;
-use order_core::live::{self, store_channel};
+use order_core::live::{self, store_channel, Live};
 use order_core::pages;
 use order_core::ports::Ticket;
 
 use crate::App;
 
-pub async fn page() -> Response {
-    pages::html(include_str!("board.html"))
+/// The board follows its store channel over the WebSocket where there is
+/// one, and over `GET /orders/stream` otherwise.
+pub async fn page(State(live): State<Live>) -> Response {
+    pages::live_page(include_str!("board.html"), live.socket())
 }
 
 pub async fn script() -> Response {

@@ -60,12 +60,14 @@ pub fn router(service: Arc<OrderService>, live: Live, tickets: Arc<dyn Tickets>)
         })
 }
 
-/// The board page (and its script and stylesheet) needs no token; its data does.
-pub fn pages() -> Router {
+/// The board page (and its script and stylesheet) needs no token; its data
+/// does. `live` says where its WebSocket is, if anywhere.
+pub fn pages(live: Live) -> Router {
     Router::new()
         .route("/board", get(board::page))
         .route("/board/app.js", get(board::script))
         .route("/board/app.css", get(board::stylesheet))
+        .with_state(live)
 }
 
 async fn transition(

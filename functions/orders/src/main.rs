@@ -5,8 +5,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     // API Gateway buffers responses: the board's stream answers what changed
     // within a short poll and ends (at the latest shortly before the
     // invocation's deadline); the board reconnects with Last-Event-ID.
-    let live = order_core::live::Live::polling(std::time::Duration::from_secs(20));
+    let live = order_core::lambda::live_from_env(std::time::Duration::from_secs(20));
     let tickets = order_core::lambda::tickets_from_env().await;
-    let app = orders::router(service, live, tickets).merge(orders::pages());
+    let app = orders::router(service, live.clone(), tickets).merge(orders::pages(live));
     lambda_http::run(order_core::lambda::app(app)).await
 }

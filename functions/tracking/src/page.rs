@@ -1,13 +1,21 @@
 //! The tracking page a customer opens: plain HTML, its stylesheet and its
 //! script, served under the pages' Content-Security-Policy
 //! ([`order_core::pages`]). The script renders `/track/{id}` and re-renders
-//! on every message of the live stream.
+//! on every message of the live channel.
 
+use axum::extract::State;
 use axum::response::Response;
 use order_core::http::ApiPath;
 use order_core::pages;
 
-pub async fn tracking_page(ApiPath(public_id): ApiPath<String>) -> Response {
+use crate::App;
+
+/// The page follows the order over the WebSocket where there is one, and
+/// over its SSE stream otherwise.
+pub async fn tracking_page(
+    State(app): State<App>,
+    ApiPath(public_id): ApiPath<String>,
+) -> Response {
     // The id only ever reaches the page as data (an attribute the script
     // reads), never as markup.
     let id: String = public_id
@@ -15,7 +23,8 @@ pub async fn tracking_page(ApiPath(public_id): ApiPath<String>) -> Response {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(128)
         .collect();
-    pages::html(include_str!("tracking.html").replace("{{PUBLIC_ID}}", &id))
+    let html = include_str!("tracking.html").replace("{{PUBLIC_ID}}", &id);
+    pages::live_page(&html, app.live.socket())
 }
 
 pub async fn script() -> Response {

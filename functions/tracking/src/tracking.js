@@ -101,11 +101,57 @@ async function decide(decision) {
 $("approve").onclick = () => decide("approve");
 $("reject").onclick = () => decide("reject");
 
+// The live channel: the WebSocket where the page names one (data-live),
+// else Server-Sent Events. A socket that never opens (a proxy that drops
+// upgrades) makes the page fall back to SSE for good; one that opened and
+// closed (API Gateway ends idle sockets) reconnects with the last id seen,
+// and `resume` asks for what it missed — on AWS the catch-up waits for it,
+// the local stack has already sent it. Every message is just a nudge to
+// re-read the view, so a repeat or a late one changes nothing.
+const socketAt = document.querySelector("main").dataset.live;
+let lastSeq = 0;
+function live(on, label) {
+  $("live").className = on ? "live" : "live off";
+  text($("live-label"), label);
+}
+
+function socketUrl(query) {
+  const url = new URL(socketAt, location.href);
+  url.protocol = url.protocol.replace("http", "ws");
+  url.search = query;
+  return url.href;
+}
+
 function connect() {
+  if (!socketAt) return follow();
+  let query = "public_id=" + encodeURIComponent(id);
+  if (lastSeq) query += "&last_event_id=" + lastSeq;
+  const socket = new WebSocket(socketUrl(query), ["order-tracking.v1"]);
+  let opened = false;
+  socket.onopen = () => {
+    opened = true;
+    document.body.dataset.transport = "websocket";
+    live(true, "live");
+    socket.send(JSON.stringify({ action: "resume" }));
+  };
+  socket.onmessage = (message) => {
+    const seq = Number(JSON.parse(message.data).id);
+    if (seq > lastSeq) lastSeq = seq;
+    refresh();
+  };
+  socket.onclose = () => {
+    live(false, "reconnecting…");
+    if (opened) setTimeout(connect, 1000);
+    else follow();
+  };
+}
+
+function follow() {
   // EventSource sends Last-Event-ID itself when it reconnects.
   const source = new EventSource("/track/" + id + "/events");
-  source.onopen = () => { $("live").className = "live"; text($("live-label"), "live"); };
-  source.onerror = () => { $("live").className = "live off"; text($("live-label"), "reconnecting…"); };
+  document.body.dataset.transport = "sse";
+  source.onopen = () => live(true, "live");
+  source.onerror = () => live(false, "reconnecting…");
   for (const type of ["placed", "status", "history", "shipment", "delivery", "payment"]) {
     source.addEventListener(type, refresh);
   }

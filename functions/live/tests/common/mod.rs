@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use live::fanout::Fanout;
 use live::socket::Socket;
 use order_core::auth::{Principal, Role};
+use order_core::http::ApiPath as UrlPath;
 use order_core::ports::{Push, SystemClock};
 use order_core::service::{OrderService, TransitionRequest};
 use order_core::store::DynamoStore;
