@@ -35,19 +35,39 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// - `TENANTS_JSON` (optional): tenant policies, as in the local stack's file;
 /// - `CARRIER_API_URL` (optional): where managers' re-fetches ask carriers.
 pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
+    Ok(service_and_tickets_from_env().await?.0)
+}
+
+/// The order service, and where staff WebSocket tickets wait: the same
+/// table; on the embedded store, this process's memory.
+pub async fn service_and_tickets_from_env() -> Result<(Arc<OrderService>, Arc<dyn Tickets>), Error>
+{
     let catalog = Arc::new(Catalog::presets());
+    let (store, tickets): (Arc<dyn OrderStore>, Arc<dyn Tickets>) =
+        if let Ok(table) = std::env::var("TABLE_NAME") {
+            let config = crate::aws::sdk_config().await;
+            let table = Arc::new(table_store(&config, table, &catalog));
+            (table.clone(), table)
+        } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
+            let tickets = Arc::new(crate::store::MemoryTickets::default());
+            (embedded_store(&path, &catalog)?, tickets)
+        } else {
+            return Err(
+                "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
+            );
+        };
+    Ok((service_over(store, catalog)?, tickets))
+}
+
+/// The service over `store`, with the tenants' policies and the carrier
+/// API the environment names.
+pub fn service_over(
+    store: Arc<dyn OrderStore>,
+    catalog: Arc<Catalog>,
+) -> Result<Arc<OrderService>, Error> {
     let tenants: Tenants = match std::env::var("TENANTS_JSON") {
         Ok(json) => serde_json::from_str(&json).map_err(|e| format!("TENANTS_JSON: {e}"))?,
         Err(_) => Tenants::default(),
-    };
-    let store: Arc<dyn OrderStore> = if let Some(table) = table_from_env(&catalog).await {
-        Arc::new(table)
-    } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
-        embedded_store(&path, &catalog)?
-    } else {
-        return Err(
-            "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
-        );
     };
     let mut service = OrderService::new(store, catalog, Arc::new(tenants), Arc::new(SystemClock));
     if let Ok(url) = std::env::var("CARRIER_API_URL") {
@@ -56,15 +76,17 @@ pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
     Ok(Arc::new(service))
 }
 
-/// The DynamoDB table `TABLE_NAME` names, if it names one.
-pub async fn table_from_env(catalog: &Arc<Catalog>) -> Option<DynamoStore> {
-    let table = std::env::var("TABLE_NAME").ok()?;
-    let config = crate::aws::sdk_config().await;
-    Some(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
+/// The DynamoDB table named `table`.
+pub fn table_store(
+    config: &aws_config::SdkConfig,
+    table: String,
+    catalog: &Arc<Catalog>,
+) -> DynamoStore {
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(config),
         table,
         catalog.clone(),
-    ))
+    )
 }
 
 /// Live updates on Lambda: no shared feed, so an SSE stream polls the
@@ -75,15 +97,6 @@ pub fn live_from_env(budget: std::time::Duration) -> Live {
     match std::env::var("LIVE_URL") {
         Ok(url) if !url.is_empty() => live.with_socket(&url),
         _ => live,
-    }
-}
-
-/// Where staff WebSocket tickets wait: the table; in a build on the
-/// embedded store (under `cargo lambda watch`), this process's memory.
-pub async fn tickets_from_env() -> Arc<dyn Tickets> {
-    match table_from_env(&Arc::new(Catalog::presets())).await {
-        Some(table) => Arc::new(table),
-        None => Arc::new(crate::store::MemoryTickets::default()),
     }
 }
 

@@ -31,14 +31,13 @@ pub struct Parts {
 impl Parts {
     pub async fn from_env() -> Result<Parts, order_core::lambda::Error> {
         let endpoint = std::env::var("LIVE_ENDPOINT").map_err(|_| "LIVE_ENDPOINT is not set")?;
+        let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
         let config = order_core::aws::sdk_config().await;
         let catalog = Arc::new(order_core::lifecycle::Catalog::presets());
-        let table = order_core::lambda::table_from_env(&catalog)
-            .await
-            .ok_or("TABLE_NAME is not set")?;
+        let table = Arc::new(order_core::lambda::table_store(&config, table, &catalog));
         Ok(Parts {
-            service: order_core::lambda::service_from_env().await?,
-            table: Arc::new(table),
+            service: order_core::lambda::service_over(table.clone(), catalog)?,
+            table,
             push: Arc::new(push::ManagementApi::new(&config, &endpoint)),
             clock: Arc::new(SystemClock),
         })
