@@ -11,6 +11,7 @@ let lastEventId = null;
 let streaming = null;
 let socket = null;
 let noSocket = false;
+let following = 0;
 
 function text(el, value) { el.textContent = value == null ? "" : String(value); }
 function el(tag, props = {}, ...children) {
@@ -124,8 +125,9 @@ async function showHealth() {
 // ticket and the last id seen, and `resume` asks for what it missed (the
 // catch-up on AWS waits for it; the local stack has already sent it).
 async function follow() {
+  const mine = ++following;
   if (streaming) streaming.abort();
-  if (socket) { socket.onclose = null; socket.close(); }
+  if (socket) { socket.onclose = null; socket.close(); socket = null; }
   const at = document.body.dataset.live;
   if (!at || noSocket) return stream();
   let ticket;
@@ -135,6 +137,8 @@ async function follow() {
     noSocket = true;
     return stream();
   }
+  // A newer follow() (another token) started while this one waited.
+  if (mine !== following) return;
   const url = new URL(at, location.href);
   url.protocol = url.protocol.replace("http", "ws");
   url.search = "ticket=" + encodeURIComponent(ticket) + (lastEventId ? "&last_event_id=" + encodeURIComponent(lastEventId) : "");
