@@ -19,6 +19,7 @@ use crate::deadline::Deadline;
 use crate::http::{method_not_allowed, not_found, Problem};
 use crate::lifecycle::Catalog;
 use crate::live::Live;
+use crate::metrics::{self, Metric};
 use crate::ports::{OrderStore, SystemClock, Tickets};
 use crate::service::OrderService;
 use crate::store::DynamoStore;
@@ -125,6 +126,29 @@ pub fn app(router: Router) -> Router {
         ))
         .layer(axum::middleware::from_fn(principal_from_claims))
         .layer(axum::middleware::from_fn(deadline_from_context))
+        .layer(axum::middleware::from_fn(count_commands))
+}
+
+/// Every command (a request that may change something) counted by its
+/// outcome; provider webhooks are counted where they are read, as facts.
+async fn count_commands(req: Request, next: Next) -> Response {
+    let command = !req.method().is_safe() && !req.uri().path().starts_with("/webhooks/");
+    let response = next.run(req).await;
+    if command {
+        let outcome = match response.status().as_u16() {
+            200..=299 => "ok",
+            400 | 413 => "invalid",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            409 => "conflict",
+            422 => "illegal",
+            503 => "unavailable",
+            _ => "error",
+        };
+        metrics::count(Metric::Commands, outcome, 1);
+    }
+    response
 }
 
 /// The invocation's deadline (its function's timeout, counted from when the

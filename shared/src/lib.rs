@@ -18,7 +18,8 @@
 //!   leave, at least once), [`carrier`] (the carrier tracking API);
 //! - the HTTP edge: [`http`] (problem+json, extractors), [`live`] (the live
 //!   channels), [`pages`] (HTML under a Content-Security-Policy),
-//!   [`deadline`] (how long a request may still run); `lambda` and `aws`
+//!   [`deadline`] (how long a request may still run), [`metrics`] (counts
+//!   as CloudWatch Embedded Metric Format lines); `lambda` and `aws`
 //!   (feature `aws`): the Lambda glue and the SDK configuration;
 //! - `testkit` (feature `testkit`): the store conformance suite, its
 //!   fixtures and the Lambda harness, for test crates only.
@@ -36,6 +37,7 @@ pub mod http;
 pub mod lambda;
 pub mod lifecycle;
 pub mod live;
+pub mod metrics;
 pub mod order;
 pub mod pages;
 pub mod ports;

@@ -9,6 +9,7 @@
 
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use order_core::metrics::{self, Metric};
 use order_core::order::Event;
 use order_core::ports::EventPublisher;
 use order_core::store::DynamoStore;
@@ -51,6 +52,11 @@ pub async fn handle(publisher: &dyn EventPublisher, batch: StreamEvent) -> Dynam
             }
         }
     }
+    metrics::count(
+        Metric::PublishFailures,
+        "publisher",
+        response.batch_item_failures.len(),
+    );
     tracing::info!(
         published = events.len() - response.batch_item_failures.len().min(events.len()),
         failed = response.batch_item_failures.len(),

@@ -6,13 +6,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use order_core::metrics::{self, Metric};
 use order_core::service::{OrderService, ServiceError, SweepReport};
 use tokio::sync::watch;
 
 /// Sweeps until the due index has nothing left for now (or the batch budget
-/// is spent).
+/// is spent); counts the flags raised by escalation level.
 pub async fn sweep(service: &OrderService) -> Result<SweepReport, ServiceError> {
-    service.sweep_until(None).await
+    let report = service.sweep_until(None).await?;
+    for (level, raised) in &report.by_level {
+        metrics::count(Metric::Stalls, &level.to_string(), *raised);
+    }
+    Ok(report)
 }
 
 /// The local stack's schedule: a sweep every `period` until `stop` changes.

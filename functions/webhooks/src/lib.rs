@@ -27,6 +27,8 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use order_core::http::{ApiPath, Problem, RawBody};
+use order_core::metrics::{self, Metric};
+use order_core::order::Disposition;
 use order_core::service::{FactOutcome, OrderService};
 use providers::{Provider, Rejection};
 use serde::Serialize;
@@ -195,6 +197,7 @@ async fn accept(
             detail = %rejection,
             "webhook refused"
         );
+        metrics::count(Metric::WebhookRejections, rejection.reason(), 1);
         Problem::new(rejection.status(), rejection.title(), rejection.to_string())
     };
     let found = Provider::find(kind, provider).map_err(refused)?;
@@ -205,12 +208,28 @@ async fn accept(
     for fact in &facts {
         let outcome = intake.service.intake(tenant, fact).await?;
         tracing::info!(%tenant, %kind, %provider, event_id = %fact.event_id, ?outcome, "webhook recorded");
+        metrics::count(Metric::Facts, placement(&outcome), 1);
         outcomes.push(outcome);
     }
     Ok(Json(Receipt {
         received: facts.len(),
         outcomes,
     }))
+}
+
+/// Where a fact landed, as the facts metric counts it.
+fn placement(outcome: &FactOutcome) -> &'static str {
+    match outcome {
+        FactOutcome::Recorded { disposition, .. } => match disposition {
+            Disposition::Applied => "applied",
+            Disposition::Late => "late",
+            Disposition::Parked => "parked",
+            Disposition::Conflict => "conflict",
+            Disposition::Discarded => "discarded",
+        },
+        FactOutcome::Duplicate => "duplicate",
+        FactOutcome::Unmatched => "waiting",
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,28 @@
 //! The real `webhooks` binary through `cargo lambda`, with a function URL
 //! request (`events/webhooks.json`: the EasyPost sample on acme's endpoint,
-//! signed with the example secret) on DynamoDB Local.
+//! signed with the example secret) on DynamoDB Local; and the metric lines
+//! (CloudWatch Embedded Metric Format) it writes for what it took in and
+//! what it refused.
 
 use std::path::{Path, PathBuf};
 
 use order_core::testkit::lambda_harness::{fresh_table, http_response, LambdaEmulator};
+use serde_json::Value;
+
+/// The metric lines a function wrote: `(metric, its kind)` for each.
+fn metrics(stdout: &str, metric: &str, dimension: &str) -> Vec<(u64, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "OrderTracking/test")
+        .filter_map(|line| {
+            Some((
+                line[metric].as_u64()?,
+                line[dimension].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -25,6 +43,7 @@ async fn a_signed_function_url_request_is_recorded_once() {
                 "WEBHOOK_SECRETS",
                 r#"{"acme": {"easypost": "example-easypost-secret"}}"#,
             ),
+            ("METRICS_NAMESPACE", "OrderTracking/test"),
         ],
     );
     let event = root().join("events/webhooks.json");
@@ -35,6 +54,8 @@ async fn a_signed_function_url_request_is_recorded_once() {
     let (status, again) = http_response(&lambda.invoke("webhooks", &event).unwrap());
     assert_eq!(status, 200);
     assert_eq!(again["outcomes"][0]["outcome"], "duplicate");
+    let facts = metrics(&lambda.stdout("webhooks"), "Facts", "Placement");
+    assert_eq!(facts, [(1, "waiting".into()), (1, "duplicate".into())]);
 }
 
 #[tokio::test]
@@ -54,6 +75,7 @@ async fn a_request_signed_with_another_secret_is_refused() {
                 "WEBHOOK_SECRETS",
                 r#"{"acme": {"easypost": "a-different-secret"}, "globex": {"easypost": "example-easypost-secret"}}"#,
             ),
+            ("METRICS_NAMESPACE", "OrderTracking/test"),
         ],
     );
     let (status, problem) = http_response(
@@ -63,4 +85,6 @@ async fn a_request_signed_with_another_secret_is_refused() {
     );
     assert_eq!(status, 401, "{problem}");
     assert_eq!(problem["title"], "Bad signature");
+    let refused = metrics(&lambda.stdout("webhooks"), "WebhookRejections", "Reason");
+    assert_eq!(refused, [(1, "bad_signature".to_string())]);
 }

@@ -6,13 +6,14 @@
 //! EventBridge rule, the local stack's timer) and `POST /admin/sweep` all
 //! call [`OrderService::sweep_until`].
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use super::commands::{Attempt, OnRace, Target};
 use super::{OrderService, ServiceError};
-use crate::order::decide;
+use crate::order::{decide, EventBody};
 use crate::ports::Commit;
 
 /// Orders handled per read of the due index.
@@ -30,6 +31,8 @@ pub struct SweepReport {
     pub flags_raised: usize,
     /// Due, but already flagged by someone else in the meantime.
     pub unchanged: usize,
+    /// Flags raised, by escalation level (the first flag of a stall is level 1).
+    pub by_level: BTreeMap<u32, usize>,
 }
 
 impl SweepReport {
@@ -38,6 +41,9 @@ impl SweepReport {
         self.orders_flagged += batch.orders_flagged;
         self.flags_raised += batch.flags_raised;
         self.unchanged += batch.unchanged;
+        for (level, n) in &batch.by_level {
+            *self.by_level.entry(*level).or_default() += n;
+        }
     }
 }
 
@@ -56,16 +62,26 @@ impl OrderService {
             let flagged = self.run(Target::Read(head), OnRace::Retry, |loaded, lifecycle, _| {
                 Ok(match decide::sweep(&loaded.head, lifecycle, now) {
                     Some(decision) => {
-                        let raised = decision.events.len();
-                        Attempt::Commit(Box::new(Commit::of(decision)), Some(raised))
+                        let levels: Vec<u32> = decision
+                            .events
+                            .iter()
+                            .filter_map(|event| match event.body {
+                                EventBody::FlagRaised { level, .. } => Some(level),
+                                _ => None,
+                            })
+                            .collect();
+                        Attempt::Commit(Box::new(Commit::of(decision)), Some(levels))
                     }
                     None => Attempt::Nothing(None),
                 })
             });
             match flagged.await {
-                Ok(Some(raised)) => {
-                    report.flags_raised += raised;
+                Ok(Some(levels)) => {
+                    report.flags_raised += levels.len();
                     report.orders_flagged += 1;
+                    for level in levels {
+                        *report.by_level.entry(level).or_default() += 1;
+                    }
                 }
                 Ok(None) => report.unchanged += 1,
                 // Gone, or another sweep or command won every race: the

@@ -124,6 +124,7 @@ impl LambdaEmulator {
             }
             None => self.port,
         };
+        let stdout = std::fs::File::create(self.stdout_path(name)).expect("a file for its stdout");
         let child = Command::new(binary)
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
@@ -135,11 +136,22 @@ impl LambdaEmulator {
             .envs(env.iter().copied())
             .current_dir(self.manifest.parent().unwrap_or(Path::new(".")))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the function binary");
         self.children.push(child);
+    }
+
+    /// Where function `name` writes its standard output (its logs and its
+    /// metric lines).
+    fn stdout_path(&self, name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("lambda-{}-{name}.out", self.port))
+    }
+
+    /// What function `name` has written to its standard output so far.
+    pub fn stdout(&self, name: &str) -> String {
+        std::fs::read_to_string(self.stdout_path(name)).unwrap_or_default()
     }
 
     /// Invokes `name` with the event in `data_file`; returns its response.

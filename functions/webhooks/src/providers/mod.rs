@@ -137,6 +137,18 @@ impl Rejection {
         }
     }
 
+    /// The reason, as the rejections metric counts it.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::UnknownProvider => "unknown_provider",
+            Rejection::NotConnected => "not_connected",
+            Rejection::Unsigned => "unsigned",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::Stale => "stale",
+            Rejection::Malformed(_) => "malformed",
+        }
+    }
+
     /// The problem's title; its detail is the [`Display`](fmt::Display) text.
     pub fn title(&self) -> &'static str {
         match self {
