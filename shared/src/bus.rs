@@ -18,6 +18,14 @@ pub struct BusEntry {
     pub detail: Value,
 }
 
+/// An event as a merchant gets it, from the feed or pushed to an
+/// endpoint: its id (for deduplication), its detail-type and the detail the
+/// bus carries (with the order's sequence number, for ordering).
+pub fn envelope(event: &Event) -> Value {
+    let entry = entry(event);
+    json!({ "id": event.event_id, "type": entry.detail_type, "data": entry.detail })
+}
+
 /// Maps an event to its bus entry. Every detail carries the event id (for
 /// consumers' dedupe), order id, public id, tenant and version.
 pub fn entry(event: &Event) -> BusEntry {

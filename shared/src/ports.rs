@@ -165,6 +165,19 @@ pub trait OrderStore: Send + Sync + 'static {
     /// The facts waiting under a subject key, in no particular order.
     async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError>;
     async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError>;
+    /// The tenant's events with ids after `after` (all of them without
+    /// one), in id order — event ids are made in time order — up to the
+    /// first recorded after `until`, at most `limit`.
+    async fn feed(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// How long after an event's id is made its commit may at most become
+    /// visible: a feed that holds back younger events skips none.
+    fn feed_settle(&self) -> std::time::Duration;
 }
 
 /// Committed events not yet handed to the publisher. The embedded store keeps

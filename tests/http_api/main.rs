@@ -16,6 +16,7 @@ mod bad_input;
 mod checkout;
 mod concurrency;
 mod edge_errors;
+mod feed;
 mod listing;
 mod tracking_view;
 mod transitions;

@@ -40,6 +40,7 @@ pub fn router(service: Arc<OrderService>, live: Live, tickets: Arc<dyn Tickets>)
         .route("/orders", get(list_orders))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/events", get(order_events))
+        .route("/events", get(feed))
         .route("/orders/{id}/transitions", post(transition))
         .route("/orders/{id}/shipments", post(add_tracking))
         .route(
@@ -256,6 +257,39 @@ async fn order_events(
         .then(|| events.last().map(|e| e.seq))
         .flatten();
     Ok(Json(EventsPage { events, next_after }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct FeedPage {
+    events: Vec<serde_json::Value>,
+    /// What to pass as `after` next: the last event's id, or the `after`
+    /// given when nothing newer has settled yet.
+    next_cursor: Option<String>,
+}
+
+/// The tenant's events in the order they were recorded, for merchants who
+/// pull (or catch up after their endpoint was down): each as its webhook
+/// delivery carries it.
+async fn feed(
+    State(App { service, .. }): State<App>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<FeedQuery>,
+) -> Result<Json<FeedPage>, Problem> {
+    let limit = page_size(query.limit)?;
+    let after = query.after.filter(|a| !a.is_empty());
+    let events = service.feed(&principal, after.as_deref(), limit).await?;
+    let next_cursor = events.last().map(|e| e.event_id.clone()).or(after);
+    Ok(Json(FeedPage {
+        events: events.iter().map(order_core::bus::envelope).collect(),
+        next_cursor,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -161,6 +161,29 @@ impl OrderService {
         Ok(self.store.list(&query).await?)
     }
 
+    /// The tenant's events after the one with id `after` (from the first
+    /// without one), in the order they were recorded, at most `limit`. An
+    /// event joins the feed once the store's settle time has passed since
+    /// it was recorded, so a commit that lands late is never skipped by a
+    /// reader already past it.
+    pub async fn feed(
+        &self,
+        principal: &Principal,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Event>, ServiceError> {
+        principal.require_staff()?;
+        if let Some(after) = after {
+            limits::id("after", after)?;
+        }
+        let settle = chrono::Duration::from_std(self.store.feed_settle()).unwrap_or_default();
+        let until = self.clock.now() - settle;
+        Ok(self
+            .store
+            .feed(&principal.tenant, after, until, limit)
+            .await?)
+    }
+
     /// The customer's view, by public id only.
     pub async fn track(&self, public_id: &str) -> Result<TrackingView, ServiceError> {
         let head = self.find_public(public_id).await?;

@@ -50,6 +50,7 @@ macro_rules! store_conformance_suite {
             stalled_and_due_look_ups_follow_deadlines,
             tracking_codes_are_kept_per_tenant_and_order,
             unmatched_facts_wait_once_per_event,
+            a_tenants_feed_is_its_events_in_order_once,
         );
         $crate::__store_conformance_cases!($make; service_cases:
             concurrent_commands_have_one_winner_per_version,

@@ -493,3 +493,45 @@ pub async fn unmatched_facts_wait_once_per_event(store: Arc<dyn OrderStore>) {
         .collect();
     assert_eq!(left, ["b"]);
 }
+
+/// A tenant's feed: every event of its orders once, in the order they were
+/// recorded, nobody else's, page after page from the last id; and nothing
+/// recorded after `until`, nor anything after that, until it settles.
+pub async fn a_tenants_feed_is_its_events_in_order_once(store: Arc<dyn OrderStore>) {
+    let a = create(&store, "acme", "cus_1", 0).await;
+    let g = create(&store, "globex", "cus_9", 1).await;
+    let b = create(&store, "acme", "cus_2", 2).await;
+    advance(&store, &a.id, "confirmed", 3).await;
+    advance(&store, &g.id, "confirmed", 4).await;
+    advance(&store, &b.id, "confirmed", 5).await;
+    advance(&store, &a.id, "packing", 6).await;
+
+    let later = t(60);
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .feed("acme", after.as_deref(), later, 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.event_id.clone());
+        seen.extend(page.into_iter().map(|e| (e.order_id, e.seq)));
+    }
+    let expected = [(&a.id, 1), (&b.id, 1), (&a.id, 2), (&b.id, 2), (&a.id, 3)];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(id, seq)| (id.to_string(), *seq))
+        .collect();
+    assert_eq!(seen, expected);
+
+    // Held back: the move recorded at minute 6 and, behind it, everything.
+    let early = store.feed("acme", None, t(5), 100).await.unwrap();
+    assert_eq!(early.len(), 4);
+    assert!(store
+        .feed("initech", None, later, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -226,6 +226,18 @@ impl OrderStore for Interloper {
     async fn unstash(&self, key: &str, event_id: &str) -> Result<(), StoreError> {
         self.store.unstash(key, event_id).await
     }
+    async fn feed(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        until: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.store.feed(tenant, after, until, limit).await
+    }
+    fn feed_settle(&self) -> std::time::Duration {
+        self.store.feed_settle()
+    }
 }
 
 /// Places a confirmed shipping order, with a delivery parked on it when

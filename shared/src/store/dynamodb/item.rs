@@ -236,7 +236,9 @@ fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, StoreError> {
 }
 
 pub(super) fn event_item(event: &Event) -> Result<Item, StoreError> {
-    log_item(event, keys::event_sk(event.seq))
+    let mut item = log_item(event, keys::event_sk(event.seq))?;
+    item.insert("feed_key".into(), s(keys::feed_key(&event.tenant)));
+    Ok(item)
 }
 
 pub(super) fn parked_item(fact: &Event) -> Result<Item, StoreError> {

@@ -11,7 +11,7 @@
 //! |---|---|---|---|
 //! | head | `ORDER#<id>` | `HEAD` | written at checkout: `card` (what a list shows that checkout fixed), `public_id`, `tenant_key`, `customer_key`; rewritten by every command: `head` (the rest of the head), `marks` (the rest of a list's summary), `version`, `status`, `flagged`, `updated`, and `due_shard`, `due_key` while it has a deadline |
 //! | snapshot | `ORDER#<id>` | `SNAPSHOT` | `body`: items, shipping, contact and policy, written once at checkout |
-//! | event | `ORDER#<id>` | `EVENT#<seq, 20 digits>` | `event_id`, `body`; immutable, and its insert is what the publisher sends |
+//! | event | `ORDER#<id>` | `EVENT#<seq, 20 digits>` | `event_id`, `feed_key`, `body`; immutable, and its insert is what the publisher sends |
 //! | parked fact | `ORDER#<id>` | `PARKED#<occurred_at>#<event_id>` | `event_id`, `body`; deleted when released |
 //! | dedupe marker | `DEDUPE#<tenant>/<source>#<external_id>` | `DEDUPE` | `order_id`, `expires_at` (30 days) |
 //! | idempotency key | `IDEM#<tenant>#<key>` | `IDEM` | `body` (the stored response), `expires_at` (24 hours) |
@@ -38,7 +38,8 @@
 //!
 //! # Index keys
 //!
-//! Only heads carry them, so the indexes hold heads only. Each key changes
+//! Only heads carry them, so the indexes hold heads only — but for the
+//! tenants' feeds, which hold event items. Each key changes
 //! only when its listing must: `updated` with every command (lists are most
 //! recently updated first), the due keys with the deadline, the others never.
 //!
@@ -50,6 +51,8 @@
 //! | `customer_key` | `TENANT#<t>#CUSTOMER#<c>` | `ByCustomer` (hash) |
 //! | `due_shard` | `DUE#<0-7>`, a hash of the order id | `Due` (hash); only on heads with a deadline |
 //! | `due_key` | `<due_at>#<order id>` | `Due` (sort) |
+//! | `feed_key` | `TENANT#<t>`, on event items only | `ByTenantEvents` (hash) |
+//! | `event_id` | the event's id, made in time order | `ByTenantEvents` (sort) |
 
 use chrono::{DateTime, Utc};
 
@@ -142,6 +145,11 @@ pub(super) fn unmatched_pk(subject_key: &str) -> String {
 }
 
 pub(super) fn tenant_key(tenant: &str) -> String {
+    format!("TENANT#{tenant}")
+}
+
+/// An event item's place in its tenant's feed.
+pub(super) fn feed_key(tenant: &str) -> String {
     format!("TENANT#{tenant}")
 }
 

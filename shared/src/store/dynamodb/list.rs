@@ -117,7 +117,7 @@ impl DynamoStore {
             .await?
             .iter()
             .filter_map(|key| text(key, "pk"))
-            .map(|pk| (pk.to_string(), keys::HEAD))
+            .map(|pk| (pk.to_string(), keys::HEAD.to_string()))
             .collect();
         let now = ts(query.now.unwrap_or_else(Utc::now));
         let after = query
@@ -146,7 +146,7 @@ impl DynamoStore {
     /// again after a pause.
     pub(super) async fn batch_get(
         &self,
-        wanted: Vec<(String, &'static str)>,
+        wanted: Vec<(String, String)>,
         projection: Option<&str>,
         consistent: bool,
     ) -> Result<Vec<Item>, StoreError> {
@@ -155,7 +155,7 @@ impl DynamoStore {
             let keys = chunk
                 .iter()
                 .map(|(pk, sk)| {
-                    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(*sk))])
+                    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
                 })
                 .collect();
             let request = KeysAndAttributes::builder()

@@ -271,6 +271,59 @@ impl OrderStore for DynamoStore {
         out.items().iter().map(body).collect()
     }
 
+    /// The feed index holds keys only: the page's events are read after,
+    /// consistently, in one `BatchGetItem`.
+    async fn feed(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::BY_TENANT_EVENTS)
+            .expression_attribute_values(":t", s(keys::feed_key(tenant)));
+        let request = match after {
+            Some(after) => request
+                .key_condition_expression("feed_key = :t AND event_id > :after")
+                .expression_attribute_values(":after", s(after)),
+            None => request.key_condition_expression("feed_key = :t"),
+        };
+        let out = request
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        self.usage.record(false, out.consumed_capacity());
+        let wanted = out
+            .items()
+            .iter()
+            .filter_map(|key| Some((text(key, "pk")?.to_string(), text(key, "sk")?.to_string())))
+            .collect();
+        let mut events: Vec<Event> = self
+            .batch_get(wanted, None, true)
+            .await?
+            .iter()
+            .map(body)
+            .collect::<Result<_, _>>()?;
+        events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+        // Up to the first one recorded after `until`, none after it.
+        Ok(events
+            .into_iter()
+            .take_while(|event| event.recorded_at <= until)
+            .collect())
+    }
+
+    /// A command commits within its function's timeout (25 s at most for
+    /// the functions that take commands), or not at all.
+    fn feed_settle(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(30)
+    }
+
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError> {
         let request = self
             .client
@@ -326,7 +379,7 @@ impl OrderStore for DynamoStore {
         // snapshots, in as few requests as DynamoDB allows.
         let wanted = overdue
             .iter()
-            .flat_map(|pk| [(pk.clone(), keys::HEAD), (pk.clone(), keys::SNAPSHOT)])
+            .flat_map(|pk| [keys::HEAD, keys::SNAPSHOT].map(|sk| (pk.clone(), sk.to_string())))
             .collect();
         let mut orders: HashMap<String, OrderItems> = HashMap::new();
         let mut snapshots = HashMap::new();

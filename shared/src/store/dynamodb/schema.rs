@@ -17,6 +17,7 @@ pub(super) const BY_PUBLIC_ID: &str = "ByPublicId";
 pub(super) const BY_TENANT: &str = "ByTenant";
 pub(super) const BY_CUSTOMER: &str = "ByCustomer";
 pub(super) const DUE: &str = "Due";
+pub(super) const BY_TENANT_EVENTS: &str = "ByTenantEvents";
 
 /// What the tenant list copies besides its keys: what a list shows (`card`
 /// and `marks`, or `summary` on heads written before they were kept in
@@ -37,8 +38,9 @@ struct Index {
 /// only what its reads need. The tenant list moves with every command (most
 /// recently updated first) and copies what it shows, so a page is one read;
 /// the customer and public-id indexes never change after checkout and lead
-/// to heads, read after; the due index moves with the deadline.
-const INDEXES: [Index; 4] = [
+/// to heads, read after; the due index moves with the deadline. The
+/// tenants' feeds index event items (written once, never changed), keys only.
+const INDEXES: [Index; 5] = [
     Index {
         name: BY_PUBLIC_ID,
         hash: "public_id",
@@ -61,6 +63,12 @@ const INDEXES: [Index; 4] = [
         name: DUE,
         hash: "due_shard",
         range: Some("due_key"),
+        projected: &[],
+    },
+    Index {
+        name: BY_TENANT_EVENTS,
+        hash: "feed_key",
+        range: Some("event_id"),
         projected: &[],
     },
 ];

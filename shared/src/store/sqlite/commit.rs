@@ -147,8 +147,17 @@ fn write_rows(conn: &Connection, p: &Prepared) -> rusqlite::Result<Vec<i64>> {
         )?;
         let mut outbox_row =
             conn.prepare_cached("INSERT INTO outbox (order_id, seq) VALUES (?1, ?2)")?;
+        let mut feed_row = conn.prepare_cached(
+            "INSERT INTO feed (tenant, event_id, order_id, seq) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         for (event, body) in commit.events.iter().zip(&p.events) {
             event_row.execute(params![event.order_id, event.seq, event.event_id, body])?;
+            feed_row.execute(params![
+                event.tenant,
+                event.event_id,
+                event.order_id,
+                event.seq
+            ])?;
             outbox_row.execute(params![event.order_id, event.seq])?;
             positions.push(conn.last_insert_rowid());
         }

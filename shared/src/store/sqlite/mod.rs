@@ -310,6 +310,23 @@ impl OrderStore for SqliteStore {
             .await
     }
 
+    async fn feed(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let (tenant, after) = (tenant.to_string(), after.map(String::from));
+        self.read(move |conn| reads::feed(conn, &tenant, after.as_deref(), until, limit))
+            .await
+    }
+
+    /// One writer commits in milliseconds; a second covers a busy queue.
+    fn feed_settle(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError> {
         let id = public_id.to_string();
         self.read(move |conn| reads::by_public_id(conn, &id)).await

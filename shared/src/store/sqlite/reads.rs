@@ -160,6 +160,26 @@ pub(super) fn events(
     )
 }
 
+pub(super) fn feed(
+    conn: &Connection,
+    tenant: &str,
+    after: Option<&str>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Event>, StoreError> {
+    let events: Vec<Event> = bodies(
+        conn,
+        "SELECT e.body FROM feed f JOIN events e ON e.order_id = f.order_id AND e.seq = f.seq
+         WHERE f.tenant = ?1 AND f.event_id > ?2 ORDER BY f.event_id LIMIT ?3",
+        params![tenant, after.unwrap_or(""), limit as i64],
+    )?;
+    // Up to the first one recorded after `until`, none after it.
+    Ok(events
+        .into_iter()
+        .take_while(|event| event.recorded_at <= until)
+        .collect())
+}
+
 pub(super) fn by_public_id(conn: &Connection, public_id: &str) -> Result<Option<Head>, StoreError> {
     one(
         conn,

@@ -11,7 +11,22 @@ pub(super) fn prepare(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(SETTINGS).map_err(unavailable)?;
     rebuild_older_log(conn)?;
     conn.execute_batch(TABLES).map_err(unavailable)?;
-    migrate_tracking(conn)
+    migrate_tracking(conn)?;
+    fill_feed(conn)
+}
+
+/// Stores made before the tenants' feeds had events but no feed: it is
+/// filled from the log once, in one transaction.
+fn fill_feed(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         INSERT INTO feed (tenant, event_id, order_id, seq)
+             SELECT h.tenant, e.event_id, e.order_id, e.seq
+             FROM events e JOIN heads h ON h.id = e.order_id
+             WHERE NOT EXISTS (SELECT 1 FROM feed);
+         COMMIT;",
+    )
+    .map_err(unavailable)
 }
 
 /// Stores made before the events table lost its index of event ids had
@@ -138,6 +153,15 @@ CREATE TABLE IF NOT EXISTS unmatched (
     body TEXT NOT NULL,
     PRIMARY KEY (key, event_id)
 );
+-- Each tenant's events in id (time) order, for its feed: appended, since
+-- ids are made in time order.
+CREATE TABLE IF NOT EXISTS feed (
+    tenant TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (tenant, event_id)
+) WITHOUT ROWID;
 -- Rows appended in commit order and deleted once published: the key of
 -- each event, not an index of its own.
 CREATE TABLE IF NOT EXISTS outbox (
