@@ -1,13 +1,30 @@
 //! How a committed event looks on the event bus. Pure, so the EventBridge
 //! publisher and the local relay describe every event identically.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::order::{Disposition, Event, EventBody, FlagKind};
 
 /// The `source` of every entry we put on the bus.
 pub const SOURCE: &str = "order-tracking";
+
+/// Every detail-type [`entry`] gives an event.
+pub const DETAIL_TYPES: [&str; 13] = [
+    "OrderPlaced",
+    "OrderStatusChanged",
+    "LateFactRecorded",
+    "FactParked",
+    "OrderNeedsReview",
+    "ParkedFactDiscarded",
+    "OrderStalled",
+    "DeliveryException",
+    "FlagsResolved",
+    "NoteAdded",
+    "ShipmentUpdated",
+    "PaymentUpdated",
+    "DeliveryUpdated",
+];
 
 /// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -20,10 +37,40 @@ pub struct BusEntry {
 
 /// An event as a merchant gets it, from the feed or pushed to an
 /// endpoint: its id (for deduplication), its detail-type and the detail the
-/// bus carries (with the order's sequence number, for ordering).
-pub fn envelope(event: &Event) -> Value {
-    let entry = entry(event);
-    json!({ "id": event.event_id, "type": entry.detail_type, "data": entry.detail })
+/// bus carries, with the order's sequence number (for ordering).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub detail_type: String,
+    pub data: Value,
+}
+
+impl Envelope {
+    pub fn of(event: &Event) -> Envelope {
+        let entry = entry(event);
+        Envelope {
+            id: event.event_id.clone(),
+            detail_type: entry.detail_type,
+            data: entry.detail,
+        }
+    }
+
+    /// The envelope of an event as the bus delivered it; `None` if the
+    /// detail is not one of ours.
+    pub fn from_bus(detail_type: &str, detail: Value) -> Option<Envelope> {
+        let id = detail["event_id"].as_str()?.to_string();
+        detail["tenant"].as_str()?;
+        Some(Envelope {
+            id,
+            detail_type: detail_type.to_string(),
+            data: detail,
+        })
+    }
+
+    pub fn tenant(&self) -> &str {
+        self.data["tenant"].as_str().unwrap_or_default()
+    }
 }
 
 /// Maps an event to its bus entry. Every detail carries the event id (for

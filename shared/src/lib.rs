@@ -9,6 +9,7 @@
 //! - [`order`]: events, the head projection and the pure command decisions;
 //! - [`ports`]: `OrderStore`, `Outbox`, `EventPublisher`, `CarrierClient`, `Clock`;
 //! - read models and policy: [`views`] (the staff and customer views),
+//!   [`merchant`] (merchant webhooks: endpoints, deliveries, their schedule),
 //!   [`report`] (the SLA report), [`auth`] (principals, roles, tokens),
 //!   [`tenants`] (per-tenant policy);
 //! - [`service`]: load → decide → conditional commit, with retries; request
@@ -37,6 +38,7 @@ pub mod http;
 pub mod lambda;
 pub mod lifecycle;
 pub mod live;
+pub mod merchant;
 pub mod metrics;
 pub mod order;
 pub mod pages;

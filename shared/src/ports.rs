@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::cursor::Cursor;
+use crate::merchant::{Delivery, Endpoint};
 use crate::order::inbound::{Inbound, TrackingCode, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 
@@ -296,6 +297,44 @@ pub trait Push: Send + Sync + 'static {
     async fn send(&self, connection_id: &str, message: &[u8]) -> Result<(), PushError>;
     /// Closes a connection, so its client reconnects and catches up.
     async fn disconnect(&self, connection_id: &str) -> Result<(), PushError>;
+}
+
+/// Merchants' endpoints and the log of what was delivered to them (the
+/// embedded store locally; the table on AWS, where SQS holds the schedule).
+#[async_trait]
+pub trait MerchantStore: Send + Sync + 'static {
+    async fn add_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
+    /// The tenant's endpoints, oldest first.
+    async fn endpoints(&self, tenant: &str) -> Result<Vec<Endpoint>, StoreError>;
+    /// Replaces a stored endpoint (its status).
+    async fn save_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
+    /// False if the tenant has no such endpoint.
+    async fn remove_endpoint(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
+    /// Records a new delivery; false if one with its id is already there
+    /// (the event reached us again).
+    async fn open_delivery(&self, delivery: &Delivery) -> Result<bool, StoreError>;
+    /// Replaces a stored delivery (its attempts, state and next attempt).
+    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    async fn delivery(
+        &self,
+        tenant: &str,
+        endpoint_id: &str,
+        id: &str,
+    ) -> Result<Option<Delivery>, StoreError>;
+    /// An endpoint's deliveries, newest first.
+    async fn deliveries(
+        &self,
+        tenant: &str,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+}
+
+/// POSTs a delivery: the endpoint's status code, or why none came.
+#[async_trait]
+pub trait Post: Send + Sync + 'static {
+    async fn post(&self, url: &str, headers: &[(&str, String)], body: &[u8])
+        -> Result<u16, String>;
 }
 
 /// What a carrier says about a package when asked directly.

@@ -427,3 +427,17 @@ async fn an_expired_or_unknown_ticket_is_refused() {
     ))
     .await;
 }
+
+#[tokio::test]
+async fn endpoints_are_kept_per_tenant() {
+    order_core::testkit::merchant_cases::endpoints_are_kept_per_tenant(Arc::new(fresh().await))
+        .await;
+}
+
+#[tokio::test]
+async fn a_delivery_opens_once_and_the_log_is_newest_first() {
+    order_core::testkit::merchant_cases::a_delivery_opens_once_and_the_log_is_newest_first(
+        Arc::new(fresh().await),
+    )
+    .await;
+}

@@ -256,3 +256,21 @@ async fn a_file_kept_exclusively_is_not_opened_by_another_store() {
     assert!(SqliteStore::open_exclusive(&path, catalog()).is_err());
     drop(shared);
 }
+
+/// The merchant store's cases, on a file (reads on their own connections).
+mod merchant {
+    use super::*;
+    use order_core::testkit::merchant_cases;
+
+    #[tokio::test]
+    async fn endpoints_are_kept_per_tenant() {
+        let store = SqliteStore::open(&fresh_file(), catalog()).unwrap();
+        merchant_cases::endpoints_are_kept_per_tenant(Arc::new(store)).await;
+    }
+
+    #[tokio::test]
+    async fn a_delivery_opens_once_and_the_log_is_newest_first() {
+        let store = SqliteStore::open(&fresh_file(), catalog()).unwrap();
+        merchant_cases::a_delivery_opens_once_and_the_log_is_newest_first(Arc::new(store)).await;
+    }
+}

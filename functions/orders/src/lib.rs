@@ -268,7 +268,7 @@ struct FeedQuery {
 
 #[derive(Serialize)]
 struct FeedPage {
-    events: Vec<serde_json::Value>,
+    events: Vec<order_core::bus::Envelope>,
     /// What to pass as `after` next: the last event's id, or the `after`
     /// given when nothing newer has settled yet.
     next_cursor: Option<String>,
@@ -287,7 +287,7 @@ async fn feed(
     let events = service.feed(&principal, after.as_deref(), limit).await?;
     let next_cursor = events.last().map(|e| e.event_id.clone()).or(after);
     Ok(Json(FeedPage {
-        events: events.iter().map(order_core::bus::envelope).collect(),
+        events: events.iter().map(order_core::bus::Envelope::of).collect(),
         next_cursor,
     }))
 }

@@ -23,7 +23,7 @@ impl Tickets for MemoryTickets {
         principal: &Principal,
         expires_at: DateTime<Utc>,
     ) -> Result<Ticket, StoreError> {
-        let ticket = new_secret_id("tkt_");
+        let ticket = new_secret_id("tkt");
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         // Tickets never redeemed would pile up; a new one clears the expired.
         let now = Utc::now();

@@ -18,6 +18,8 @@
 //! | tracking code | `TRACKING#<tenant>#<code>` | `ORDER#<id>` | `order_id`, `attached_at`, `carrier`; one per order that used the code |
 //! | tracking code, before codes were per tenant | `TRACKING#<code>` | `TRACKING` | `order_id`; read only, never written |
 //! | waiting fact | `UNMATCHED#<tenant>\|<subject>` | `<provider event id>` | `body` (the fact), `expires_at` (30 days) |
+//! | merchant endpoint | `ENDPOINT#<tenant>` | `<endpoint id>` | `body`: URL, event types, signing secret, status |
+//! | merchant delivery | `DELIVERY#<tenant>#<endpoint id>` | `<delivery id>` (the event's, so newest last) | `body`: the payload, state, attempts; `expires_at` (35 days) |
 //! | live ticket | `TICKET#<ticket>` | `TICKET` | `tenant`, `role`, `subject`, `expires_at` (a minute); deleted when redeemed |
 //! | WebSocket connection | `CONNECTION#<connection id>` | `CONNECTION` | `channel`, `viewer`, `last_event_id`, `expires_at` (its longest life) |
 //! | channel member | `CHANNEL#<channel>` | `<connection id>` | `expires_at`; what the fan-out reads |
@@ -83,6 +85,16 @@ pub(super) const CONNECTION: &str = "CONNECTION";
 
 /// What every event item's sort key starts with.
 pub(super) const EVENT_PREFIX: &str = "EVENT#";
+
+/// A tenant's merchant endpoints.
+pub(super) fn endpoints_pk(tenant: &str) -> String {
+    format!("ENDPOINT#{tenant}")
+}
+
+/// An endpoint's deliveries.
+pub(super) fn deliveries_pk(tenant: &str, endpoint_id: &str) -> String {
+    format!("DELIVERY#{tenant}#{endpoint_id}")
+}
 
 pub(super) fn ticket_pk(ticket: &str) -> String {
     format!("TICKET#{ticket}")

@@ -95,7 +95,7 @@ impl Tickets for DynamoStore {
         principal: &Principal,
         expires_at: DateTime<Utc>,
     ) -> Result<Ticket, StoreError> {
-        let ticket = new_secret_id("tkt_");
+        let ticket = new_secret_id("tkt");
         let role = serde_json::to_value(principal.role)
             .ok()
             .and_then(|v| v.as_str().map(String::from))

@@ -7,7 +7,8 @@
 //!   cancellation read back into a domain error;
 //! - `list`: the tenant's and a customer's order lists;
 //! - `live`: tickets and WebSocket connections (the `Tickets` and
-//!   `Connections` ports);
+//!   `Connections` ports); `merchant`: endpoints and deliveries
+//!   (`MerchantStore`);
 //! - `schema`: the table itself, for tests and local set-ups, checked
 //!   against `template.yaml`;
 //! - here: the reads, each strongly consistent where a command depends on
@@ -35,6 +36,7 @@ mod item;
 mod keys;
 mod list;
 mod live;
+mod merchant;
 mod schema;
 
 /// Requests and capacity units consumed, as DynamoDB reported them.
@@ -187,6 +189,31 @@ impl DynamoStore {
             parked,
             ..order
         }))
+    }
+
+    /// Puts `item`; with `only_new`, only if no item has its key, and
+    /// false if one had.
+    async fn put_item(&self, item: Item, only_new: bool) -> Result<bool, StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        if only_new {
+            put = put.condition_expression("attribute_not_exists(pk)");
+        }
+        let put = put.send().await;
+        self.usage.record(true, []);
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -461,26 +488,9 @@ impl OrderStore for DynamoStore {
         inbound: &Inbound,
         kept_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item::waiting_item(key, inbound, kept_at)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        self.usage.record(true, []);
-        match put {
-            Ok(_) => Ok(true),
-            // The same provider event stashed twice is kept once.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        // The same provider event stashed twice is kept once.
+        self.put_item(item::waiting_item(key, inbound, kept_at)?, true)
+            .await
     }
 
     async fn stashed(&self, key: &str) -> Result<Vec<Inbound>, StoreError> {

@@ -24,6 +24,7 @@
 mod batch_tests;
 mod cache;
 mod commit;
+mod merchant;
 mod outbox;
 mod reads;
 mod schema;
