@@ -6,6 +6,7 @@
 //! handlers the same `Principal` the Lambda adapters build from JWT claims.
 
 pub mod demo;
+mod merchants;
 mod socket;
 
 use std::future::Future;
@@ -18,13 +19,15 @@ use axum::{middleware, Router};
 use order_core::auth::JwtKeys;
 use order_core::carrier::HttpCarrierClient;
 use order_core::lifecycle::Catalog;
+use order_core::merchant::UrlPolicy;
 use order_core::ports::SystemClock;
 use order_core::relay::{self, InProcessPublisher};
-use order_core::service::OrderService;
+use order_core::service::{Merchants, OrderService};
 use order_core::store::{MemoryTickets, SqliteStore};
 use order_core::tenants::Tenants;
+use order_core::webhook_sender::HttpPost;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// The development signing secret. Real deployments verify tokens in API
 /// Gateway; this one only guards a laptop.
@@ -46,6 +49,9 @@ pub struct StackConfig {
     pub sweep_every: Option<Duration>,
     /// A tracking API for managers' re-fetches (`GET {url}/trackers/{carrier}/{code}`).
     pub carrier_api: Option<String>,
+    /// Merchant webhook endpoints may be `http://` loopback addresses
+    /// (development only; never anything else inside the network).
+    pub allow_loopback_webhooks: bool,
 }
 
 impl Default for StackConfig {
@@ -59,6 +65,7 @@ impl Default for StackConfig {
             webhook_secrets: webhooks::Secrets::default(),
             sweep_every: Some(Duration::from_secs(60)),
             carrier_api: None,
+            allow_loopback_webhooks: false,
         }
     }
 }
@@ -71,6 +78,7 @@ pub struct Stack {
     pub keys: JwtKeys,
     pub publisher: Arc<InProcessPublisher>,
     tickets: Arc<MemoryTickets>,
+    pub merchants: Arc<Merchants>,
     store: Arc<SqliteStore>,
 }
 
@@ -100,6 +108,14 @@ impl Stack {
             service = service.with_carrier(Arc::new(HttpCarrierClient::new(url.clone())));
         }
         let service = Arc::new(service);
+        let merchants = Arc::new(Merchants::new(
+            store.clone(),
+            Arc::new(HttpPost::new(config.allow_loopback_webhooks)),
+            Arc::new(SystemClock),
+            UrlPolicy {
+                allow_loopback: config.allow_loopback_webhooks,
+            },
+        ));
         Ok(Stack {
             service,
             sweep_every: config.sweep_every,
@@ -107,6 +123,7 @@ impl Stack {
             keys: JwtKeys::hs256(config.jwt_secret.as_bytes()),
             publisher: Arc::new(InProcessPublisher::new(config.print_events)),
             tickets: Arc::new(MemoryTickets::default()),
+            merchants,
             store,
         })
     }
@@ -119,8 +136,11 @@ impl Stack {
         let staff = checkout::router(self.service.clone())
             .merge(orders::router(
                 self.service.clone(),
-                self.publisher.live(),
-                self.tickets.clone(),
+                orders::Parts {
+                    live: self.publisher.live(),
+                    tickets: self.tickets.clone(),
+                    merchants: self.merchants.clone(),
+                },
             ))
             .route_layer(middleware::from_fn_with_state(
                 self.keys.clone(),
@@ -157,11 +177,24 @@ impl Stack {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
+        let opened = Arc::new(Notify::new());
+        let bus = Arc::new(merchants::LocalBus {
+            in_process: self.publisher.clone(),
+            merchants: self.merchants.clone(),
+            opened: opened.clone(),
+        });
         let relay = tokio::spawn(relay::run(
             self.store.clone(),
-            self.publisher.clone(),
+            bus,
             self.store.outbox_signal(),
             Duration::from_millis(500),
+            stopped.clone(),
+        ));
+        let deliveries = tokio::spawn(merchants::deliver(
+            self.store.clone(),
+            self.merchants.clone(),
+            Arc::new(SystemClock),
+            opened,
             stopped.clone(),
         ));
         let sweeper = self
@@ -176,6 +209,7 @@ impl Stack {
             .await;
         let _ = stop.send(true);
         let _ = relay.await;
+        let _ = deliveries.await;
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
         }

@@ -47,6 +47,11 @@ struct ServeArgs {
     /// A tracking API managers' re-fetches ask (`GET {url}/trackers/{carrier}/{code}`).
     #[arg(long, env = "CARRIER_API_URL")]
     carrier_api: Option<String>,
+    /// Let merchant webhook endpoints be http:// loopback addresses, for
+    /// developing a receiver on this machine (never anything else inside
+    /// the network).
+    #[arg(long, env = "ORDER_TRACKING_ALLOW_LOOPBACK_WEBHOOKS")]
+    allow_loopback_webhooks: bool,
     /// Secret that signs and verifies local JWTs.
     #[arg(long, env = "ORDER_TRACKING_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
     jwt_secret: String,
@@ -108,6 +113,7 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         webhook_secrets: webhooks::Secrets::from_env()?,
         sweep_every: (args.sweep_every > 0).then(|| Duration::from_secs(args.sweep_every)),
         carrier_api: args.carrier_api.clone(),
+        allow_loopback_webhooks: args.allow_loopback_webhooks,
     })
 }
 

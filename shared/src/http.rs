@@ -87,6 +87,7 @@ impl From<ServiceError> for Problem {
             ServiceError::NotFound => {
                 Problem::new(StatusCode::NOT_FOUND, "Order not found", detail)
             }
+            ServiceError::Missing(_) => Problem::new(StatusCode::NOT_FOUND, "Not found", detail),
             ServiceError::Invalid(_) => {
                 Problem::new(StatusCode::BAD_REQUEST, "Invalid request", detail)
             }

@@ -19,11 +19,14 @@ use crate::deadline::Deadline;
 use crate::http::{method_not_allowed, not_found, Problem};
 use crate::lifecycle::Catalog;
 use crate::live::Live;
+use crate::merchant::UrlPolicy;
 use crate::metrics::{self, Metric};
-use crate::ports::{OrderStore, SystemClock, Tickets};
+use crate::ports::{MerchantStore, OrderStore, SystemClock, Tickets};
+use crate::service::Merchants;
 use crate::service::OrderService;
 use crate::store::DynamoStore;
 use crate::tenants::Tenants;
+use crate::webhook_sender::HttpPost;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -36,28 +39,48 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// - `TENANTS_JSON` (optional): tenant policies, as in the local stack's file;
 /// - `CARRIER_API_URL` (optional): where managers' re-fetches ask carriers.
 pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
-    Ok(service_and_tickets_from_env().await?.0)
+    Ok(backends_from_env().await?.service)
 }
 
-/// The order service, and where staff WebSocket tickets wait: the same
-/// table; on the embedded store, this process's memory.
-pub async fn service_and_tickets_from_env() -> Result<(Arc<OrderService>, Arc<dyn Tickets>), Error>
-{
+/// What the staff API stands on: the order service, where staff WebSocket
+/// tickets wait, and merchant webhooks — all over the same table; on the
+/// embedded store, tickets in this process's memory.
+pub struct Backends {
+    pub service: Arc<OrderService>,
+    pub tickets: Arc<dyn Tickets>,
+    pub merchants: Arc<Merchants>,
+}
+
+pub async fn backends_from_env() -> Result<Backends, Error> {
     let catalog = Arc::new(Catalog::presets());
-    let (store, tickets): (Arc<dyn OrderStore>, Arc<dyn Tickets>) =
-        if let Ok(table) = std::env::var("TABLE_NAME") {
-            let config = crate::aws::sdk_config().await;
-            let table = Arc::new(table_store(&config, table, &catalog));
-            (table.clone(), table)
-        } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
-            let tickets = Arc::new(crate::store::MemoryTickets::default());
-            (embedded_store(&path, &catalog)?, tickets)
-        } else {
-            return Err(
-                "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
-            );
-        };
-    Ok((service_over(store, catalog)?, tickets))
+    let (store, tickets, merchant_store): (
+        Arc<dyn OrderStore>,
+        Arc<dyn Tickets>,
+        Arc<dyn MerchantStore>,
+    ) = if let Ok(table) = std::env::var("TABLE_NAME") {
+        let config = crate::aws::sdk_config().await;
+        let table = Arc::new(table_store(&config, table, &catalog));
+        (table.clone(), table.clone(), table)
+    } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
+        let tickets = Arc::new(crate::store::MemoryTickets::default());
+        let (orders, merchants) = embedded_store(&path, &catalog)?;
+        (orders, tickets, merchants)
+    } else {
+        return Err(
+            "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
+        );
+    };
+    let merchants = Arc::new(Merchants::new(
+        merchant_store,
+        Arc::new(HttpPost::new(false)),
+        Arc::new(SystemClock),
+        UrlPolicy::default(),
+    ));
+    Ok(Backends {
+        service: service_over(store, catalog)?,
+        tickets,
+        merchants,
+    })
 }
 
 /// The service over `store`, with the tenants' policies and the carrier
@@ -101,16 +124,20 @@ pub fn live_from_env(budget: std::time::Duration) -> Live {
     }
 }
 
+/// The embedded store, as the orders' store and the merchants'.
+type Embedded = (Arc<dyn OrderStore>, Arc<dyn MerchantStore>);
+
 #[cfg(feature = "embedded")]
-fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Arc<dyn OrderStore>, Error> {
-    Ok(Arc::new(crate::store::SqliteStore::open(
+fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Embedded, Error> {
+    let store = Arc::new(crate::store::SqliteStore::open(
         std::path::Path::new(path),
         catalog.clone(),
-    )?))
+    )?);
+    Ok((store.clone(), store))
 }
 
 #[cfg(not(feature = "embedded"))]
-fn embedded_store(_: &str, _: &Arc<Catalog>) -> Result<Arc<dyn OrderStore>, Error> {
+fn embedded_store(_: &str, _: &Arc<Catalog>) -> Result<Embedded, Error> {
     Err("ORDER_TRACKING_SQLITE needs a build with the `embedded` feature of order-core".into())
 }
 

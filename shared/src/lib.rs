@@ -16,7 +16,8 @@
 //!   checks, intake of outside facts, the sweep and the reads;
 //! - adapters: [`store`] (SQLite with feature `embedded`, DynamoDB with
 //!   `aws`), `publish` (EventBridge), [`bus`] and [`relay`] (how events
-//!   leave, at least once), [`carrier`] (the carrier tracking API);
+//!   leave, at least once), [`carrier`] (the carrier tracking API),
+//!   [`webhook_sender`] (POSTs to merchants' endpoints);
 //! - the HTTP edge: [`http`] (problem+json, extractors), [`live`] (the live
 //!   channels), [`pages`] (HTML under a Content-Security-Policy),
 //!   [`deadline`] (how long a request may still run), [`metrics`] (counts
@@ -53,3 +54,4 @@ pub mod tenants;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod views;
+pub mod webhook_sender;

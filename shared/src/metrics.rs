@@ -24,6 +24,9 @@ pub enum Metric {
     Stalls,
     /// Events the publisher could not hand to EventBridge.
     PublishFailures,
+    /// Merchant webhook attempts, by outcome (`delivered`, `refused`,
+    /// `unreachable`), and endpoints disabled (`endpoint_disabled`).
+    MerchantDeliveries,
 }
 
 impl Metric {
@@ -34,6 +37,7 @@ impl Metric {
             Metric::WebhookRejections => "WebhookRejections",
             Metric::Stalls => "Stalls",
             Metric::PublishFailures => "PublishFailures",
+            Metric::MerchantDeliveries => "MerchantDeliveries",
         }
     }
 
@@ -44,6 +48,7 @@ impl Metric {
             Metric::WebhookRejections => "Reason",
             Metric::Stalls => "Level",
             Metric::PublishFailures => "Function",
+            Metric::MerchantDeliveries => "Outcome",
         }
     }
 }

@@ -1,12 +1,13 @@
-//! Staff operations on orders: transitions, the order detail, its audit log
-//! and the tenant's order list; for managers, reconciliation, the health
-//! view, a stall sweep on demand and the SLA report. Every route is scoped
-//! to the caller's tenant; another tenant's order is a 404.
+//! Staff operations on orders: transitions, the order detail, its audit log,
+//! the tenant's order list and event feed; for managers, reconciliation, the
+//! health view, a stall sweep on demand, the SLA report and the merchant
+//! webhook endpoints. Every route is scoped to the caller's tenant; another
+//! tenant's order is a 404.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use order_core::auth::Principal;
 use order_core::cursor::{Cursor, InvalidCursor};
@@ -17,13 +18,16 @@ use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::{ListQuery, Tickets};
 use order_core::report::{PeriodQuery, SlaReport};
-use order_core::service::{FactOutcome, HealthEntry, OrderService, SweepReport, TransitionRequest};
+use order_core::service::{
+    FactOutcome, HealthEntry, Merchants, OrderService, SweepReport, TransitionRequest,
+};
 use order_core::views::OrderView;
 use serde::{Deserialize, Serialize};
 
 const MAX_PAGE: usize = 200;
 
 mod board;
+mod endpoints;
 
 /// The service and where live updates come from.
 #[derive(Clone)]
@@ -31,9 +35,19 @@ pub struct App {
     service: Arc<OrderService>,
     live: Live,
     tickets: Arc<dyn Tickets>,
+    merchants: Arc<Merchants>,
 }
 
-pub fn router(service: Arc<OrderService>, live: Live, tickets: Arc<dyn Tickets>) -> Router {
+/// What the staff routes stand on besides the order service.
+pub struct Parts {
+    pub live: Live,
+    /// Where staff WebSocket tickets wait.
+    pub tickets: Arc<dyn Tickets>,
+    /// Merchant webhooks: endpoints, deliveries, redelivery.
+    pub merchants: Arc<Merchants>,
+}
+
+pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
     Router::new()
         .route("/orders/stream", get(board::stream))
         .route("/live/tickets", post(board::ticket))
@@ -54,10 +68,25 @@ pub fn router(service: Arc<OrderService>, live: Live, tickets: Arc<dyn Tickets>)
         .route("/admin/health", get(health))
         .route("/admin/sweep", post(sweep))
         .route("/admin/reports/sla", get(sla_report))
+        .route(
+            "/webhook-endpoints",
+            get(endpoints::list).post(endpoints::register),
+        )
+        .route("/webhook-endpoints/{id}", delete(endpoints::remove))
+        .route("/webhook-endpoints/{id}/enable", post(endpoints::enable))
+        .route(
+            "/webhook-endpoints/{id}/deliveries",
+            get(endpoints::deliveries),
+        )
+        .route(
+            "/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver",
+            post(endpoints::redeliver),
+        )
         .with_state(App {
             service,
-            live,
-            tickets,
+            live: parts.live,
+            tickets: parts.tickets,
+            merchants: parts.merchants,
         })
 }
 
@@ -343,7 +372,7 @@ fn cursor(token: Option<&str>) -> Result<Option<Cursor>, Problem> {
     }
 }
 
-fn page_size(limit: Option<usize>) -> Result<usize, Problem> {
+pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, Problem> {
     match limit.unwrap_or(50) {
         n @ 1..=MAX_PAGE => Ok(n),
         _ => Err(Problem::new(

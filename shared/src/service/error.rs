@@ -13,6 +13,9 @@ use crate::ports::StoreError;
 pub enum ServiceError {
     #[error("order not found")]
     NotFound,
+    /// Something other than an order is not there (an endpoint, a delivery).
+    #[error("{0}")]
+    Missing(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]

@@ -10,13 +10,17 @@
 //! - [`intake`]: facts from outside (webhooks, carrier re-fetches) and the
 //!   facts waiting for an order or tracking code to appear;
 //! - [`sweep`]: the stall sweep over the due index;
-//! - [`reads`]: views, lists, the health view and the SLA report;
+//! - [`reads`]: views, lists, the event feed, the health view and the SLA
+//!   report;
+//! - [`merchant`]: merchant webhooks ([`Merchants`]), a service of its own
+//!   beside the orders';
 //! - [`error`]: [`ServiceError`] and refusals.
 
 mod checkout;
 mod commands;
 mod error;
 mod intake;
+mod merchant;
 mod reads;
 mod requests;
 mod sweep;
@@ -34,6 +38,7 @@ use crate::tenants::Tenants;
 pub use checkout::Placed;
 pub use error::{Refusal, ServiceError};
 pub use intake::FactOutcome;
+pub use merchant::Merchants;
 pub use reads::{HealthEntry, HealthIssue, TrackedOrder};
 pub use requests::{Checkout, TransitionRequest};
 pub use sweep::SweepReport;
