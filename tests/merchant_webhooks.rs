@@ -254,11 +254,10 @@ async fn a_failing_endpoint_is_retried_on_schedule_and_disabled_when_it_never_re
                 merchants.open(&envelope(n)).await.unwrap().is_empty(),
                 "opened once"
             );
-            let mut delivery = opened.into_iter().next().unwrap();
             loop {
                 let due = store.due_deliveries(clock.now(), 10).await.unwrap();
                 assert_eq!(due.len(), 1, "due when the schedule says");
-                delivery = merchants
+                let delivery = merchants
                     .attempt(due.into_iter().next().unwrap())
                     .await
                     .unwrap();
