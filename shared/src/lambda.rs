@@ -49,10 +49,14 @@ pub struct Backends {
     pub service: Arc<OrderService>,
     pub tickets: Arc<dyn Tickets>,
     pub merchants: Arc<Merchants>,
+    /// The SDK configuration the table's client was built with, for the
+    /// function's other clients (none on the embedded store).
+    pub sdk: Option<aws_config::SdkConfig>,
 }
 
 pub async fn backends_from_env() -> Result<Backends, Error> {
     let catalog = Arc::new(Catalog::presets());
+    let mut sdk = None;
     let (store, tickets, merchant_store): (
         Arc<dyn OrderStore>,
         Arc<dyn Tickets>,
@@ -60,6 +64,7 @@ pub async fn backends_from_env() -> Result<Backends, Error> {
     ) = if let Ok(table) = std::env::var("TABLE_NAME") {
         let config = crate::aws::sdk_config().await;
         let table = Arc::new(table_store(&config, table, &catalog));
+        sdk = Some(config);
         (table.clone(), table.clone(), table)
     } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
         let tickets = Arc::new(crate::store::MemoryTickets::default());
@@ -70,16 +75,21 @@ pub async fn backends_from_env() -> Result<Backends, Error> {
             "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
         );
     };
+    // The local stack's development flag, for binaries run on a laptop or
+    // in the tests; no deployment sets it.
+    let allow_loopback =
+        std::env::var("ORDER_TRACKING_ALLOW_LOOPBACK_WEBHOOKS").is_ok_and(|v| v == "true");
     let merchants = Arc::new(Merchants::new(
         merchant_store,
-        Arc::new(HttpPost::new(false)),
+        Arc::new(HttpPost::new(allow_loopback)),
         Arc::new(SystemClock),
-        UrlPolicy::default(),
+        UrlPolicy { allow_loopback },
     ));
     Ok(Backends {
         service: service_over(store, catalog)?,
         tickets,
         merchants,
+        sdk,
     })
 }
 

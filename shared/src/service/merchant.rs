@@ -123,22 +123,46 @@ impl Merchants {
         self.send(&endpoint, delivery).await
     }
 
-    /// The deliveries an event brings: one to each endpoint of its tenant
-    /// that wants it, opened once however often the event reaches us (the
-    /// ones already open are not returned again).
+    /// The deliveries an event brings, to attempt now: one to each
+    /// endpoint of its tenant that wants it, opened once however often the
+    /// event reaches us. An event that comes again brings back only the
+    /// deliveries never attempted (whoever opened them stopped before).
     pub async fn open(&self, envelope: &Envelope) -> Result<Vec<Delivery>, ServiceError> {
         let now = self.clock.now();
-        let mut opened = Vec::new();
+        let mut due = Vec::new();
         for endpoint in self.store.endpoints(envelope.tenant()).await? {
             if !endpoint.wants(&envelope.detail_type) {
                 continue;
             }
             let delivery = Delivery::new(&endpoint, envelope, now);
             if self.store.open_delivery(&delivery).await? {
-                opened.push(delivery);
+                due.push(delivery);
+                continue;
             }
+            let open = self
+                .store
+                .delivery(&delivery.tenant, &delivery.endpoint_id, &delivery.id)
+                .await?;
+            due.extend(open.filter(|d| d.state == DeliveryState::Pending && d.attempts.is_empty()));
         }
-        Ok(opened)
+        Ok(due)
+    }
+
+    /// A pending delivery, as stored; `None` once it is delivered or failed
+    /// (or forgotten).
+    pub async fn pending(
+        &self,
+        tenant: &str,
+        endpoint_id: &str,
+        id: &str,
+    ) -> Result<Option<Delivery>, ServiceError> {
+        let stored = self.store.delivery(tenant, endpoint_id, id).await?;
+        Ok(stored.filter(|d| d.state == DeliveryState::Pending))
+    }
+
+    /// The service's time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// The attempt a pending delivery is due: POSTed, recorded, its next
