@@ -33,6 +33,7 @@ BENCHES = [
     ("service", ["cargo", "bench", "-q", "-p", "order-core", "--bench", "service"]),
     ("http", ["scripts/bench-http.sh"]),
     ("sse", ["cargo", "bench", "-q", "--bench", "sse"]),
+    ("merchant", ["cargo", "bench", "-q", "--bench", "merchant_webhooks"]),
     ("lambdas", ["python3", "scripts/measure-lambdas.py"]),
 ]
 
@@ -50,6 +51,8 @@ ROWS = [
     ("inproc", "in-process OrderService, file store, 8 workers, cmd/s", ">= 50,000 cmd/s"),
     ("sse", "SSE, 10,000 subscribers, commit -> receipt", "p99 <= 20 ms, <= 300 MB"),
     ("ws", "the same over the local WebSocket", "beside SSE"),
+    ("merchant_delay", "merchant webhooks: commit -> first delivery attempt (local)", "-"),
+    ("merchant_rate", "merchant webhooks delivered per second (local)", "-"),
     ("lambda_init", "Lambda init (process start -> first poll)", "<= 2x hello"),
     ("lambda_size", "Lambda arm64 zips", "<= 8 MB"),
 ]
