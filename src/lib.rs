@@ -6,7 +6,8 @@
 //! handlers the same `Principal` the Lambda adapters build from JWT claims.
 
 pub mod demo;
-mod merchants;
+mod mailbox;
+mod notifier;
 mod socket;
 
 use std::future::Future;
@@ -22,12 +23,14 @@ use order_core::lifecycle::Catalog;
 use order_core::merchant::UrlPolicy;
 use order_core::ports::SystemClock;
 use order_core::relay::{self, InProcessPublisher};
-use order_core::service::{Merchants, OrderService};
+use order_core::service::{Merchants, Notifications, OrderService};
 use order_core::store::{MemoryTickets, SqliteStore};
 use order_core::tenants::Tenants;
 use order_core::webhook_sender::HttpPost;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
+
+use mailbox::Mailbox;
 
 /// The development signing secret. Real deployments verify tokens in API
 /// Gateway; this one only guards a laptop.
@@ -52,6 +55,9 @@ pub struct StackConfig {
     /// Merchant webhook endpoints may be `http://` loopback addresses
     /// (development only; never anything else inside the network).
     pub allow_loopback_webhooks: bool,
+    /// Where customers reach the stack: the base of the tracking links in
+    /// their messages.
+    pub public_url: String,
 }
 
 impl Default for StackConfig {
@@ -66,6 +72,7 @@ impl Default for StackConfig {
             sweep_every: Some(Duration::from_secs(60)),
             carrier_api: None,
             allow_loopback_webhooks: false,
+            public_url: "http://localhost:3000".into(),
         }
     }
 }
@@ -79,6 +86,8 @@ pub struct Stack {
     pub publisher: Arc<InProcessPublisher>,
     tickets: Arc<MemoryTickets>,
     pub merchants: Arc<Merchants>,
+    notifications: Arc<Notifications>,
+    pub mailbox: Arc<Mailbox>,
     store: Arc<SqliteStore>,
 }
 
@@ -116,6 +125,15 @@ impl Stack {
                 allow_loopback: config.allow_loopback_webhooks,
             },
         ));
+        let mailbox = Arc::new(Mailbox::new(
+            config.data_dir.as_ref().map(|dir| dir.join("mailbox")),
+        ));
+        let notifications = Arc::new(Notifications::new(
+            service.clone(),
+            store.clone(),
+            mailbox.clone(),
+            config.public_url.clone(),
+        ));
         Ok(Stack {
             service,
             sweep_every: config.sweep_every,
@@ -124,6 +142,8 @@ impl Stack {
             publisher: Arc::new(InProcessPublisher::new(config.print_events)),
             tickets: Arc::new(MemoryTickets::default()),
             merchants,
+            notifications,
+            mailbox,
             store,
         })
     }
@@ -142,6 +162,7 @@ impl Stack {
                     merchants: self.merchants.clone(),
                 },
             ))
+            .merge(mailbox::router(self.mailbox.clone()))
             .route_layer(middleware::from_fn_with_state(
                 self.keys.clone(),
                 order_core::http::require_bearer,
@@ -177,26 +198,21 @@ impl Stack {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let opened = Arc::new(Notify::new());
-        let bus = Arc::new(merchants::LocalBus {
+        let bus = Arc::new(notifier::LocalBus {
             in_process: self.publisher.clone(),
             merchants: self.merchants.clone(),
-            opened: opened.clone(),
+            notifications: self.notifications.clone(),
+            store: self.store.clone(),
+            wake: Arc::new(Notify::new()),
         });
         let relay = tokio::spawn(relay::run(
             self.store.clone(),
-            bus,
+            bus.clone(),
             self.store.outbox_signal(),
             Duration::from_millis(500),
             stopped.clone(),
         ));
-        let deliveries = tokio::spawn(merchants::deliver(
-            self.store.clone(),
-            self.merchants.clone(),
-            Arc::new(SystemClock),
-            opened,
-            stopped.clone(),
-        ));
+        let notifier = tokio::spawn(notifier::work(bus, Arc::new(SystemClock), stopped.clone()));
         let sweeper = self
             .sweep_every
             .map(|period| tokio::spawn(stall_sweep::every(self.service.clone(), period, stopped)));
@@ -209,7 +225,7 @@ impl Stack {
             .await;
         let _ = stop.send(true);
         let _ = relay.await;
-        let _ = deliveries.await;
+        let _ = notifier.await;
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
         }

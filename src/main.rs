@@ -52,6 +52,14 @@ struct ServeArgs {
     /// the network).
     #[arg(long, env = "ORDER_TRACKING_ALLOW_LOOPBACK_WEBHOOKS")]
     allow_loopback_webhooks: bool,
+    /// Where customers reach this stack: the base of the tracking links in
+    /// the messages they are sent (the development mailbox shows them).
+    #[arg(
+        long,
+        env = "ORDER_TRACKING_PUBLIC_URL",
+        default_value = "http://localhost:3000"
+    )]
+    public_url: String,
     /// Secret that signs and verifies local JWTs.
     #[arg(long, env = "ORDER_TRACKING_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
     jwt_secret: String,
@@ -114,6 +122,7 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         sweep_every: (args.sweep_every > 0).then(|| Duration::from_secs(args.sweep_every)),
         carrier_api: args.carrier_api.clone(),
         allow_loopback_webhooks: args.allow_loopback_webhooks,
+        public_url: args.public_url.clone(),
     })
 }
 

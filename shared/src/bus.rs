@@ -10,7 +10,7 @@ use crate::order::{Disposition, Event, EventBody, FlagKind};
 pub const SOURCE: &str = "order-tracking";
 
 /// Every detail-type [`entry`] gives an event.
-pub const DETAIL_TYPES: [&str; 13] = [
+pub const DETAIL_TYPES: [&str; 15] = [
     "OrderPlaced",
     "OrderStatusChanged",
     "LateFactRecorded",
@@ -24,6 +24,8 @@ pub const DETAIL_TYPES: [&str; 13] = [
     "ShipmentUpdated",
     "PaymentUpdated",
     "DeliveryUpdated",
+    "NotifyPrefsSet",
+    "NotificationRecorded",
 ];
 
 /// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
@@ -136,6 +138,10 @@ pub fn entry(event: &Event) -> BusEntry {
             json!({ "shipment_id": shipment_id, "tracking": tracking }),
         ),
         EventBody::PaymentRecorded(news) => ("PaymentUpdated", json!({ "payment": news })),
+        EventBody::NotifyPrefsSet(prefs) => ("NotifyPrefsSet", json!({ "prefs": prefs })),
+        EventBody::NotificationRecorded(record) => {
+            ("NotificationRecorded", json!({ "notification": record }))
+        }
         EventBody::DeliveryUpdated(news) => {
             // The driver's phone number stays with us.
             let mut news = news.clone();

@@ -10,6 +10,7 @@
 //! - [`ports`]: `OrderStore`, `Outbox`, `EventPublisher`, `CarrierClient`, `Clock`;
 //! - read models and policy: [`views`] (the staff and customer views),
 //!   [`merchant`] (merchant webhooks: endpoints, deliveries, their schedule),
+//!   [`notify`] (customer notifications: news, policy, decisions, words),
 //!   [`report`] (the SLA report), [`auth`] (principals, roles, tokens),
 //!   [`tenants`] (per-tenant policy);
 //! - [`service`]: load → decide → conditional commit, with retries; request
@@ -41,6 +42,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod merchant;
 pub mod metrics;
+pub mod notify;
 pub mod order;
 pub mod pages;
 pub mod ports;

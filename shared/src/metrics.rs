@@ -27,6 +27,8 @@ pub enum Metric {
     /// Merchant webhook attempts, by outcome (`delivered`, `refused`,
     /// `unreachable`), and endpoints disabled (`endpoint_disabled`).
     MerchantDeliveries,
+    /// Customer notifications decided, by outcome (`sent`, `suppressed`).
+    Notifications,
 }
 
 impl Metric {
@@ -38,6 +40,7 @@ impl Metric {
             Metric::Stalls => "Stalls",
             Metric::PublishFailures => "PublishFailures",
             Metric::MerchantDeliveries => "MerchantDeliveries",
+            Metric::Notifications => "Notifications",
         }
     }
 
@@ -48,7 +51,7 @@ impl Metric {
             Metric::WebhookRejections => "Reason",
             Metric::Stalls => "Level",
             Metric::PublishFailures => "Function",
-            Metric::MerchantDeliveries => "Outcome",
+            Metric::MerchantDeliveries | Metric::Notifications => "Outcome",
         }
     }
 }

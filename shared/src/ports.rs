@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::merchant::{Delivery, Endpoint};
+use crate::notify::Message;
 use crate::order::inbound::{Inbound, TrackingCode, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 
@@ -328,6 +329,21 @@ pub trait MerchantStore: Send + Sync + 'static {
         endpoint_id: &str,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError>;
+}
+
+/// Things done once however often they are asked for: a notification per
+/// event and channel. A claim is kept until `expires_at`.
+#[async_trait]
+pub trait Claims: Send + Sync + 'static {
+    /// True for the first claim of `key`; false for every later one.
+    async fn claim(&self, key: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+/// Sends messages to customers (Amazon SES and SNS on AWS, the development
+/// mailbox locally): the provider's message id, or why it did not go.
+#[async_trait]
+pub trait Outbound: Send + Sync + 'static {
+    async fn send(&self, tenant: &str, message: &Message) -> Result<String, String>;
 }
 
 /// POSTs a delivery: the endpoint's status code, or why none came.

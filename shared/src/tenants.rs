@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::FulfilmentType;
+use crate::notify::NotificationPolicy;
 use crate::order::OrderPolicy;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -28,6 +29,9 @@ pub struct TenantSettings {
     /// Lifecycle name per fulfilment type; the preset when absent.
     #[serde(default)]
     pub lifecycles: BTreeMap<FulfilmentType, String>,
+    /// What customers are told, by which channel.
+    #[serde(default)]
+    pub notifications: NotificationPolicy,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -220,6 +220,26 @@ pub struct TrackingView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proposal: Option<String>,
     pub timeline: Vec<CustomerStep>,
+    /// What the customer is told and may choose (the tracking page's
+    /// settings); set where the store's policy is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<CustomerNotifications>,
+}
+
+/// The customer's notification settings for one order: whether they are
+/// told at all, and which news each channel carries now — their own choice,
+/// or the store's ([`notify::settings`](crate::notify::settings)). Whether
+/// the order has an address or a number, never either.
+#[derive(Clone, Debug, Serialize)]
+pub struct CustomerNotifications {
+    pub opted_out: bool,
+    /// The kinds of news this order can bring: `placed`, each state of its
+    /// lifecycle, `delayed`.
+    pub news: Vec<String>,
+    pub email: Vec<String>,
+    pub sms: Vec<String>,
+    pub can_email: bool,
+    pub can_sms: bool,
 }
 
 /// What a customer may know of their driver: no phone number.
@@ -372,6 +392,7 @@ impl TrackingView {
                     occurred_at: t.occurred_at,
                 })
                 .collect(),
+            notifications: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The customer's tracking view, by unguessable public id only: honest
 //! per-state messages, no email, phone or street address, never the
-//! internal order id. Also its live stream (Server-Sent Events) and the
-//! tracking page a customer opens.
+//! internal order id. Also its live stream (Server-Sent Events), the
+//! tracking page a customer opens, and the customer's own choices: answers
+//! to substitutions, and what they are told.
 
 mod page;
 
@@ -15,6 +16,7 @@ use axum::{Json, Router};
 use order_core::deadline::Deadline;
 use order_core::http::{ApiPath, Problem};
 use order_core::live::{self, CustomerChannel, Live};
+use order_core::order::NotifyPrefs;
 use order_core::service::OrderService;
 use order_core::views::TrackingView;
 
@@ -31,6 +33,10 @@ pub fn router(service: Arc<OrderService>, live: Live) -> Router {
         .route(
             "/track/{public_id}/substitutions",
             post(answer_substitutions),
+        )
+        .route(
+            "/track/{public_id}/notifications",
+            post(choose_notifications),
         )
         .route("/t/{public_id}", get(page::tracking_page))
         .route("/t/app.js", get(page::script))
@@ -69,6 +75,30 @@ async fn answer_substitutions(
             .answer_substitutions(&public_id, approve)
             .await?,
     ))
+}
+
+/// What the customer is told of this order, all of it at once: nothing
+/// (`opted_out`), or which news by email and by SMS (none: the store's).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Choices {
+    #[serde(default)]
+    opted_out: bool,
+    email: Option<Vec<String>>,
+    sms: Option<Vec<String>>,
+}
+
+async fn choose_notifications(
+    State(app): State<App>,
+    ApiPath(public_id): ApiPath<String>,
+    order_core::http::ApiJson(choices): order_core::http::ApiJson<Choices>,
+) -> Result<Json<TrackingView>, Problem> {
+    let prefs = NotifyPrefs {
+        opted_out: choices.opted_out,
+        email: choices.email,
+        sms: choices.sms,
+    };
+    Ok(Json(app.service.set_notify_prefs(&public_id, prefs).await?))
 }
 
 /// `Last-Event-ID` as the sequence number of the last event the client saw.

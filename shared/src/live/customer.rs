@@ -41,7 +41,9 @@ pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
         EventBody::PaymentRecorded(_) => ("payment", None),
         EventBody::FlagRaised { .. }
         | EventBody::FlagsCleared { .. }
-        | EventBody::NoteAdded { .. } => return None,
+        | EventBody::NoteAdded { .. }
+        | EventBody::NotificationRecorded(_) => return None,
+        EventBody::NotifyPrefsSet(_) => ("preferences", None),
     };
     Some(CustomerUpdate {
         seq: event.seq,

@@ -24,4 +24,7 @@ pub use status::{
     next_actions, place_order, record_fact, settle_parked, substitution_answer, transition,
     ParkedAction, Settlement,
 };
-pub use upkeep::{add_note, add_tracking, correct_tracking, resolve_flags, sweep};
+pub use upkeep::{
+    add_note, add_tracking, correct_tracking, record_notification, resolve_flags, set_notify_prefs,
+    sweep,
+};

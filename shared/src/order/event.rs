@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::flags::{FlagKind, StallReason};
 use super::head::{Contact, LineItem, OrderPolicy, ShippingSnapshot};
 use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
+use super::notification::{NotificationRecord, NotifyPrefs};
 use super::shipment::TrackingInput;
 use crate::lifecycle::{Actor, FulfilmentType};
 
@@ -72,6 +73,10 @@ pub enum EventBody {
     PaymentRecorded(PaymentNews),
     /// A delivery partner's news: driver, position, ETA.
     DeliveryUpdated(DeliveryNews),
+    /// The customer chose what they are told about this order.
+    NotifyPrefsSet(NotifyPrefs),
+    /// The notifier told the customer an event's news, or did not and why.
+    NotificationRecorded(NotificationRecord),
 }
 
 impl EventBody {
@@ -87,6 +92,8 @@ impl EventBody {
             EventBody::TrackingCorrected { .. } => "tracking_corrected",
             EventBody::PaymentRecorded(_) => "payment_recorded",
             EventBody::DeliveryUpdated(_) => "delivery_updated",
+            EventBody::NotifyPrefsSet(_) => "notify_prefs_set",
+            EventBody::NotificationRecorded(_) => "notification_recorded",
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::flags::{Flag, FlagKind};
 use super::inbound::{DeliveryKind, Driver, GeoPoint, PaymentKind};
+use super::notification::NotifyPrefs;
 use super::shipment::Shipment;
 use crate::lifecycle::FulfilmentType;
 
@@ -196,6 +197,9 @@ pub struct Head {
     /// or a parked fact's review deadline, whichever comes first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,
+    /// What the customer chose to be told, from the tracking page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyPrefs>,
 }
 
 /// One row of a board or list: enough to show and sort an order, small

@@ -9,6 +9,7 @@ mod head;
 pub mod inbound;
 pub mod limits;
 pub mod link;
+mod notification;
 pub mod projection;
 mod shipment;
 
@@ -22,4 +23,5 @@ pub use head::{
     PaymentInfo, ShippingSnapshot, MAX_PAYMENT_FAILURES,
 };
 pub use limits::{MAX_CARRIER, MAX_TRACKING_CODE};
+pub use notification::{Channel, NotificationRecord, NotifyPrefs, Suppressed};
 pub use shipment::{Shipment, TrackingInput};

@@ -50,6 +50,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         parked: Vec::new(),
         sla_due_at: None,
         due_at: None,
+        notify: None,
     };
     let status = head.status.clone();
     stamp(&mut head, lifecycle, &status, event.occurred_at);
@@ -97,6 +98,8 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
         } => correct_tracking(head, shipment_id, tracking, event.recorded_at),
         EventBody::PaymentRecorded(news) => apply_payment(head, news, event),
         EventBody::DeliveryUpdated(news) => apply_delivery(head, news, event),
+        EventBody::NotifyPrefsSet(prefs) => head.notify = Some(prefs.clone()),
+        EventBody::NotificationRecorded(_) => {}
     }
     head.due_at = deadlines::next_due(head, lifecycle);
 }

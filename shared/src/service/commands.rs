@@ -17,7 +17,7 @@ use crate::auth::{Principal, Role};
 use crate::lifecycle::Lifecycle;
 use crate::order::decide::{self, Decision, Origin, ParkedAction, Rejection, StatusClaim};
 use crate::order::limits;
-use crate::order::{Event, Head, TrackingInput};
+use crate::order::{Event, Head, NotifyPrefs, TrackingInput};
 use crate::ports::{Commit, Loaded, StoreError};
 use crate::views::{OrderView, TrackingView};
 
@@ -247,6 +247,48 @@ impl OrderService {
             expected_version: None,
         };
         self.transition_as(&customer, &head.id, request).await?;
+        self.track(public_id).await
+    }
+
+    /// The customer's choices about what they are told of this order:
+    /// nothing at all, or which news by which channel (kinds the order can
+    /// bring, or `*`).
+    pub async fn set_notify_prefs(
+        &self,
+        public_id: &str,
+        prefs: NotifyPrefs,
+    ) -> Result<TrackingView, ServiceError> {
+        let head = self.find_public(public_id).await?;
+        let lifecycle = self.lifecycle(&head.lifecycle)?;
+        let policy = &self.tenants.settings(&head.tenant).notifications;
+        let known = crate::notify::settings(&head, &lifecycle, policy).news;
+        for (field, kinds) in [("email", &prefs.email), ("sms", &prefs.sms)] {
+            let kinds = kinds.as_deref().unwrap_or_default();
+            if kinds.len() > known.len() + 1 || kinds.iter().any(|k| k != "*" && !known.contains(k))
+            {
+                return Err(ServiceError::Invalid(format!(
+                    "{field} must list kinds of news among *, {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let origin = Principal {
+            tenant: head.tenant.clone(),
+            role: Role::Customer,
+            subject: head.customer_id.clone(),
+        }
+        .origin();
+        let now = self.clock.now();
+        self.run(
+            Target::Any(&head.id),
+            OnRace::Retry,
+            |loaded, lifecycle, _| {
+                let decision =
+                    decide::set_notify_prefs(&loaded.head, lifecycle, &origin, prefs.clone(), now);
+                Ok(Attempt::Commit(Box::new(Commit::of(decision)), ()))
+            },
+        )
+        .await?;
         self.track(public_id).await
     }
 

@@ -12,8 +12,9 @@
 //! - [`sweep`]: the stall sweep over the due index;
 //! - [`reads`]: views, lists, the event feed, the health view and the SLA
 //!   report;
-//! - [`merchant`]: merchant webhooks ([`Merchants`]), a service of its own
-//!   beside the orders';
+//! - [`merchant`]: merchant webhooks ([`Merchants`]), and [`notify`]: customer
+//!   notifications ([`Notifications`]), services of their own beside the
+//!   orders';
 //! - [`error`]: [`ServiceError`] and refusals.
 
 mod checkout;
@@ -21,6 +22,7 @@ mod commands;
 mod error;
 mod intake;
 mod merchant;
+mod notify;
 mod reads;
 mod requests;
 mod sweep;
@@ -39,6 +41,7 @@ pub use checkout::Placed;
 pub use error::{Refusal, ServiceError};
 pub use intake::FactOutcome;
 pub use merchant::Merchants;
+pub use notify::Notifications;
 pub use reads::{HealthEntry, HealthIssue, TrackedOrder};
 pub use requests::{Checkout, TransitionRequest};
 pub use sweep::SweepReport;

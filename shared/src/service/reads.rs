@@ -18,7 +18,7 @@ use crate::report::{self, ReportPeriod, SlaReport};
 use crate::views::{OrderView, TrackingView};
 
 /// Upper bound on events read to build a view.
-const MAX_LOG: usize = 10_000;
+pub(super) const MAX_LOG: usize = 10_000;
 /// Orders read per page when a read walks the whole list.
 const PAGE: usize = 200;
 
@@ -189,7 +189,10 @@ impl OrderService {
         let head = self.find_public(public_id).await?;
         let lifecycle = self.lifecycle(&head.lifecycle)?;
         let events = self.store.events(&head.id, 0, MAX_LOG).await?;
-        Ok(TrackingView::new(&head, &events, &lifecycle))
+        let policy = &self.tenants.settings(&head.tenant).notifications;
+        let mut view = TrackingView::new(&head, &events, &lifecycle);
+        view.notifications = Some(crate::notify::settings(&head, &lifecycle, policy));
+        Ok(view)
     }
 
     /// The order a customer's live stream follows, by public id only.

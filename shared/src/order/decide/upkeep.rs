@@ -12,6 +12,7 @@ use crate::order::event::{Disposition, EventBody};
 use crate::order::flags::FlagKind;
 use crate::order::head::Head;
 use crate::order::limits::MAX_PACKAGES;
+use crate::order::notification::{NotificationRecord, NotifyPrefs};
 use crate::order::shipment::TrackingInput;
 
 /// Staff give a tracking code after the fact (shipped with "tracking
@@ -90,6 +91,32 @@ pub fn add_note(
 ) -> Decision {
     let mut draft = Draft::new(head, lifecycle, now);
     draft.push(origin, now, EventBody::NoteAdded { text });
+    draft.finish(Disposition::Applied)
+}
+
+/// A notifier's decision about telling the customer, for the audit log.
+pub fn record_notification(
+    head: &Head,
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    record: NotificationRecord,
+    now: DateTime<Utc>,
+) -> Decision {
+    let mut draft = Draft::new(head, lifecycle, now);
+    draft.push(origin, now, EventBody::NotificationRecorded(record));
+    draft.finish(Disposition::Applied)
+}
+
+/// The customer's choices about what they are told.
+pub fn set_notify_prefs(
+    head: &Head,
+    lifecycle: &Lifecycle,
+    origin: &Origin,
+    prefs: NotifyPrefs,
+    now: DateTime<Utc>,
+) -> Decision {
+    let mut draft = Draft::new(head, lifecycle, now);
+    draft.push(origin, now, EventBody::NotifyPrefsSet(prefs));
     draft.finish(Disposition::Applied)
 }
 

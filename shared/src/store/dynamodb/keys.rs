@@ -18,6 +18,7 @@
 //! | tracking code | `TRACKING#<tenant>#<code>` | `ORDER#<id>` | `order_id`, `attached_at`, `carrier`; one per order that used the code |
 //! | tracking code, before codes were per tenant | `TRACKING#<code>` | `TRACKING` | `order_id`; read only, never written |
 //! | waiting fact | `UNMATCHED#<tenant>\|<subject>` | `<provider event id>` | `body` (the fact), `expires_at` (30 days) |
+//! | claim | `CLAIM#<key>` | `CLAIM` | `expires_at` (30 days); a notification per event and channel, sent once |
 //! | merchant endpoint | `ENDPOINT#<tenant>` | `<endpoint id>` | `body`: URL, event types, signing secret, status |
 //! | merchant delivery | `DELIVERY#<tenant>#<endpoint id>` | `<delivery id>` (the event's, so newest last) | `body`: the payload, state, attempts; `expires_at` (35 days) |
 //! | live ticket | `TICKET#<ticket>` | `TICKET` | `tenant`, `role`, `subject`, `expires_at` (a minute); deleted when redeemed |
@@ -85,6 +86,14 @@ pub(super) const CONNECTION: &str = "CONNECTION";
 
 /// What every event item's sort key starts with.
 pub(super) const EVENT_PREFIX: &str = "EVENT#";
+
+/// The sort key of a claim.
+pub(super) const CLAIM: &str = "CLAIM";
+
+/// A claim: something done once however often asked for.
+pub(super) fn claim_pk(key: &str) -> String {
+    format!("CLAIM#{key}")
+}
 
 /// A tenant's merchant endpoints.
 pub(super) fn endpoints_pk(tenant: &str) -> String {

@@ -1,4 +1,5 @@
-//! Merchants' endpoints and deliveries in the table: a tenant's endpoints
+//! Claims (done once: a notification per event and channel), and
+//! merchants' endpoints and deliveries in the table: a tenant's endpoints
 //! in one partition, each endpoint's deliveries in another, newest first by
 //! their ids (made from the events', which are made in time order), and
 //! forgotten by TTL after the log's retention.
@@ -9,7 +10,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use super::item::{body, expires, s, Item};
 use super::{keys, unavailable, DynamoStore};
 use crate::merchant::{Delivery, Endpoint};
-use crate::ports::{MerchantStore, StoreError};
+use crate::ports::{Claims, MerchantStore, StoreError};
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Unavailable(e.to_string()))
@@ -34,6 +35,22 @@ impl DynamoStore {
             ("body".into(), s(json(d)?)),
             expires(d.expires_at()),
         ]))
+    }
+}
+
+#[async_trait]
+impl Claims for DynamoStore {
+    async fn claim(
+        &self,
+        key: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let item = Item::from([
+            ("pk".into(), s(keys::claim_pk(key))),
+            ("sk".into(), s(keys::CLAIM)),
+            expires(expires_at),
+        ]);
+        self.put_item(item, true).await
     }
 }
 

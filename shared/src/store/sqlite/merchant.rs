@@ -1,5 +1,7 @@
-//! Merchants' endpoints and deliveries on the embedded store, and the
-//! local stack's delivery queue: pending deliveries by when they are due.
+//! What the embedded store keeps for telling people: merchants' endpoints
+//! and deliveries, claims (done once), and the local stack's queues —
+//! pending deliveries by when they are due, customer notifications waiting
+//! out their collapse window.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -7,7 +9,7 @@ use rusqlite::params;
 
 use super::{from_json, to_json, unavailable, SqliteStore};
 use crate::merchant::{Delivery, Endpoint};
-use crate::ports::{MerchantStore, StoreError};
+use crate::ports::{Claims, MerchantStore, StoreError};
 use crate::store::ts;
 
 pub(super) const TABLES: &str = "
@@ -30,6 +32,18 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (tenant, endpoint_id, created_at);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at) WHERE next_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL
+);
+-- Customer notifications waiting out their collapse window.
+CREATE TABLE IF NOT EXISTS notify_queue (
+    order_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    PRIMARY KEY (order_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS notify_queue_due ON notify_queue (due_at);
 ";
 
 impl SqliteStore {
@@ -55,13 +69,93 @@ impl SqliteStore {
         .await
     }
 
+    /// Queues an event's customer notifications until `due_at`.
+    pub async fn queue_notification(
+        &self,
+        order_id: &str,
+        event_id: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = (order_id.to_string(), event_id.to_string(), ts(due_at));
+        self.writer
+            .call(move |conn| {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO notify_queue (order_id, event_id, due_at) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut queue| queue.execute(params![row.0, row.1, row.2]))
+                .map(|_| ())
+                .map_err(unavailable)
+            })
+            .await
+    }
+
+    /// The (order id, event id) of notifications due by `now`, earliest first.
+    pub async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT order_id, event_id FROM notify_queue WHERE due_at <= ?1
+                     ORDER BY due_at LIMIT ?2",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![ts(now), limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(unavailable)?;
+            rows.map(|row| row.map_err(unavailable)).collect()
+        })
+        .await
+    }
+
+    /// Takes a notification off the queue once it is handled.
+    pub async fn notified(&self, order_id: &str, event_id: &str) -> Result<(), StoreError> {
+        let key = (order_id.to_string(), event_id.to_string());
+        self.writer
+            .call(move |conn| {
+                conn.prepare_cached(
+                    "DELETE FROM notify_queue WHERE order_id = ?1 AND event_id = ?2",
+                )
+                .and_then(|mut done| done.execute(params![key.0, key.1]))
+                .map(|_| ())
+                .map_err(unavailable)
+            })
+            .await
+    }
+
     /// Forgets deliveries past their retention; how many went.
     pub async fn forget_old_deliveries(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         self.writer
             .call(move |conn| {
-                conn.prepare_cached("DELETE FROM deliveries WHERE expires_at < ?1")
-                    .and_then(|mut forget| forget.execute([ts(now)]))
+                let now = ts(now);
+                conn.prepare_cached("DELETE FROM claims WHERE expires_at < ?1")
+                    .and_then(|mut forget| forget.execute([&now]))
+                    .and_then(|_| {
+                        conn.prepare_cached("DELETE FROM deliveries WHERE expires_at < ?1")
+                    })
+                    .and_then(|mut forget| forget.execute([&now]))
                     .map_err(unavailable)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Claims for SqliteStore {
+    async fn claim(&self, key: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let row = (key.to_string(), ts(expires_at));
+        self.writer
+            .call(move |conn| {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?1, ?2)",
+                )
+                .and_then(|mut claim| claim.execute(params![row.0, row.1]))
+                .map(|claimed| claimed == 1)
+                .map_err(unavailable)
             })
             .await
     }
