@@ -8,7 +8,9 @@ use crate::lifecycle::{Actor, Lifecycle, StateRole};
 use crate::order::decide::{next_actions, NextAction};
 use crate::order::inbound::{GeoPoint, PaymentKind};
 use crate::order::link;
-use crate::order::{Disposition, Event, EventBody, Head, Shipment, ShipmentStatus};
+use crate::order::{
+    Disposition, Event, EventBody, Head, NotificationRecord, Shipment, ShipmentStatus,
+};
 
 /// One line of an order's history.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -140,6 +142,14 @@ pub struct ParkedView {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// One decision of the notifier, when it was made.
+#[derive(Clone, Debug, Serialize)]
+pub struct NotificationLine {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub record: NotificationRecord,
+}
+
 /// The staff view: the head, its history and what may happen next.
 #[derive(Clone, Debug, Serialize)]
 pub struct OrderView {
@@ -150,6 +160,10 @@ pub struct OrderView {
     /// write however long the history; `GET /orders/{id}` has it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineEntry>>,
+    /// What the customer was told, or not and why, oldest first; with the
+    /// timeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Vec<NotificationLine>>,
     pub parked_facts: Vec<ParkedView>,
     pub allowed_actions: Vec<NextAction>,
     pub tracking_url: String,
@@ -169,6 +183,18 @@ impl OrderView {
                 .map(|s| s.label.clone())
                 .unwrap_or_default(),
             timeline: events.map(|e| timeline(e, lifecycle)),
+            notifications: events.map(|events| {
+                events
+                    .iter()
+                    .filter_map(|e| match &e.body {
+                        EventBody::NotificationRecorded(record) => Some(NotificationLine {
+                            at: e.recorded_at,
+                            record: record.clone(),
+                        }),
+                        _ => None,
+                    })
+                    .collect()
+            }),
             parked_facts: parked
                 .iter()
                 .filter_map(|e| {

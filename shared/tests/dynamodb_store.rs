@@ -441,3 +441,8 @@ async fn a_delivery_opens_once_and_the_log_is_newest_first() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_claim_is_won_once() {
+    order_core::testkit::claim_cases::a_claim_is_won_once(Arc::new(fresh().await)).await;
+}

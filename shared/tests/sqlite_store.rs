@@ -269,6 +269,12 @@ mod merchant {
     }
 
     #[tokio::test]
+    async fn a_claim_is_won_once() {
+        let store = SqliteStore::open(&fresh_file(), catalog()).unwrap();
+        order_core::testkit::claim_cases::a_claim_is_won_once(Arc::new(store)).await;
+    }
+
+    #[tokio::test]
     async fn a_delivery_opens_once_and_the_log_is_newest_first() {
         let store = SqliteStore::open(&fresh_file(), catalog()).unwrap();
         merchant_cases::a_delivery_opens_once_and_the_log_is_newest_first(Arc::new(store)).await;

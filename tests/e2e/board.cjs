@@ -59,6 +59,12 @@ run(async (browser) => {
   if (steps !== 3) throw new Error(`the customer's timeline has ${steps} steps, expected 3`);
   if (reloads !== 0) throw new Error("the customer page reloaded");
 
+  // The customer turns updates off on the page; the store's choices grey out.
+  await customer.waitForSelector("#updates:not([hidden]) #updates-on:checked");
+  await customer.click("#updates-on");
+  await customer.waitForSelector("#updates-on:not(:checked)");
+  await customer.waitForSelector('#updates-choices input[data-channel="email"]:disabled');
+
   await board.screenshot({ path: `${SCREENSHOTS}/board.png` });
   await customer.screenshot({ path: `${SCREENSHOTS}/tracking.png`, fullPage: true });
   console.log("e2e ok: board moved the order; the customer page followed over the WebSocket, and over SSE without one");

@@ -106,6 +106,10 @@ async function openOrder(id) {
     ...(o.shipments.length ? o.shipments.map((s) => el("div", {}, (s.carrier || "") + " " + (s.tracking_code || "tracking pending") + " · " + s.status)) : [el("div", { class: "muted" }, "none")]),
     el("h3", {}, "Timeline"),
     ...o.timeline.map((t) => el("div", {}, when(t.occurred_at) + " · " + t.label + (t.late ? " (arrived late)" : "") + " · " + t.source)),
+    el("h3", {}, "Customer messages"),
+    ...((o.notifications || []).length ? o.notifications.map((n) => el("div", { "data-notification": n.channel },
+      when(n.at) + " · " + n.channel + " · " + n.news.replaceAll("_", " ") + " · " +
+      (n.message_id ? "sent" : "not sent: " + String(n.suppressed).replaceAll("_", " ") + (n.detail ? " (" + n.detail + ")" : "")))) : [el("div", { class: "muted" }, "none yet")]),
     el("p", {}, el("a", { href: "/t/" + encodeURIComponent(o.public_id), target: "_blank", rel: "noopener noreferrer" }, "Customer view")));
 }
 

@@ -83,7 +83,52 @@ function render(view) {
 
   $("items").replaceChildren(...view.items.map((i) => { const d = document.createElement("div"); text(d, i.quantity + " × " + i.name); return d; }));
   text($("payment"), view.payment ? view.payment.message : "");
+  renderUpdates(view.notifications);
 }
+
+// What the customer is told, by which channel: their choices, sent whole.
+let updates = null;
+function renderUpdates(settings) {
+  updates = settings;
+  $("updates").hidden = !settings || (!settings.can_email && !settings.can_sms);
+  if ($("updates").hidden) return;
+  $("updates-on").checked = !settings.opted_out;
+  const channels = [["email", "Email", settings.can_email], ["sms", "Text message", settings.can_sms]].filter((c) => c[2]);
+  const head = document.createElement("tr");
+  head.append(document.createElement("th"), ...channels.map(([, label]) => { const th = document.createElement("th"); text(th, label); return th; }));
+  const rows = settings.news.map((news) => {
+    const row = document.createElement("tr");
+    const name = document.createElement("td");
+    text(name, news.replaceAll("_", " "));
+    row.append(name, ...channels.map(([channel]) => {
+      const cell = document.createElement("td");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.dataset.channel = channel;
+      box.dataset.news = news;
+      box.checked = settings[channel].includes(news);
+      box.disabled = settings.opted_out;
+      box.onchange = saveUpdates;
+      cell.append(box);
+      return cell;
+    }));
+    return row;
+  });
+  $("updates-choices").replaceChildren(head, ...rows);
+}
+
+async function saveUpdates() {
+  const chosen = (channel) => [...document.querySelectorAll("#updates-choices input[data-channel=" + channel + "]")]
+    .filter((box) => box.checked).map((box) => box.dataset.news);
+  const body = { opted_out: !$("updates-on").checked, email: chosen("email"), sms: chosen("sms") };
+  if (!updates.can_email) delete body.email;
+  if (!updates.can_sms) delete body.sms;
+  const response = await fetch("/track/" + id + "/notifications", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (response.ok) render(await response.json());
+}
+$("updates-on").onchange = saveUpdates;
 
 async function refresh() {
   const response = await fetch("/track/" + id);

@@ -13,12 +13,13 @@
 //! - [`lambda_harness`]: the real Lambda binaries run under
 //!   `cargo lambda watch`, and a fresh table on DynamoDB Local;
 //!   `table_stream`: that table's stream as a stream trigger's event;
-//! - [`ticket_cases`], [`merchant_cases`]: what every `Tickets` and
-//!   `MerchantStore` adapter must do;
+//! - [`ticket_cases`], [`merchant_cases`], [`claim_cases`]: what every
+//!   `Tickets`, `MerchantStore` and `Claims` adapter must do;
 //! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
 //!   benchmarks drive, on whichever store the service has; [`process`]
 //!   what a process has used, from `/proc`.
 
+pub mod claim_cases;
 pub mod fixtures;
 pub mod intake_cases;
 pub mod lambda_harness;
