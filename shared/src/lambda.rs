@@ -14,14 +14,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use lambda_http::request::RequestContext;
 
-use crate::auth::{Claims, Principal};
+use crate::auth::{Claims as JwtClaims, Principal};
 use crate::deadline::Deadline;
 use crate::http::{method_not_allowed, not_found, Problem};
 use crate::lifecycle::Catalog;
 use crate::live::Live;
 use crate::merchant::UrlPolicy;
 use crate::metrics::{self, Metric};
-use crate::ports::{MerchantStore, OrderStore, SystemClock, Tickets};
+use crate::ports::{Claims, MerchantStore, OrderStore, SystemClock, Tickets};
 use crate::service::Merchants;
 use crate::service::OrderService;
 use crate::store::DynamoStore;
@@ -49,6 +49,8 @@ pub struct Backends {
     pub service: Arc<OrderService>,
     pub tickets: Arc<dyn Tickets>,
     pub merchants: Arc<Merchants>,
+    /// Notifications sent once per event and channel.
+    pub claims: Arc<dyn Claims>,
     /// The SDK configuration the table's client was built with, for the
     /// function's other clients (none on the embedded store).
     pub sdk: Option<aws_config::SdkConfig>,
@@ -57,19 +59,20 @@ pub struct Backends {
 pub async fn backends_from_env() -> Result<Backends, Error> {
     let catalog = Arc::new(Catalog::presets());
     let mut sdk = None;
-    let (store, tickets, merchant_store): (
+    let (store, tickets, merchant_store, claims): (
         Arc<dyn OrderStore>,
         Arc<dyn Tickets>,
         Arc<dyn MerchantStore>,
+        Arc<dyn Claims>,
     ) = if let Ok(table) = std::env::var("TABLE_NAME") {
         let config = crate::aws::sdk_config().await;
         let table = Arc::new(table_store(&config, table, &catalog));
         sdk = Some(config);
-        (table.clone(), table.clone(), table)
+        (table.clone(), table.clone(), table.clone(), table)
     } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
         let tickets = Arc::new(crate::store::MemoryTickets::default());
-        let (orders, merchants) = embedded_store(&path, &catalog)?;
-        (orders, tickets, merchants)
+        let (orders, merchants, claims) = embedded_store(&path, &catalog)?;
+        (orders, tickets, merchants, claims)
     } else {
         return Err(
             "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
@@ -89,6 +92,7 @@ pub async fn backends_from_env() -> Result<Backends, Error> {
         service: service_over(store, catalog)?,
         tickets,
         merchants,
+        claims,
         sdk,
     })
 }
@@ -134,8 +138,8 @@ pub fn live_from_env(budget: std::time::Duration) -> Live {
     }
 }
 
-/// The embedded store, as the orders' store and the merchants'.
-type Embedded = (Arc<dyn OrderStore>, Arc<dyn MerchantStore>);
+/// The embedded store, as the orders' store, the merchants' and the claims'.
+type Embedded = (Arc<dyn OrderStore>, Arc<dyn MerchantStore>, Arc<dyn Claims>);
 
 #[cfg(feature = "embedded")]
 fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Embedded, Error> {
@@ -143,7 +147,7 @@ fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Embedded, Error>
         std::path::Path::new(path),
         catalog.clone(),
     )?);
-    Ok((store.clone(), store))
+    Ok((store.clone(), store.clone(), store))
 }
 
 #[cfg(not(feature = "embedded"))]
@@ -212,7 +216,7 @@ fn principal(claims: &HashMap<String, String>) -> Result<Principal, String> {
             .cloned()
             .unwrap_or_default()
     };
-    let claims = Claims {
+    let claims = JwtClaims {
         sub: get(&["sub"]),
         tenant_id: get(&["tenant_id", "custom:tenant_id"]),
         role: get(&["role", "custom:role"]),

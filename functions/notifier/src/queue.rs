@@ -1,5 +1,6 @@
-//! The deliveries queue on SQS: a retry is a message delayed until its
-//! attempt is due, at most 15 minutes at a time (SQS's longest delay).
+//! The notifier's queue on SQS: a retry or a collapse window is a message
+//! delayed until it is due, at most 15 minutes at a time (SQS's longest
+//! delay).
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::Client;
 
-use crate::{Later, Retry};
+use crate::Later;
 
 /// The longest delay SQS gives a message.
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
@@ -28,8 +29,8 @@ impl Sqs {
 
 #[async_trait]
 impl Later for Sqs {
-    async fn later(&self, retry: &Retry, delay: Duration) -> Result<(), String> {
-        let body = serde_json::json!({ "retry": retry }).to_string();
+    async fn later(&self, message: serde_json::Value, delay: Duration) -> Result<(), String> {
+        let body = message.to_string();
         let seconds = delay.min(MAX_DELAY).as_secs_f64().ceil() as i32;
         self.client
             .send_message()

@@ -46,7 +46,7 @@ async fn a_delivery_is_attempted_at_once_and_retried_through_the_queue() {
     let (sqs, queue) = fresh_queue().await;
     let notifier = Notifier {
         merchants: merchants.clone(),
-        later: Arc::new(notifier::queue::Sqs::new(sqs.clone(), queue.clone())),
+        ..notifier(table.clone(), &sqs, &queue, Default::default()).await
     };
     let (receiver, url) = Receiver::start(1).await;
     let manager = order_core::testkit::shipping_run::manager();

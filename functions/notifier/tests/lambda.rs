@@ -46,7 +46,11 @@ async fn the_binary_delivers_the_sample_event() {
             ("TABLE_NAME", table.table()),
             ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb),
             ("AWS_ENDPOINT_URL_SQS", &moto),
-            ("DELIVERIES_QUEUE_URL", &queue),
+            ("AWS_ENDPOINT_URL_SESV2", &moto),
+            ("AWS_ENDPOINT_URL_SNS", &moto),
+            ("NOTIFIER_QUEUE_URL", &queue),
+            ("NOTIFY_FROM_EMAIL", FROM),
+            ("TRACKING_URL", "https://track.example"),
             // The receiver is on this machine: the development flag.
             ("ORDER_TRACKING_ALLOW_LOOPBACK_WEBHOOKS", "true"),
         ],

@@ -53,8 +53,13 @@ impl Notifications {
     /// window has passed. `None` if it is no news to a customer.
     pub fn due(&self, event: &Event) -> Option<DateTime<Utc>> {
         notify::news(event)?;
-        let policy = &self.service.tenants.settings(&event.tenant).notifications;
-        Some(event.recorded_at + Duration::seconds(i64::from(policy.collapse_seconds)))
+        Some(self.due_at(&event.tenant, event.recorded_at))
+    }
+
+    /// When news of `tenant` recorded at `recorded_at` is decided.
+    pub fn due_at(&self, tenant: &str, recorded_at: DateTime<Utc>) -> DateTime<Utc> {
+        let policy = &self.service.tenants.settings(tenant).notifications;
+        recorded_at + Duration::seconds(i64::from(policy.collapse_seconds))
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -81,6 +81,77 @@ fn uuid_like() -> String {
     format!("{nanos:x}")
 }
 
+/// The notifier over `table` and `queue`, sending to customers through
+/// moto's SES and SNS (from a verified address) by `tenants`' policies,
+/// and to merchants' endpoints on loopback.
+pub async fn notifier(
+    table: Arc<order_core::store::DynamoStore>,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    tenants: order_core::tenants::Tenants,
+) -> notifier::Notifier {
+    use order_core::merchant::UrlPolicy;
+    use order_core::ports::SystemClock;
+    use order_core::service::{Merchants, Notifications, OrderService};
+    let config = moto_config().await;
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    ses.create_email_identity()
+        .email_identity(FROM)
+        .send()
+        .await
+        .unwrap();
+    let service = Arc::new(OrderService::new(
+        table.clone(),
+        order_core::testkit::catalog(),
+        Arc::new(tenants),
+        Arc::new(SystemClock),
+    ));
+    let outbound = notifier::outbound::Aws {
+        ses,
+        sns: aws_sdk_sns::Client::new(&config),
+        from_address: FROM.into(),
+    };
+    notifier::Notifier {
+        merchants: Arc::new(Merchants::new(
+            table.clone(),
+            Arc::new(order_core::webhook_sender::HttpPost::new(true)),
+            Arc::new(SystemClock),
+            UrlPolicy {
+                allow_loopback: true,
+            },
+        )),
+        notifications: Arc::new(Notifications::new(
+            service,
+            table,
+            Arc::new(outbound),
+            "https://track.example",
+        )),
+        later: Arc::new(notifier::queue::Sqs::new(sqs.clone(), queue)),
+    }
+}
+
+/// The address emails come from (verified on moto by [`notifier`]).
+pub const FROM: &str = "orders@example.com";
+
+pub async fn moto_config() -> aws_config::SdkConfig {
+    let endpoint = std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run the tests with scripts/test.sh");
+    order_core::aws::emulator_config(&endpoint).await
+}
+
+/// What moto's SES and SNS were sent: (emails, texts), each as moto keeps it.
+pub async fn sent() -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let endpoint = std::env::var("MOTO_ENDPOINT").unwrap();
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
+    (list(&data["ses"]["Message"]), list(&data["sns"]["SMS"]))
+}
+
 /// How many messages wait on the queue, delayed or visible.
 pub async fn waiting(sqs: &aws_sdk_sqs::Client, queue: &str) -> (i64, i64) {
     use aws_sdk_sqs::types::QueueAttributeName as A;
