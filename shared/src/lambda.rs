@@ -59,20 +59,18 @@ pub struct Backends {
 pub async fn backends_from_env() -> Result<Backends, Error> {
     let catalog = Arc::new(Catalog::presets());
     let mut sdk = None;
-    let (store, tickets, merchant_store, claims): (
-        Arc<dyn OrderStore>,
-        Arc<dyn Tickets>,
-        Arc<dyn MerchantStore>,
-        Arc<dyn Claims>,
-    ) = if let Ok(table) = std::env::var("TABLE_NAME") {
+    let stores = if let Ok(table) = std::env::var("TABLE_NAME") {
         let config = crate::aws::sdk_config().await;
         let table = Arc::new(table_store(&config, table, &catalog));
         sdk = Some(config);
-        (table.clone(), table.clone(), table.clone(), table)
+        Stores {
+            orders: table.clone(),
+            tickets: table.clone(),
+            merchants: table.clone(),
+            claims: table,
+        }
     } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
-        let tickets = Arc::new(crate::store::MemoryTickets::default());
-        let (orders, merchants, claims) = embedded_store(&path, &catalog)?;
-        (orders, tickets, merchants, claims)
+        embedded_store(&path, &catalog)?
     } else {
         return Err(
             "set TABLE_NAME (DynamoDB) or ORDER_TRACKING_SQLITE (embedded store file)".into(),
@@ -83,16 +81,16 @@ pub async fn backends_from_env() -> Result<Backends, Error> {
     let allow_loopback =
         std::env::var("ORDER_TRACKING_ALLOW_LOOPBACK_WEBHOOKS").is_ok_and(|v| v == "true");
     let merchants = Arc::new(Merchants::new(
-        merchant_store,
+        stores.merchants,
         Arc::new(HttpPost::new(allow_loopback)),
         Arc::new(SystemClock),
         UrlPolicy { allow_loopback },
     ));
     Ok(Backends {
-        service: service_over(store, catalog)?,
-        tickets,
+        service: service_over(stores.orders, catalog)?,
+        tickets: stores.tickets,
         merchants,
-        claims,
+        claims: stores.claims,
         sdk,
     })
 }
@@ -138,20 +136,31 @@ pub fn live_from_env(budget: std::time::Duration) -> Live {
     }
 }
 
-/// The embedded store, as the orders' store, the merchants' and the claims'.
-type Embedded = (Arc<dyn OrderStore>, Arc<dyn MerchantStore>, Arc<dyn Claims>);
+/// One store in each of the parts the functions use.
+struct Stores {
+    orders: Arc<dyn OrderStore>,
+    tickets: Arc<dyn Tickets>,
+    merchants: Arc<dyn MerchantStore>,
+    claims: Arc<dyn Claims>,
+}
 
+/// The embedded store file; tickets in this process's memory.
 #[cfg(feature = "embedded")]
-fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Embedded, Error> {
+fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Stores, Error> {
     let store = Arc::new(crate::store::SqliteStore::open(
         std::path::Path::new(path),
         catalog.clone(),
     )?);
-    Ok((store.clone(), store.clone(), store))
+    Ok(Stores {
+        orders: store.clone(),
+        tickets: Arc::new(crate::store::MemoryTickets::default()),
+        merchants: store.clone(),
+        claims: store,
+    })
 }
 
 #[cfg(not(feature = "embedded"))]
-fn embedded_store(_: &str, _: &Arc<Catalog>) -> Result<Embedded, Error> {
+fn embedded_store(_: &str, _: &Arc<Catalog>) -> Result<Stores, Error> {
     Err("ORDER_TRACKING_SQLITE needs a build with the `embedded` feature of order-core".into())
 }
 
