@@ -128,6 +128,7 @@ impl Stack {
         let mailbox = Arc::new(Mailbox::new(
             config.data_dir.as_ref().map(|dir| dir.join("mailbox")),
         ));
+        merchants.tell_through(mailbox.clone(), Arc::new(config.tenants.clone()));
         let notifications = Arc::new(Notifications::new(
             service.clone(),
             store.clone(),

@@ -237,6 +237,12 @@ async fn a_failing_endpoint_is_retried_on_schedule_and_disabled_when_it_never_re
             allow_loopback: true,
         },
     );
+    let told = Arc::new(Told::default());
+    let tenants: order_core::tenants::Tenants =
+        serde_json::from_value(json!({ "tenants": { "acme": {
+        "notifications": { "sender": "Acme", "alerts_email": "ops@acme.example" } } } }))
+        .unwrap();
+    merchants.tell_through(told.clone(), Arc::new(tenants));
     let manager = order_core::testkit::shipping_run::manager();
     let envelope = |n: u32| Envelope {
         id: format!("evt_{n:032}"),
@@ -309,6 +315,26 @@ async fn a_failing_endpoint_is_retried_on_schedule_and_disabled_when_it_never_re
         .as_deref()
         .unwrap()
         .contains("HTTP 500"));
-    // A disabled endpoint is sent nothing more.
+    // A disabled endpoint is sent nothing more, and the store was told.
     assert!(merchants.open(&envelope(3)).await.unwrap().is_empty());
+    let told = told.0.lock().unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].to, "ops@acme.example");
+    assert!(told[0].subject.as_deref().unwrap().contains("disabled"));
+}
+
+/// Keeps what the store is told.
+#[derive(Default)]
+struct Told(Mutex<Vec<order_core::notify::Message>>);
+
+#[async_trait::async_trait]
+impl order_core::ports::Outbound for Told {
+    async fn send(
+        &self,
+        _tenant: &str,
+        message: &order_core::notify::Message,
+    ) -> Result<String, String> {
+        self.0.lock().unwrap().push(message.clone());
+        Ok("told".into())
+    }
 }

@@ -218,17 +218,20 @@ pub async fn from_env() -> Result<Notifier, order_core::lambda::Error> {
         Some(config) => config,
         None => order_core::aws::sdk_config().await,
     };
-    let outbound = outbound::Aws {
+    let outbound = Arc::new(outbound::Aws {
         ses: aws_sdk_sesv2::Client::new(&config),
         sns: aws_sdk_sns::Client::new(&config),
         from_address: var("NOTIFY_FROM_EMAIL")?,
-    };
+    });
+    backends
+        .merchants
+        .tell_through(outbound.clone(), backends.service.tenants());
     Ok(Notifier {
         merchants: backends.merchants,
         notifications: Arc::new(Notifications::new(
             backends.service,
             backends.claims,
-            Arc::new(outbound),
+            outbound,
             var("TRACKING_URL")?,
         )),
         later: Arc::new(queue::Sqs::new(

@@ -40,6 +40,10 @@ pub struct NotificationPolicy {
     /// one's message only.
     #[serde(default = "collapse")]
     pub collapse_seconds: u32,
+    /// The store's own address: told when one of its merchant webhook
+    /// endpoints is disabled.
+    #[serde(default)]
+    pub alerts_email: Option<String>,
 }
 
 fn all() -> Vec<String> {
@@ -57,6 +61,7 @@ impl Default for NotificationPolicy {
             email: all(),
             sms: Vec::new(),
             collapse_seconds: collapse(),
+            alerts_email: None,
         }
     }
 }

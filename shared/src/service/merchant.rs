@@ -5,7 +5,7 @@
 //! attempts is the deployment's: the embedded store's queue locally, SQS on
 //! AWS.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::auth::Principal;
@@ -15,7 +15,10 @@ use crate::merchant::{
     schedule, signature, Attempt, Delivery, DeliveryState, Endpoint, NewEndpoint, UrlPolicy,
 };
 use crate::metrics::{self, Metric};
-use crate::ports::{Clock, MerchantStore, Post};
+use crate::notify::Message;
+use crate::order::Channel;
+use crate::ports::{Clock, MerchantStore, Outbound, Post};
+use crate::tenants::Tenants;
 
 use super::ServiceError;
 
@@ -24,6 +27,9 @@ pub struct Merchants {
     post: Arc<dyn Post>,
     clock: Arc<dyn Clock>,
     policy: UrlPolicy,
+    /// How a store is told its endpoint was disabled, and where: set once,
+    /// by whoever sends messages in this deployment.
+    telling: OnceLock<(Arc<dyn Outbound>, Arc<Tenants>)>,
 }
 
 fn no_endpoint() -> ServiceError {
@@ -42,7 +48,14 @@ impl Merchants {
             post,
             clock,
             policy,
+            telling: OnceLock::new(),
         }
+    }
+
+    /// Emails a store (its policy's `alerts_email`) when one of its
+    /// endpoints is disabled, through `outbound`. The first call counts.
+    pub fn tell_through(&self, outbound: Arc<dyn Outbound>, tenants: Arc<Tenants>) {
+        let _ = self.telling.set((outbound, tenants));
     }
 
     /// A new endpoint of the manager's tenant, with its signing secret.
@@ -251,6 +264,39 @@ impl Merchants {
         self.store.save_endpoint(&endpoint).await?;
         metrics::count(Metric::MerchantDeliveries, "endpoint_disabled", 1);
         tracing::warn!(tenant = %endpoint.tenant, endpoint_id = %endpoint.id, reason = ?endpoint.disabled_reason, "webhook endpoint disabled");
+        self.tell(&endpoint).await;
         Ok(())
+    }
+
+    /// The store hears of it at its alerts address, if it gave one; a
+    /// failure to tell is logged, the endpoint stays disabled either way.
+    async fn tell(&self, endpoint: &Endpoint) {
+        let Some((outbound, tenants)) = self.telling.get() else {
+            return;
+        };
+        let policy = &tenants.settings(&endpoint.tenant).notifications;
+        let Some(to) = policy.alerts_email.clone() else {
+            return;
+        };
+        let sender = policy
+            .sender
+            .clone()
+            .unwrap_or_else(|| endpoint.tenant.clone());
+        let message = Message {
+            channel: Channel::Email,
+            to,
+            from: sender,
+            subject: Some(format!("Webhook endpoint disabled: {}", endpoint.url)),
+            text: format!(
+                "We stopped sending events to {} ({}).\n\n{}\n\nFix the endpoint, then turn it back on with POST /webhook-endpoints/{}/enable; the events it missed are in GET /events.\n",
+                endpoint.url,
+                endpoint.id,
+                endpoint.disabled_reason.as_deref().unwrap_or_default(),
+                endpoint.id
+            ),
+        };
+        if let Err(e) = outbound.send(&endpoint.tenant, &message).await {
+            tracing::warn!(tenant = %endpoint.tenant, error = %e, "could not tell the store its endpoint was disabled");
+        }
     }
 }

@@ -79,6 +79,11 @@ impl OrderService {
         self
     }
 
+    /// The tenants' policies.
+    pub fn tenants(&self) -> Arc<Tenants> {
+        self.tenants.clone()
+    }
+
     /// The service's time (injected in tests).
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
