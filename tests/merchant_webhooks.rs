@@ -8,100 +8,21 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use chrono::{DateTime, Utc};
 use common::*;
-use hmac::{Hmac, Mac};
 use order_core::auth::Role;
 use order_core::bus::Envelope;
 use order_core::merchant::{DeliveryState, NewEndpoint, UrlPolicy};
 use order_core::ports::{Clock, MerchantStore};
 use order_core::service::Merchants;
 use order_core::store::SqliteStore;
+use order_core::testkit::receiver::Receiver;
 use order_core::webhook_sender::HttpPost;
 use reqwest::Method;
-use serde_json::{json, Value};
-use sha2::Sha256;
-
-/// A merchant's receiver: answers 500 to the first `failures` POSTs, then
-/// 200, and keeps what it was sent.
-#[derive(Clone, Default)]
-struct Receiver {
-    failures: Arc<AtomicUsize>,
-    got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    r.got.lock().unwrap().push((headers, body));
-    let failing = r
-        .failures
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-    match failing {
-        Ok(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        Err(_) => StatusCode::OK,
-    }
-}
-
-impl Receiver {
-    async fn start(failures: usize) -> (Receiver, String) {
-        let receiver = Receiver {
-            failures: Arc::new(AtomicUsize::new(failures)),
-            ..Receiver::default()
-        };
-        let app = axum::Router::new()
-            .route("/hooks", post(receive))
-            .with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (receiver, url)
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        let got = self.got.lock().unwrap();
-        got.iter()
-            .map(|(_, b)| serde_json::from_slice(b).unwrap())
-            .collect()
-    }
-
-    /// Waits until `n` POSTs came (or gives up after a while).
-    async fn wait_for(&self, n: usize) {
-        for _ in 0..100 {
-            if self.got.lock().unwrap().len() >= n {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Checks each POST the way a merchant would with Stripe-style code:
-    /// `t=…,v1=…` over "<t>.<body>" with the endpoint's secret.
-    fn all_signed_with(&self, secret: &str) -> bool {
-        let got = self.got.lock().unwrap();
-        got.iter().all(|(headers, body)| {
-            let header = headers["webhook-signature"].to_str().unwrap();
-            let (t, v1) = header.split_once(",v1=").unwrap();
-            let t = t.strip_prefix("t=").unwrap();
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-            mac.update(format!("{t}.").as_bytes());
-            mac.update(body);
-            let expected: String = mac
-                .finalize()
-                .into_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            v1 == expected
-        })
-    }
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn an_endpoint_gets_the_events_it_asked_for_signed_and_every_attempt_is_logged() {
@@ -144,7 +65,7 @@ async fn an_endpoint_gets_the_events_it_asked_for_signed_and_every_attempt_is_lo
     assert_eq!(got[0]["data"]["seq"], 2);
     assert!(receiver.all_signed_with(secret));
     let event_id = got[0]["id"].as_str().unwrap();
-    assert_eq!(receiver.got.lock().unwrap()[0].0["webhook-id"], event_id);
+    assert_eq!(receiver.headers()[0]["webhook-id"], event_id);
 
     // The receiver answered 500: logged, and due again in about a minute.
     let path = format!("/webhook-endpoints/{id}/deliveries");

@@ -16,6 +16,7 @@ use order_core::merchant::{DeliveryState, NewEndpoint, UrlPolicy};
 use order_core::ports::{MerchantStore, SystemClock};
 use order_core::service::Merchants;
 use order_core::testkit::lambda_harness::fresh_table;
+use order_core::testkit::receiver::Receiver;
 use order_core::webhook_sender::HttpPost;
 
 fn sample() -> SqsEvent {

@@ -17,7 +17,8 @@
 //!   `Tickets`, `MerchantStore` and `Claims` adapter must do;
 //! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
 //!   benchmarks drive, on whichever store the service has; [`process`]
-//!   what a process has used, from `/proc`.
+//!   what a process has used, from `/proc`; [`receiver`] a merchant's
+//!   webhook receiver on loopback.
 
 pub mod claim_cases;
 pub mod fixtures;
@@ -25,6 +26,7 @@ pub mod intake_cases;
 pub mod lambda_harness;
 pub mod merchant_cases;
 pub mod process;
+pub mod receiver;
 pub mod service_cases;
 pub mod shipping_run;
 pub mod store_cases;

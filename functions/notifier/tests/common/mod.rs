@@ -4,54 +4,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
+use std::sync::Arc;
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Answers 500 to the first `failures` POSTs, then 200; keeps the bodies.
-#[derive(Clone, Default)]
-pub struct Receiver {
-    pub failures: Arc<AtomicUsize>,
-    pub got: Arc<Mutex<Vec<Bytes>>>,
-}
-
-async fn receive(State(r): State<Receiver>, body: Bytes) -> StatusCode {
-    r.got.lock().unwrap().push(body);
-    match r
-        .failures
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-    {
-        Ok(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        Err(_) => StatusCode::OK,
-    }
-}
-
-impl Receiver {
-    pub async fn start(failures: usize) -> (Receiver, String) {
-        let receiver = Receiver {
-            failures: Arc::new(AtomicUsize::new(failures)),
-            ..Receiver::default()
-        };
-        let app = axum::Router::new()
-            .route("/hooks", post(receive))
-            .with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (receiver, url)
-    }
-
-    pub fn count(&self) -> usize {
-        self.got.lock().unwrap().len()
-    }
 }
 
 /// A fresh queue on moto (`MOTO_ENDPOINT`, set by `scripts/test.sh`).
