@@ -42,19 +42,25 @@ impl EventPublisher for LocalBus {
     /// counts as published, so the relay tries again if they could not be.
     async fn publish(&self, events: &[Event]) -> Result<(), PublishError> {
         let failed = |e: &dyn std::fmt::Display| PublishError::all(events, e.to_string());
-        let mut queued = 0;
-        for event in events {
-            let opened = self.merchants.open(&Envelope::of(event)).await;
-            queued += opened.map_err(|e| failed(&e))?.len();
-            if let Some(due) = self.notifications.due(event) {
-                self.store
-                    .queue_notification(&event.order_id, &event.event_id, due)
-                    .await
-                    .map_err(|e| failed(&e))?;
-                queued += 1;
-            }
-        }
-        if queued > 0 {
+        // One read of each tenant's endpoints and one write of the
+        // notifications for the whole batch: the relay must keep up with
+        // the commits.
+        let envelopes: Vec<Envelope> = events.iter().map(Envelope::of).collect();
+        let opened = self.merchants.open_all(&envelopes).await;
+        let opened = opened.map_err(|e| failed(&e))?.len();
+        let due: Vec<_> = events
+            .iter()
+            .filter_map(|e| {
+                let at = self.notifications.due(e)?;
+                Some((e.order_id.clone(), e.event_id.clone(), at))
+            })
+            .collect();
+        let queued = due.len();
+        self.store
+            .queue_notifications(due)
+            .await
+            .map_err(|e| failed(&e))?;
+        if opened + queued > 0 {
             self.wake.notify_one();
         }
         self.in_process.publish(events).await

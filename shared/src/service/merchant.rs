@@ -5,6 +5,7 @@
 //! attempts is the deployment's: the embedded store's queue locally, SQS on
 //! AWS.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -141,22 +142,37 @@ impl Merchants {
     /// event reaches us. An event that comes again brings back only the
     /// deliveries never attempted (whoever opened them stopped before).
     pub async fn open(&self, envelope: &Envelope) -> Result<Vec<Delivery>, ServiceError> {
+        self.open_all(std::slice::from_ref(envelope)).await
+    }
+
+    /// [`open`](Self::open) for a batch of events, reading each tenant's
+    /// endpoints once.
+    pub async fn open_all(&self, envelopes: &[Envelope]) -> Result<Vec<Delivery>, ServiceError> {
         let now = self.clock.now();
+        let mut endpoints: HashMap<&str, Vec<Endpoint>> = HashMap::new();
         let mut due = Vec::new();
-        for endpoint in self.store.endpoints(envelope.tenant()).await? {
-            if !endpoint.wants(&envelope.detail_type) {
-                continue;
+        for envelope in envelopes {
+            let tenant = envelope.tenant();
+            if !endpoints.contains_key(tenant) {
+                endpoints.insert(tenant, self.store.endpoints(tenant).await?);
             }
-            let delivery = Delivery::new(&endpoint, envelope, now);
-            if self.store.open_delivery(&delivery).await? {
-                due.push(delivery);
-                continue;
+            for endpoint in &endpoints[tenant] {
+                if !endpoint.wants(&envelope.detail_type) {
+                    continue;
+                }
+                let delivery = Delivery::new(endpoint, envelope, now);
+                if self.store.open_delivery(&delivery).await? {
+                    due.push(delivery);
+                    continue;
+                }
+                let open = self
+                    .store
+                    .delivery(&delivery.tenant, &delivery.endpoint_id, &delivery.id)
+                    .await?;
+                due.extend(
+                    open.filter(|d| d.state == DeliveryState::Pending && d.attempts.is_empty()),
+                );
             }
-            let open = self
-                .store
-                .delivery(&delivery.tenant, &delivery.endpoint_id, &delivery.id)
-                .await?;
-            due.extend(open.filter(|d| d.state == DeliveryState::Pending && d.attempts.is_empty()));
         }
         Ok(due)
     }

@@ -69,22 +69,28 @@ impl SqliteStore {
         .await
     }
 
-    /// Queues an event's customer notifications until `due_at`.
-    pub async fn queue_notification(
+    /// Queues events' customer notifications, each `(order id, event id,
+    /// due at)`, in one write.
+    pub async fn queue_notifications(
         &self,
-        order_id: &str,
-        event_id: &str,
-        due_at: DateTime<Utc>,
+        due: Vec<(String, String, DateTime<Utc>)>,
     ) -> Result<(), StoreError> {
-        let row = (order_id.to_string(), event_id.to_string(), ts(due_at));
+        if due.is_empty() {
+            return Ok(());
+        }
         self.writer
             .call(move |conn| {
-                conn.prepare_cached(
-                    "INSERT OR IGNORE INTO notify_queue (order_id, event_id, due_at) VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut queue| queue.execute(params![row.0, row.1, row.2]))
-                .map(|_| ())
-                .map_err(unavailable)
+                let mut queue = conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO notify_queue (order_id, event_id, due_at) VALUES (?1, ?2, ?3)",
+                    )
+                    .map_err(unavailable)?;
+                for (order_id, event_id, at) in &due {
+                    queue
+                        .execute(params![order_id, event_id, ts(*at)])
+                        .map_err(unavailable)?;
+                }
+                Ok(())
             })
             .await
     }
