@@ -1,14 +1,16 @@
-//! Live updates for Server-Sent Events streams.
+//! The live channels (`customer.<public_id>`, `store.<tenant>`): what each
+//! says, and how a stream or a socket follows one.
 //!
 //! Locally, committed events reach subscribers from the in-process relay the
-//! moment they are published, through the [`Hub`]: one broadcast per live
-//! channel (`customer.<public_id>`, `store.<tenant>`), so an event wakes only
-//! the streams that follow its order or its tenant, and is serialized once
-//! per channel into a [`Frame`] that every subscriber shares. On Lambda there
-//! is no shared process, so a stream catches up from the table and then polls
-//! the order's head until its time budget runs out, ending before the
-//! invocation's deadline (the function's timeout) so the browser reconnects
-//! with `Last-Event-ID` and loses nothing.
+//! moment they are published, through the [`Hub`]: one broadcast per
+//! channel, so an event wakes only the streams and sockets that follow its
+//! order or its tenant, and is serialized once per channel into a [`Frame`]
+//! that every subscriber shares. On AWS the pages follow the WebSocket API
+//! (the `live` function's fan-out renders the same frames); where a socket
+//! cannot open, an SSE stream on Lambda catches up from the table and then
+//! polls the order's head until its time budget runs out, ending before the
+//! invocation's deadline so the browser reconnects with `Last-Event-ID` and
+//! loses nothing.
 //!
 //! - `hub`: the in-process fan-out and its channels ([`Hub`], [`News`]);
 //! - [`CustomerChannel`]: what a customer's stream says;
