@@ -21,6 +21,9 @@ async fn staff_move_an_order_on_the_board_and_the_customer_page_follows_live() {
     let order = server
         .place(&manager, &checkout_body("cus_1", "pickup"))
         .await;
+    let second = server
+        .place(&manager, &checkout_body("cus_2", "pickup"))
+        .await;
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../e2e");
     std::fs::create_dir_all(&screenshots).unwrap();
     let screenshots_dir = screenshots.to_str().expect("a UTF-8 target dir");
@@ -28,6 +31,7 @@ async fn staff_move_an_order_on_the_board_and_the_customer_page_follows_live() {
         ("TOKEN", manager.as_str()),
         ("ORDER_ID", str_of(&order, "id")),
         ("PUBLIC_ID", str_of(&order, "public_id")),
+        ("CANCEL_PUBLIC_ID", str_of(&second, "public_id")),
         ("SCREENSHOTS", screenshots_dir),
     ];
     run_e2e(&server, "board.cjs", &envs).await;

@@ -241,6 +241,9 @@ pub struct TrackingView {
     /// state playing `awaiting_substitutions` in the lifecycle).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub awaiting_answer: bool,
+    /// The customer may still cancel the order themselves.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub can_cancel: bool,
     /// What the store proposes while it waits for the customer's answer
     /// (substitutions).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -399,6 +402,7 @@ impl TrackingView {
                 }),
             payment,
             awaiting_answer: lifecycle.plays(&head.status, StateRole::AwaitingSubstitutions),
+            can_cancel: crate::order::decide::customer_cancellation(head, lifecycle).is_some(),
             proposal: lifecycle
                 .plays(&head.status, StateRole::AwaitingSubstitutions)
                 .then(|| {

@@ -9,7 +9,9 @@
 //!   the timeline always opens with the placement and never goes back in
 //!   time;
 //! - what a customer's answer to substitutions does is the lifecycle's to
-//!   say, through the roles its states play.
+//!   say, through the roles its states play; the tracking page offers a
+//!   customer to cancel exactly when the customer's cancellation would be
+//!   accepted.
 
 use std::sync::Arc;
 
@@ -293,6 +295,15 @@ proptest! {
             order.accept(decision);
             prop_assert_eq!(&replay(&lifecycle, &order.log), &order.head, "head is the projection of the log");
             prop_assert_eq!(order.head.parked.len(), order.parked.len());
+            // The tracking page offers the customer a cancellation exactly
+            // when the customer's cancellation would be accepted.
+            let offered = decide::customer_cancellation(&order.head, &lifecycle);
+            let cancelled = lifecycle.role(StateRole::Cancelled).unwrap_or_default();
+            let claim = StatusClaim { to: cancelled.to_string(), occurred_at: now, reason: None, tracking: None };
+            let customer = origin("customer", Actor::Customer, None);
+            let accepted = decide::transition(&order.head, &order.parked, &lifecycle, &customer, claim, None, now)
+                .is_ok_and(|d| d.head.status == cancelled);
+            prop_assert_eq!(offered.is_some(), accepted, "at {}", order.head.status);
         }
     }
 

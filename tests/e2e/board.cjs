@@ -1,10 +1,11 @@
 // End to end in headless Chromium: staff move an order from the board and
 // the customer's page updates without a reload, over the WebSocket — and,
 // on a second phone whose WebSocket cannot open, over SSE instead. Run by
-// tests/browser.rs with BASE, TOKEN, ORDER_ID, PUBLIC_ID and SCREENSHOTS set.
+// tests/browser.rs with BASE, TOKEN, ORDER_ID, PUBLIC_ID, CANCEL_PUBLIC_ID and
+// SCREENSHOTS set.
 const { run } = require("./launch.cjs");
 
-const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, SCREENSHOTS } = process.env;
+const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, CANCEL_PUBLIC_ID, SCREENSHOTS } = process.env;
 
 run(async (browser) => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
@@ -64,6 +65,14 @@ run(async (browser) => {
   await customer.click("#updates-on");
   await customer.waitForSelector("#updates-on:not(:checked)");
   await customer.waitForSelector('#updates-choices input[data-channel="email"]:disabled');
+
+  // Another customer changes their mind while they still may.
+  const changed = await phone.newPage();
+  changed.on("dialog", (dialog) => dialog.accept());
+  await changed.goto(`${BASE}/t/${CANCEL_PUBLIC_ID}`);
+  await changed.click("#cancel:not([hidden]) #cancel-order");
+  await changed.waitForSelector('#status[data-status="cancelled"]');
+  await changed.waitForSelector("#cancel[hidden]", { state: "attached" });
 
   await board.screenshot({ path: `${SCREENSHOTS}/board.png` });
   await customer.screenshot({ path: `${SCREENSHOTS}/tracking.png`, fullPage: true });

@@ -18,5 +18,6 @@ mod concurrency;
 mod edge_errors;
 mod feed;
 mod listing;
+mod self_service;
 mod tracking_view;
 mod transitions;

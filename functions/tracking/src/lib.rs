@@ -2,7 +2,8 @@
 //! per-state messages, no email, phone or street address, never the
 //! internal order id. Also its live stream (Server-Sent Events), the
 //! tracking page a customer opens, and the customer's own choices: answers
-//! to substitutions, and what they are told.
+//! to substitutions, cancelling while they still may, and what they are
+//! told.
 
 mod page;
 
@@ -38,6 +39,7 @@ pub fn router(service: Arc<OrderService>, live: Live) -> Router {
             "/track/{public_id}/notifications",
             post(choose_notifications),
         )
+        .route("/track/{public_id}/cancel", post(cancel))
         .route("/t/{public_id}", get(page::tracking_page))
         .route("/t/app.js", get(page::script))
         .route("/t/app.css", get(page::stylesheet))
@@ -73,6 +75,27 @@ async fn answer_substitutions(
     Ok(Json(
         app.service
             .answer_substitutions(&public_id, approve)
+            .await?,
+    ))
+}
+
+/// Why the customer cancels, if they say.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cancellation {
+    reason: Option<String>,
+}
+
+/// The customer cancels the order themselves, while its lifecycle lets
+/// them (the view says so: `can_cancel`).
+async fn cancel(
+    State(app): State<App>,
+    ApiPath(public_id): ApiPath<String>,
+    order_core::http::ApiJson(cancellation): order_core::http::ApiJson<Cancellation>,
+) -> Result<Json<TrackingView>, Problem> {
+    Ok(Json(
+        app.service
+            .cancel_as_customer(&public_id, cancellation.reason)
             .await?,
     ))
 }

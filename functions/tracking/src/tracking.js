@@ -83,6 +83,7 @@ function render(view) {
 
   $("items").replaceChildren(...view.items.map((i) => { const d = document.createElement("div"); text(d, i.quantity + " × " + i.name); return d; }));
   text($("payment"), view.payment ? view.payment.message : "");
+  $("cancel").hidden = !view.can_cancel;
   renderUpdates(view.notifications);
 }
 
@@ -129,6 +130,15 @@ async function saveUpdates() {
   if (response.ok) render(await response.json());
 }
 $("updates-on").onchange = saveUpdates;
+
+$("cancel-order").onclick = async () => {
+  if (!confirm("Cancel this order?")) return;
+  const response = await fetch("/track/" + id + "/cancel", {
+    method: "POST", headers: { "content-type": "application/json" }, body: "{}",
+  });
+  if (response.ok) render(await response.json());
+  else refresh();
+};
 
 async function refresh() {
   const response = await fetch("/track/" + id);

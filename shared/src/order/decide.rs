@@ -21,8 +21,8 @@ pub use command::{
 pub use draft::MAX_CLOCK_SKEW;
 pub use intake::{record_inbound, rollup};
 pub use status::{
-    next_actions, place_order, record_fact, settle_parked, substitution_answer, transition,
-    ParkedAction, Settlement,
+    customer_cancellation, next_actions, place_order, record_fact, settle_parked,
+    substitution_answer, transition, ParkedAction, Settlement,
 };
 pub use upkeep::{
     add_note, add_tracking, correct_tracking, record_notification, resolve_flags, set_notify_prefs,

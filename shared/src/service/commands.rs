@@ -250,6 +250,40 @@ impl OrderService {
         self.track(public_id).await
     }
 
+    /// The customer cancels their order, by its public id, while its
+    /// lifecycle lets the customer do so; the move is checked again by the
+    /// database like any other.
+    pub async fn cancel_as_customer(
+        &self,
+        public_id: &str,
+        reason: Option<String>,
+    ) -> Result<TrackingView, ServiceError> {
+        let head = self.find_public(public_id).await?;
+        let lifecycle = self.lifecycle(&head.lifecycle)?;
+        let Some(to) = decide::customer_cancellation(&head, &lifecycle) else {
+            return Err(ServiceError::Invalid(
+                "this order can no longer be cancelled here; please contact the store".into(),
+            ));
+        };
+        let customer = Principal {
+            tenant: head.tenant.clone(),
+            role: Role::Customer,
+            subject: head.customer_id.clone(),
+        };
+        let request = TransitionRequest {
+            to: to.to_string(),
+            reason: Some(
+                reason
+                    .filter(|r| !r.trim().is_empty())
+                    .unwrap_or_else(|| "cancelled by the customer".into()),
+            ),
+            tracking: None,
+            expected_version: None,
+        };
+        self.transition_as(&customer, &head.id, request).await?;
+        self.track(public_id).await
+    }
+
     /// The customer's choices about what they are told of this order:
     /// nothing at all, or which news by which channel (kinds the order can
     /// bring, or `*`).

@@ -197,6 +197,18 @@ pub fn substitution_answer<'l>(
     })
 }
 
+/// Where a customer's own cancellation moves the order: the state playing
+/// `cancelled`, while the lifecycle lets the customer take that step from
+/// where the order is (seeds 000, 004: early states only). `None` once it
+/// does not.
+pub fn customer_cancellation<'l>(head: &Head, lifecycle: &'l Lifecycle) -> Option<&'l str> {
+    let cancelled = lifecycle.role(StateRole::Cancelled)?;
+    next_actions(head, lifecycle, Actor::Customer)
+        .iter()
+        .any(|a| a.to == cancelled)
+        .then_some(cancelled)
+}
+
 /// What staff decide about a parked fact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
