@@ -228,26 +228,12 @@ impl OrderService {
                 "there are no substitutions waiting for an answer".into(),
             ));
         };
-        let customer = Principal {
-            tenant: head.tenant.clone(),
-            role: Role::Customer,
-            subject: head.customer_id.clone(),
+        let reason = if approve {
+            "customer approved"
+        } else {
+            "customer rejected"
         };
-        let request = TransitionRequest {
-            to: to.to_string(),
-            reason: Some(
-                if approve {
-                    "customer approved"
-                } else {
-                    "customer rejected"
-                }
-                .into(),
-            ),
-            tracking: None,
-            expected_version: None,
-        };
-        self.transition_as(&customer, &head.id, request).await?;
-        self.track(public_id).await
+        self.customer_move(&head, to, reason.into()).await
     }
 
     /// The customer cancels their order, by its public id, while its
@@ -265,23 +251,29 @@ impl OrderService {
                 "this order can no longer be cancelled here; please contact the store".into(),
             ));
         };
-        let customer = Principal {
-            tenant: head.tenant.clone(),
-            role: Role::Customer,
-            subject: head.customer_id.clone(),
-        };
+        let reason = reason
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "cancelled by the customer".into());
+        self.customer_move(&head, to, reason).await
+    }
+
+    /// Moves `head`'s order to `to` as its customer, for `reason`; the
+    /// customer's view of it after.
+    async fn customer_move(
+        &self,
+        head: &Head,
+        to: &str,
+        reason: String,
+    ) -> Result<TrackingView, ServiceError> {
         let request = TransitionRequest {
             to: to.to_string(),
-            reason: Some(
-                reason
-                    .filter(|r| !r.trim().is_empty())
-                    .unwrap_or_else(|| "cancelled by the customer".into()),
-            ),
+            reason: Some(reason),
             tracking: None,
             expected_version: None,
         };
-        self.transition_as(&customer, &head.id, request).await?;
-        self.track(public_id).await
+        self.transition_as(&customer_of(head), &head.id, request)
+            .await?;
+        self.track(&head.public_id).await
     }
 
     /// The customer's choices about what they are told of this order:
@@ -306,12 +298,7 @@ impl OrderService {
                 )));
             }
         }
-        let origin = Principal {
-            tenant: head.tenant.clone(),
-            role: Role::Customer,
-            subject: head.customer_id.clone(),
-        }
-        .origin();
+        let origin = customer_of(&head).origin();
         let now = self.clock.now();
         self.run(
             Target::Any(&head.id),
@@ -492,5 +479,14 @@ fn lost_race(rejection: &Rejection, head: &Head) -> bool {
         Rejection::VersionConflict { .. } => true,
         Rejection::Illegal { target, .. } => *target == head.status,
         _ => false,
+    }
+}
+
+/// The order's customer, as whoever holds its public id acts.
+fn customer_of(head: &Head) -> Principal {
+    Principal {
+        tenant: head.tenant.clone(),
+        role: Role::Customer,
+        subject: head.customer_id.clone(),
     }
 }

@@ -100,20 +100,15 @@ impl Tickets for DynamoStore {
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        let (ttl, at) = expires(expires_at);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(keys::ticket_pk(&ticket)))
-            .item("sk", s(keys::TICKET))
-            .item("tenant", s(&principal.tenant))
-            .item("role", s(role))
-            .item("subject", s(&principal.subject))
-            .item(ttl, at)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        self.usage.record(true, []);
+        let item = Item::from([
+            ("pk".into(), s(keys::ticket_pk(&ticket))),
+            ("sk".into(), s(keys::TICKET)),
+            ("tenant".into(), s(&principal.tenant)),
+            ("role".into(), s(role)),
+            ("subject".into(), s(&principal.subject)),
+            expires(expires_at),
+        ]);
+        self.put_item(item, false).await?;
         Ok(Ticket { ticket, expires_at })
     }
 
