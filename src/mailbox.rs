@@ -124,6 +124,8 @@ async fn list(
     principal: Principal,
 ) -> Result<Json<Listing>, Problem> {
     principal.require_manager()?;
+    // Messages of every store: not for a manager of some of them.
+    principal.require_all_stores()?;
     Ok(Json(Listing {
         messages: mailbox.of(&principal.tenant),
     }))

@@ -77,6 +77,10 @@ enum Command {
         role: RoleArg,
         #[arg(long, default_value = "dev-user")]
         sub: String,
+        /// Limit the token to this store (repeat for several); every store
+        /// of the tenant when absent.
+        #[arg(long = "store")]
+        stores: Vec<String>,
         #[arg(long, default_value_t = 12)]
         ttl_hours: i64,
     },
@@ -148,15 +152,17 @@ async fn main() -> std::process::ExitCode {
             tenant,
             role,
             sub,
+            stores,
             ttl_hours,
         } => {
             let keys = JwtKeys::hs256(cli.serve.jwt_secret.as_bytes());
             println!(
                 "{}",
-                keys.mint(
+                keys.mint_for_stores(
                     &tenant,
                     role.into(),
                     &sub,
+                    (!stores.is_empty()).then_some(stores),
                     chrono::Duration::hours(ttl_hours)
                 )
             );

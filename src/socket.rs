@@ -48,6 +48,8 @@ pub struct Socket {
 struct Connect {
     public_id: Option<String>,
     ticket: Option<String>,
+    /// One of the tenant's stores, for a board that follows only it.
+    store: Option<String>,
     last_event_id: Option<String>,
 }
 
@@ -102,6 +104,7 @@ async fn connect(
         }
     };
     principal.require_staff()?;
+    let principal = principal.viewing(connect.store.as_deref())?;
     let channel = live::store_channel(socket.service.clone(), principal, last_event_id);
     Ok(serve(upgrade, live::follow(&socket.live, None, channel)))
 }

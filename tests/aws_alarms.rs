@@ -72,6 +72,7 @@ fn flagged(flag: FlagKind) -> Event {
         event_id: "evt_1".into(),
         order_id: "ord_1".into(),
         tenant: "acme".into(),
+        store: "main".into(),
         public_id: "trk_1".into(),
         seq: 3,
         version: 3,

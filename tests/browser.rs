@@ -1,7 +1,8 @@
 //! End to end in headless Chromium (Debian's package, driven by
 //! playwright-core from `tests/e2e/*.cjs`): an order placed, moved from
 //! the staff board, and the customer's page following live without a
-//! reload (screenshots of both pages land in `target/e2e/`); and text and
+//! reload (screenshots of both pages land in `target/e2e/`); a board
+//! narrowed to one store and its Analytics tab drawn; and text and
 //! links from providers, customers and staff that try to run script on
 //! either page, and never do.
 
@@ -41,6 +42,41 @@ async fn staff_move_an_order_on_the_board_and_the_customer_page_follows_live() {
             .unwrap_or(0);
         assert!(size > 1000, "{page} screenshot saved");
     }
+}
+
+#[tokio::test]
+async fn a_manager_narrows_the_board_to_a_store_and_sees_the_analytics_drawn() {
+    let server = start_with_tenants(json!({"tenants": {"acme": {"stores": {
+        "soho": {"name": "SoHo"}, "tribeca": {"name": "Tribeca"}
+    }}}}));
+    let manager = token("acme", Role::Manager);
+    let mut placed = Vec::new();
+    for (i, store) in ["soho", "tribeca", "soho", "tribeca"].iter().enumerate() {
+        let mut body = checkout_body(&format!("cus_{i}"), "kitchen");
+        body["store"] = json!(store);
+        let order = server.place(&manager, &body).await;
+        let id = str_of(&order, "id").to_string();
+        for to in ["confirmed", "preparing", "ready"] {
+            server.advance(&manager, &id, to, json!({})).await;
+        }
+        placed.push(id);
+    }
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../e2e");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let envs = [
+        ("TOKEN", manager.as_str()),
+        ("SOHO_ORDER", placed[0].as_str()),
+        ("TRIBECA_ORDER", placed[1].as_str()),
+        (
+            "SCREENSHOTS",
+            screenshots.to_str().expect("a UTF-8 target dir"),
+        ),
+    ];
+    run_e2e(&server, "analytics.cjs", &envs).await;
+    let size = std::fs::metadata(screenshots.join("analytics.png"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(size > 1000, "analytics screenshot saved");
 }
 
 /// Script a provider, a customer or staff might try to slip onto a page.

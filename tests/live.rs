@@ -283,3 +283,75 @@ async fn the_customer_answers_proposed_substitutions() {
     }
     assert_eq!(answers, ["substitutions_approved", "picking_in_progress"]);
 }
+
+#[tokio::test]
+async fn a_board_follows_one_store_and_a_store_token_only_its_own() {
+    let server = start_with_tenants(json!({"tenants": {"acme": {"stores": {
+        "soho": {}, "tribeca": {}, "midtown": {}
+    }}}}));
+    let manager = token("acme", Role::Manager);
+    let soho_staff = store_token("acme", Role::Staff, &["soho"]);
+    let two_stores = store_token("acme", Role::Staff, &["soho", "tribeca"]);
+    let place = |store: &str| {
+        let mut body = checkout_body("cus_1", "pickup");
+        body["store"] = json!(store);
+        body
+    };
+
+    let mut filtered = Stream::open(
+        &server,
+        "/orders/stream?store=tribeca",
+        Some(&manager),
+        None,
+    )
+    .await;
+    let mut limited = Stream::open(&server, "/orders/stream", Some(&soho_staff), None).await;
+    let mut chosen = Stream::open(
+        &server,
+        "/orders/stream?store=tribeca",
+        Some(&two_stores),
+        None,
+    )
+    .await;
+    let soho = server.place(&manager, &place("soho")).await;
+    let tribeca = server.place(&manager, &place("tribeca")).await;
+    let ids = |id: &Value| id.as_str().unwrap().to_string();
+    assert_eq!(
+        ids(&filtered.next(WAIT).await.unwrap().data["id"]),
+        ids(&tribeca["id"])
+    );
+    assert_eq!(
+        ids(&limited.next(WAIT).await.unwrap().data["id"]),
+        ids(&soho["id"])
+    );
+    assert_eq!(
+        ids(&chosen.next(WAIT).await.unwrap().data["id"]),
+        ids(&tribeca["id"])
+    );
+    let quiet = Duration::from_millis(300);
+    assert!(filtered.next(quiet).await.is_none());
+    assert!(limited.next(quiet).await.is_none());
+
+    // A token of several stores follows one at a time, and none of others.
+    let refused = |path: &str, token: &str| {
+        server
+            .http
+            .get(server.url(path))
+            .bearer_auth(token.to_string())
+            .send()
+    };
+    assert_eq!(
+        refused("/orders/stream", &two_stores)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        refused("/orders/stream?store=midtown", &soho_staff)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}

@@ -76,13 +76,14 @@ impl Envelope {
 }
 
 /// Maps an event to its bus entry. Every detail carries the event id (for
-/// consumers' dedupe), order id, public id, tenant and version.
+/// consumers' dedupe), order id, public id, tenant, store and version.
 pub fn entry(event: &Event) -> BusEntry {
     let mut detail = json!({
         "event_id": event.event_id,
         "order_id": event.order_id,
         "public_id": event.public_id,
         "tenant": event.tenant,
+        "store": event.store,
         "version": event.version,
         "seq": event.seq,
         "occurred_at": event.occurred_at,

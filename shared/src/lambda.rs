@@ -229,6 +229,10 @@ fn principal(claims: &HashMap<String, String>) -> Result<Principal, String> {
         sub: get(&["sub"]),
         tenant_id: get(&["tenant_id", "custom:tenant_id"]),
         role: get(&["role", "custom:role"]),
+        stores: match get(&["stores", "custom:stores"]) {
+            text if text.is_empty() => None,
+            text => Some(crate::auth::store_claim(&text)?),
+        },
         exp: 0,
         iat: 0,
     };

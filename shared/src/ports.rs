@@ -74,12 +74,23 @@ pub struct ListQuery {
     pub tenant: String,
     pub status: Option<String>,
     pub customer_id: Option<String>,
+    /// Only orders of these stores; `None` for all of the tenant's.
+    pub stores: Option<Vec<String>>,
     /// Only flagged or overdue orders (as of `now`), or only healthy ones.
     pub stalled: Option<bool>,
     pub now: Option<DateTime<Utc>>,
     /// Where the previous page ended.
     pub after: Option<Cursor>,
     pub limit: usize,
+}
+
+impl ListQuery {
+    /// Whether an order of `store` passes the store filter.
+    pub fn wants_store(&self, store: &str) -> bool {
+        self.stores
+            .as_ref()
+            .is_none_or(|stores| stores.iter().any(|s| s == store))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -23,6 +23,9 @@ use crate::lifecycle::{Catalog, Lifecycle, StateRole};
 use crate::order::deadlines;
 use crate::order::Head;
 
+mod groups;
+pub use groups::{group_heads, GroupBy, Grouped, SpanQuery, SpanReport};
+
 /// Orders created in `[from, to)`: half-open, so consecutive periods
 /// (days, shifts) never count an order twice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +69,23 @@ pub struct SlaReport {
     pub to: DateTime<Utc>,
     /// The `now` open orders were judged at; a rerun later may differ.
     pub generated_at: DateTime<Utc>,
+    /// The store the report is limited to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// The whole period's figures.
+    #[serde(flatten)]
+    pub figures: SlaFigures,
+    /// What `groups` splits the orders by, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<GroupBy>,
+    /// The same figures for each group's orders, in key order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Grouped<SlaFigures>>,
+}
+
+/// What a report says about one set of orders.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SlaFigures {
     /// Orders of the tenant created in the period, on a known lifecycle.
     pub orders: usize,
     /// Only stages some order completed, by lifecycle, then path order.
@@ -185,6 +205,33 @@ pub fn sla_report(
     period: &ReportPeriod,
     now: DateTime<Utc>,
 ) -> SlaReport {
+    SlaReport {
+        tenant: tenant.to_string(),
+        from: period.from,
+        to: period.to,
+        generated_at: now,
+        store: None,
+        figures: sla_figures(tenant, heads, catalog, period, now),
+        by: None,
+        groups: Vec::new(),
+    }
+}
+
+impl std::ops::Deref for SlaReport {
+    type Target = SlaFigures;
+    fn deref(&self) -> &SlaFigures {
+        &self.figures
+    }
+}
+
+/// The figures of [`sla_report`] for `heads`.
+pub fn sla_figures(
+    tenant: &str,
+    heads: &[Head],
+    catalog: &Catalog,
+    period: &ReportPeriod,
+    now: DateTime<Utc>,
+) -> SlaFigures {
     let mut shapes: BTreeMap<&str, Option<Shape>> = BTreeMap::new();
     let mut orders = 0;
     let mut stages: BTreeMap<(&str, usize, usize), Samples> = BTreeMap::new();
@@ -277,11 +324,7 @@ pub fn sla_report(
         }
     }
 
-    SlaReport {
-        tenant: tenant.to_string(),
-        from: period.from,
-        to: period.to,
-        generated_at: now,
+    SlaFigures {
         orders,
         stages: stages
             .into_iter()

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::FulfilmentType;
 use crate::notify::NotificationPolicy;
-use crate::order::OrderPolicy;
+use crate::order::{OrderPolicy, DEFAULT_STORE};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +33,66 @@ pub struct TenantSettings {
     /// What customers are told, by which channel.
     #[serde(default)]
     pub notifications: NotificationPolicy,
+    /// The tenant's stores (restaurants, shops) by id. Listed, an order must
+    /// name one of them unless there is only one; unlisted, any store id is
+    /// taken and an order naming none belongs to [`DEFAULT_STORE`].
+    #[serde(default)]
+    pub stores: BTreeMap<String, StoreSettings>,
+    /// Named parts of a store's day, in its local time, that reports group
+    /// by (`[{"name": "lunch", "from": "11:00", "to": "15:00"}]`).
+    #[serde(default)]
+    pub shifts: Vec<Shift>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// What people are shown; the id when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The store's offset from UTC (`-05:00`): its days and hours in reports.
+    #[serde(default)]
+    pub utc_offset: Option<UtcOffset>,
+}
+
+/// A fixed offset from UTC, written `+HH:MM` / `-HH:MM`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UtcOffset(pub FixedOffset);
+
+impl TryFrom<String> for UtcOffset {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse::<FixedOffset>()
+            .map(UtcOffset)
+            .map_err(|_| format!("{text:?} is not an offset such as -05:00"))
+    }
+}
+
+impl From<UtcOffset> for String {
+    fn from(offset: UtcOffset) -> String {
+        offset.0.to_string()
+    }
+}
+
+/// Part of a store's day, `[from, to)` in local time; one that ends before
+/// it starts runs past midnight.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shift {
+    pub name: String,
+    pub from: NaiveTime,
+    pub to: NaiveTime,
+}
+
+impl Shift {
+    pub fn contains(&self, at: NaiveTime) -> bool {
+        if self.from <= self.to {
+            self.from <= at && at < self.to
+        } else {
+            at >= self.from || at < self.to
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -55,6 +116,39 @@ impl TenantSettings {
             parked_minutes: self.parked_minutes,
         }
     }
+
+    /// The store an order goes to: the one named, which must be listed when
+    /// the tenant lists its stores, or the only one there is. `Err` says why
+    /// none could be chosen.
+    pub fn store_for(&self, named: Option<&str>) -> Result<String, String> {
+        let listed = || self.stores.keys().cloned().collect::<Vec<_>>().join(", ");
+        match named {
+            Some(store) if self.stores.is_empty() || self.stores.contains_key(store) => {
+                Ok(store.to_string())
+            }
+            Some(store) => Err(format!("unknown store {store:?}: one of {}", listed())),
+            None if self.stores.is_empty() => Ok(DEFAULT_STORE.to_string()),
+            None if self.stores.len() == 1 => Ok(listed()),
+            None => Err(format!("store is required: one of {}", listed())),
+        }
+    }
+
+    /// A store's local time offset; UTC when the tenant gave none.
+    pub fn offset_of(&self, store: &str) -> FixedOffset {
+        self.stores
+            .get(store)
+            .and_then(|s| s.utc_offset)
+            .map_or(FixedOffset::east_opt(0).expect("zero offset"), |o| o.0)
+    }
+
+    /// The shift `at` falls in, in `store`'s local time.
+    pub fn shift_at(&self, store: &str, at: DateTime<Utc>) -> Option<&str> {
+        let local = at.with_timezone(&self.offset_of(store)).time();
+        self.shifts
+            .iter()
+            .find(|s| s.contains(local))
+            .map(|s| s.name.as_str())
+    }
 }
 
 impl Tenants {
@@ -73,5 +167,52 @@ impl Tenants {
             .get(&fulfilment)
             .cloned()
             .unwrap_or_else(|| fulfilment.preset().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_stores(ids: &[&str]) -> TenantSettings {
+        TenantSettings {
+            stores: ids
+                .iter()
+                .map(|id| (id.to_string(), StoreSettings::default()))
+                .collect(),
+            ..TenantSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_tenant_with_one_store_need_not_name_it() {
+        assert_eq!(with_stores(&[]).store_for(None).unwrap(), DEFAULT_STORE);
+        assert_eq!(with_stores(&["soho"]).store_for(None).unwrap(), "soho");
+        let two = with_stores(&["soho", "tribeca"]);
+        assert!(two.store_for(None).unwrap_err().contains("soho, tribeca"));
+        assert_eq!(two.store_for(Some("tribeca")).unwrap(), "tribeca");
+        assert!(two.store_for(Some("brooklyn")).is_err());
+        // Unlisted, a tenant's store ids are its own business.
+        assert_eq!(with_stores(&[]).store_for(Some("x")).unwrap(), "x");
+    }
+
+    #[test]
+    fn shifts_are_in_the_store_s_local_time_and_may_cross_midnight() {
+        let settings: TenantSettings = serde_json::from_value(serde_json::json!({
+            "stores": {"soho": {"utc_offset": "-05:00"}},
+            "shifts": [
+                {"name": "lunch", "from": "11:00", "to": "15:00"},
+                {"name": "late", "from": "22:00:00", "to": "02:00:00"}
+            ]
+        }))
+        .unwrap();
+        let at = |h, m| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 1, h, m, 0).unwrap();
+        assert_eq!(settings.shift_at("soho", at(16, 0)), Some("lunch"));
+        assert_eq!(settings.shift_at("soho", at(20, 0)), None);
+        assert_eq!(settings.shift_at("soho", at(4, 30)), Some("late"));
+        // A store without an offset keeps UTC.
+        assert_eq!(settings.shift_at("other", at(12, 0)), Some("lunch"));
+        let bad = serde_json::from_value::<StoreSettings>(serde_json::json!({"utc_offset": "EST"}));
+        assert!(bad.is_err());
     }
 }

@@ -32,6 +32,7 @@ fn shipping() -> Arc<Lifecycle> {
 /// A shipping order, paid and shipped with tracking by minute 3.
 fn shipped_order(lifecycle: &Lifecycle) -> (Head, Vec<Event>) {
     let placed = OrderPlaced {
+        store: "main".into(),
         lifecycle: lifecycle.name().into(),
         fulfilment: FulfilmentType::Shipping,
         status: "pending".into(),

@@ -53,6 +53,7 @@ impl Order {
         at: DateTime<Utc>,
     ) -> Self {
         let placed = OrderPlaced {
+            store: "main".into(),
             lifecycle: lifecycle.name().to_string(),
             fulfilment: f,
             status: lifecycle.initial().to_string(),

@@ -47,6 +47,7 @@ fn custom_shipping(edit: impl FnOnce(&mut LifecycleDef)) -> Arc<Lifecycle> {
 
 fn placed_order(lifecycle: &Lifecycle) -> (Head, Vec<Event>) {
     let placed = OrderPlaced {
+        store: "main".into(),
         lifecycle: lifecycle.name().into(),
         fulfilment: FulfilmentType::Shipping,
         status: "pending".into(),

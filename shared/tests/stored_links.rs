@@ -43,6 +43,7 @@ fn world() -> World {
             tenant: "acme".into(),
             role: Role::Manager,
             subject: "m".into(),
+            stores: None,
         },
     }
 }

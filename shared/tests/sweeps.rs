@@ -59,6 +59,7 @@ impl World {
             tenant: "acme".into(),
             role: Role::Manager,
             subject: "m".into(),
+            stores: None,
         };
         World {
             clock,

@@ -41,6 +41,17 @@ pub fn token(tenant: &str, role: Role) -> String {
     token_for(tenant, role, "user-1")
 }
 
+/// A token limited to some of the tenant's stores.
+pub fn store_token(tenant: &str, role: Role, stores: &[&str]) -> String {
+    order_core::auth::JwtKeys::hs256(order_tracking::DEV_JWT_SECRET.as_bytes()).mint_for_stores(
+        tenant,
+        role,
+        "store-user",
+        Some(stores.iter().map(|s| s.to_string()).collect()),
+        chrono::Duration::hours(1),
+    )
+}
+
 /// A checkout body; shipping and local delivery get an address.
 pub fn checkout_body(customer: &str, fulfilment: &str) -> Value {
     let mut body = json!({

@@ -19,5 +19,6 @@ mod edge_errors;
 mod feed;
 mod listing;
 mod self_service;
+mod stores;
 mod tracking_view;
 mod transitions;

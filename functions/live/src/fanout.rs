@@ -81,21 +81,30 @@ impl Fanout {
         let mut orders: Vec<_> = last_of_order.into_values().collect();
         orders.sort_by_key(|(record, _)| *record);
         for (record, event) in orders {
-            let channel = ChannelName::store(&event.tenant).to_string();
-            match followers.of(self, &channel).await {
-                Ok(ids) if ids.is_empty() => continue,
-                Ok(_) => {}
-                Err(()) => {
-                    failed.push(record);
-                    continue;
+            // The tenant's boards and the order's store's.
+            let mut followed = Vec::new();
+            let mut unreadable = false;
+            for store in [None, Some(event.store.as_str())] {
+                let channel = ChannelName::store(&event.tenant, store).to_string();
+                match followers.of(self, &channel).await {
+                    Ok(ids) if ids.is_empty() => {}
+                    Ok(_) => followed.push(channel),
+                    Err(()) => unreadable = true,
                 }
             }
+            if unreadable {
+                failed.push(record);
+                continue;
+            }
+            if followed.is_empty() {
+                continue;
+            }
             match self.summary(event).await {
-                Some(frame) => messages.push(Message {
+                Some(frame) => messages.extend(followed.into_iter().map(|channel| Message {
                     channel,
-                    frame,
+                    frame: frame.clone(),
                     record,
-                }),
+                })),
                 None => failed.push(record),
             }
         }
@@ -140,6 +149,7 @@ impl Fanout {
             tenant: event.tenant.clone(),
             role: Role::Staff,
             subject: "live-fanout".into(),
+            stores: None,
         };
         match self.service.summary(&reader, &event.order_id).await {
             Ok(summary) => store_frame(&summary),

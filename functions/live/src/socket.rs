@@ -118,7 +118,7 @@ impl Socket {
                     )
                 })?;
             principal.require_staff()?;
-            Viewer::Staff(principal)
+            Viewer::Staff(principal.viewing(query.first("store"))?)
         } else {
             return Err(Problem::new(
                 StatusCode::UNAUTHORIZED,

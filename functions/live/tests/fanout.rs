@@ -43,6 +43,9 @@ async fn each_connection_gets_its_channels_news_and_a_dead_or_stuck_one_holds_up
     open(&world, "board-globex", Viewer::Staff(manager("globex"))).await;
     open(&world, "customer-mine", customer(&mine_public)).await;
     open(&world, "customer-other", customer(&other_public)).await;
+    let store = |name: &str| Viewer::Staff(manager("acme").narrowed_to(name).unwrap());
+    open(&world, "board-main", store("main")).await;
+    open(&world, "board-soho", store("soho")).await;
     open(&world, "board-gone", Viewer::Staff(manager("acme"))).await;
     open(&world, "board-stuck", Viewer::Staff(manager("acme"))).await;
     let api = FakeApi::start(&["board-gone"], &["board-stuck"]).await;
@@ -66,6 +69,10 @@ async fn each_connection_gets_its_channels_news_and_a_dead_or_stuck_one_holds_up
         .unwrap();
     assert_eq!(row["data"]["status"], "confirmed");
     assert!(row["id"].as_str().unwrap().ends_with(&format!("|{mine}")));
+    // A board of one store: that store's rows (orders naming no store are
+    // the default one's), and nothing of the tenant's other stores.
+    assert_eq!(api.messages("board-main"), rows);
+    assert!(api.messages("board-soho").is_empty());
     let globex: Vec<_> = api.messages("board-globex");
     assert_eq!(globex.len(), 1);
     assert_eq!(globex[0]["data"]["id"], theirs.as_str());
@@ -95,7 +102,7 @@ async fn each_connection_gets_its_channels_news_and_a_dead_or_stuck_one_holds_up
         .unwrap();
     assert_eq!(acme, ["board-acme"]);
     assert_eq!((delivered.gone, delivered.closed), (1, 1));
-    assert_eq!(delivered.sent, 2 + 1 + 2 + 1);
+    assert_eq!(delivered.sent, 2 + 2 + 1 + 2 + 1);
 }
 
 #[tokio::test]
@@ -109,10 +116,11 @@ async fn a_channel_without_connections_costs_no_read_of_the_order() {
     let (response, delivered) = world.fanout(api.push().await).handle(&batch).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(delivered.sent, 0);
-    // Who follows the order's customer channel and its tenant's store
-    // channel, once each for both events; the order itself is not read.
+    // Who follows the order's customer channel, its tenant's and its
+    // store's channels, once each for both events; the order itself is
+    // not read.
     let (requests_after, _, _) = world.table.usage().totals();
-    assert_eq!(requests_after - requests_before, 2);
+    assert_eq!(requests_after - requests_before, 3);
 }
 
 #[tokio::test]

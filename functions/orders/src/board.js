@@ -12,6 +12,9 @@ let streaming = null;
 let socket = null;
 let noSocket = false;
 let following = 0;
+// The store the board shows ("" for all the token sees).
+let store = "";
+const storeQuery = (sep) => (store ? sep + "store=" + encodeURIComponent(store) : "");
 
 function text(el, value) { el.textContent = value == null ? "" : String(value); }
 function el(tag, props = {}, ...children) {
@@ -65,8 +68,25 @@ function renderBoard() {
         el("div", { class: "muted" }, when(o.updated_at)))))));
 }
 
+// The stores the token sees, to choose from. A token of several stores
+// follows one at a time, so it starts on its first; one that sees every
+// store starts on all of them.
+async function loadStores() {
+  const { stores, all_stores: all } = await api("/stores");
+  const options = [...(all ? [el("option", { value: "" }, "All stores")] : []),
+    ...stores.map((s) => el("option", { value: s.id }, s.name))];
+  $("store").replaceChildren(...options);
+  $("store").hidden = options.length < 2;
+  store = $("store").value = all || !stores.length ? "" : stores[0].id;
+}
+
 async function load() {
-  const page = await api("/orders?limit=200");
+  await loadStores();
+  await reload();
+}
+
+async function reload() {
+  const page = await api("/orders?limit=200" + storeQuery("&"));
   orders.clear();
   for (const o of page.orders) orders.set(o.id, o);
   renderBoard();
@@ -136,7 +156,7 @@ async function follow() {
   if (!at || noSocket) return stream();
   let ticket;
   try {
-    ticket = (await api("/live/tickets", { method: "POST" })).ticket;
+    ticket = (await api("/live/tickets" + storeQuery("?"), { method: "POST" })).ticket;
   } catch {
     noSocket = true;
     return stream();
@@ -177,7 +197,7 @@ async function stream() {
   try {
     const headers = { authorization: "Bearer " + token() };
     if (lastEventId) headers["last-event-id"] = lastEventId;
-    const response = await fetch("/orders/stream", { headers, signal: controller.signal });
+    const response = await fetch("/orders/stream" + storeQuery("?"), { headers, signal: controller.signal });
     if (!response.ok) throw new Error("stream refused");
     $("live").className = "live on"; text($("live-label"), "live");
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -213,6 +233,21 @@ const handed = new URLSearchParams(location.hash.slice(1)).get("token");
 if (handed) history.replaceState(null, "", location.pathname + location.search);
 $("token").value = handed || "";
 $("token").onchange = () => load();
-$("tab-board").onclick = () => { $("tab-board").className = "active"; $("tab-health").className = ""; $("columns").hidden = false; $("health").hidden = true; };
-$("tab-health").onclick = () => { $("tab-health").className = "active"; $("tab-board").className = ""; $("columns").hidden = true; $("health").hidden = false; showHealth(); };
+// One view at a time: the board's columns, the health view, the analytics.
+const views = { board: "columns", health: "health", analytics: "analytics" };
+function show(view) {
+  for (const [name, id] of Object.entries(views)) {
+    $("tab-" + name).className = name === view ? "active" : "";
+    $(id).hidden = name !== view;
+  }
+  if (view === "health") showHealth();
+  if (view === "analytics") showAnalytics(store);
+}
+for (const name of Object.keys(views)) $("tab-" + name).onclick = () => show(name);
+$("store").onchange = () => {
+  store = $("store").value;
+  lastEventId = null;
+  reload();
+  if (!$("analytics").hidden) showAnalytics(store);
+};
 if (token()) load();

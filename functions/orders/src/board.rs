@@ -12,10 +12,11 @@ use axum::response::Response;
 use axum::Json;
 use order_core::auth::Principal;
 use order_core::deadline::Deadline;
-use order_core::http::Problem;
+use order_core::http::{ApiQuery, Problem};
 use order_core::live::{self, store_channel, Live};
 use order_core::pages;
 use order_core::ports::Ticket;
+use serde::Deserialize;
 
 use crate::App;
 
@@ -29,8 +30,21 @@ pub async fn script() -> Response {
     pages::script(include_str!("board.js"))
 }
 
+/// The Analytics tab's charts.
+pub async fn analytics() -> Response {
+    pages::script(include_str!("analytics.js"))
+}
+
 pub async fn stylesheet() -> Response {
     pages::stylesheet(include_str!("board.css"))
+}
+
+/// Which of the tenant's stores a board follows: all of them (or the one
+/// its token is limited to) unless it names one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Follow {
+    store: Option<String>,
 }
 
 /// The store channel, scoped to the principal's tenant when it subscribes:
@@ -41,8 +55,10 @@ pub async fn stream(
     principal: Principal,
     deadline: Option<Deadline>,
     headers: HeaderMap,
+    ApiQuery(follow): ApiQuery<Follow>,
 ) -> Result<Response, Problem> {
     principal.require_staff()?;
+    let principal = principal.viewing(follow.store.as_deref())?;
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let channel = store_channel(app.service.clone(), principal, last_event_id);
     Ok(live::respond(
@@ -62,8 +78,11 @@ const TICKET_LIFETIME: chrono::Duration = chrono::Duration::seconds(60);
 pub async fn ticket(
     State(app): State<App>,
     principal: Principal,
+    ApiQuery(follow): ApiQuery<Follow>,
 ) -> Result<(StatusCode, Json<Ticket>), Problem> {
     principal.require_staff()?;
+    // The ticket holds the channel: the connection cannot widen it.
+    let principal = principal.viewing(follow.store.as_deref())?;
     let expires_at = chrono::Utc::now() + TICKET_LIFETIME;
     let ticket = app
         .tickets

@@ -17,7 +17,6 @@ use order_core::live::Live;
 use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::{ListQuery, Tickets};
-use order_core::report::{PeriodQuery, SlaReport};
 use order_core::service::{
     FactOutcome, HealthEntry, Merchants, OrderService, SweepReport, TransitionRequest,
 };
@@ -28,6 +27,7 @@ const MAX_PAGE: usize = 200;
 
 mod board;
 mod endpoints;
+mod reports;
 
 /// The service and where live updates come from.
 #[derive(Clone)]
@@ -67,7 +67,9 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
         .route("/orders/{id}/refetch", post(refetch))
         .route("/admin/health", get(health))
         .route("/admin/sweep", post(sweep))
-        .route("/admin/reports/sla", get(sla_report))
+        .route("/admin/reports/sla", get(reports::sla))
+        .route("/admin/reports/span", get(reports::span))
+        .route("/stores", get(reports::stores))
         .route(
             "/webhook-endpoints",
             get(endpoints::list).post(endpoints::register),
@@ -96,6 +98,7 @@ pub fn pages(live: Live) -> Router {
     Router::new()
         .route("/board", get(board::page))
         .route("/board/app.js", get(board::script))
+        .route("/board/analytics.js", get(board::analytics))
         .route("/board/app.css", get(board::stylesheet))
         .with_state(live)
 }
@@ -240,18 +243,6 @@ async fn sweep(
     Ok(Json(service.sweep_until(until).await?))
 }
 
-/// Time in each stage, counts and amounts by status, acknowledgement and
-/// delivery timeliness for orders placed in `[from, to)` (by default the
-/// last 30 days).
-async fn sla_report(
-    State(App { service, .. }): State<App>,
-    principal: Principal,
-    ApiQuery(period): ApiQuery<PeriodQuery>,
-) -> Result<Json<SlaReport>, Problem> {
-    let period = period.resolve(service.now());
-    Ok(Json(service.report(&principal, period).await?))
-}
-
 async fn get_order(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -325,6 +316,7 @@ async fn feed(
 #[serde(deny_unknown_fields)]
 struct ListParams {
     status: Option<String>,
+    store: Option<String>,
     customer_id: Option<String>,
     stalled: Option<bool>,
     cursor: Option<String>,
@@ -345,6 +337,7 @@ async fn list_orders(
     let query = ListQuery {
         status: params.status,
         customer_id: params.customer_id,
+        stores: params.store.filter(|s| !s.is_empty()).map(|s| vec![s]),
         stalled: params.stalled,
         after: cursor(params.cursor.as_deref())?,
         limit: page_size(params.limit)?,

@@ -37,6 +37,7 @@ async fn commands(table: &str) -> Vec<String> {
         tenant: "acme".into(),
         role: Role::Manager,
         subject: "m".into(),
+        stores: None,
     };
     let checkout: Checkout = serde_json::from_value(json!({
         "customer_id": "cus_1", "currency": "CAD", "fulfilment": "pickup",

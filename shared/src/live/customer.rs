@@ -185,6 +185,7 @@ mod tests {
                 tenant: "acme".into(),
                 role: Role::Manager,
                 subject: "m".into(),
+                stores: None,
             };
             let checkout = serde_json::from_value(json!({
                 "customer_id": "c", "currency": "CAD", "fulfilment": "pickup",

@@ -26,11 +26,12 @@ const CUSTOMER_BACKLOG: usize = 16;
 const STORE_BACKLOG: usize = 256;
 
 /// A live channel (DESIGN §7): `customer.<public_id>` follows one order for
-/// its customer, `store.<tenant>` every order of a tenant for its staff.
+/// its customer, `store.<tenant>` every order of a tenant for its staff,
+/// `store.<tenant>.<store>` those of one of its stores.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ChannelName {
     Customer(String),
-    Store(String),
+    Store(String, Option<String>),
 }
 
 impl ChannelName {
@@ -38,14 +39,29 @@ impl ChannelName {
         ChannelName::Customer(public_id.to_string())
     }
 
-    pub fn store(tenant: &str) -> Self {
-        ChannelName::Store(tenant.to_string())
+    /// The tenant's channel, or one store's.
+    pub fn store(tenant: &str, store: Option<&str>) -> Self {
+        ChannelName::Store(tenant.to_string(), store.map(str::to_string))
     }
 
-    /// The channel a viewer follows: never one a client names.
+    /// The channels an event is news on: its order's customer's, its
+    /// tenant's and its store's.
+    pub fn of_event(event: &Event) -> [Self; 3] {
+        [
+            ChannelName::customer(&event.public_id),
+            ChannelName::store(&event.tenant, None),
+            ChannelName::store(&event.tenant, Some(&event.store)),
+        ]
+    }
+
+    /// The channel a viewer follows: never one a client names. Staff see
+    /// their tenant's, or their one store's when they are limited to it
+    /// (see [`Principal::viewing`](crate::auth::Principal::viewing)).
     pub fn of(viewer: &Viewer) -> Self {
         match viewer {
-            Viewer::Staff(principal) => ChannelName::store(&principal.tenant),
+            Viewer::Staff(principal) => {
+                ChannelName::store(&principal.tenant, principal.only_store())
+            }
             Viewer::Customer { public_id } => ChannelName::customer(public_id),
         }
     }
@@ -53,18 +69,20 @@ impl ChannelName {
     fn backlog(&self) -> usize {
         match self {
             ChannelName::Customer(_) => CUSTOMER_BACKLOG,
-            ChannelName::Store(_) => STORE_BACKLOG,
+            ChannelName::Store(..) => STORE_BACKLOG,
         }
     }
 }
 
-/// `customer.<public_id>` or `store.<tenant>`: its name in the README, and
-/// the key its WebSocket connections are kept under on AWS.
+/// `customer.<public_id>`, `store.<tenant>` or `store.<tenant>.<store>`: its
+/// name in the README, and the key its WebSocket connections are kept under
+/// on AWS.
 impl std::fmt::Display for ChannelName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ChannelName::Customer(public_id) => write!(f, "customer.{public_id}"),
-            ChannelName::Store(tenant) => write!(f, "store.{tenant}"),
+            ChannelName::Store(tenant, None) => write!(f, "store.{tenant}"),
+            ChannelName::Store(tenant, Some(store)) => write!(f, "store.{tenant}.{store}"),
         }
     }
 }
@@ -100,17 +118,14 @@ pub struct Hub {
 
 impl Hub {
     /// Hands `event` to the subscribers of its order's customer channel and
-    /// of its tenant's store channel. Nobody following either is fine.
+    /// of its tenant's and its store's channels. Nobody following any is fine.
     pub fn publish(&self, event: &Event) {
         let senders: Vec<_> = {
             let channels = self.channels();
-            [
-                ChannelName::customer(&event.public_id),
-                ChannelName::store(&event.tenant),
-            ]
-            .iter()
-            .filter_map(|name| channels.get(name).cloned())
-            .collect()
+            ChannelName::of_event(event)
+                .iter()
+                .filter_map(|name| channels.get(name).cloned())
+                .collect()
         };
         if senders.is_empty() {
             return;
@@ -202,6 +217,7 @@ pub(super) mod tests {
             event_id: format!("evt_{public_id}_{seq}"),
             order_id: format!("ord_{public_id}"),
             tenant: tenant.to_string(),
+            store: "main".into(),
             public_id: public_id.to_string(),
             seq,
             version: seq,
@@ -217,18 +233,21 @@ pub(super) mod tests {
     }
 
     #[tokio::test]
-    async fn an_event_reaches_only_its_orders_and_its_tenants_subscribers() {
+    async fn an_event_reaches_only_its_orders_its_tenants_and_its_stores_subscribers() {
         let hub = Arc::new(Hub::default());
         let mut customer = hub.subscribe(ChannelName::customer("pub_a"));
         let mut other_customer = hub.subscribe(ChannelName::customer("pub_b"));
-        let mut staff = hub.subscribe(ChannelName::store("acme"));
-        let mut other_staff = hub.subscribe(ChannelName::store("globex"));
+        let mut staff = hub.subscribe(ChannelName::store("acme", None));
+        let mut store_staff = hub.subscribe(ChannelName::store("acme", Some("main")));
+        let mut other_store = hub.subscribe(ChannelName::store("acme", Some("soho")));
+        let mut other_staff = hub.subscribe(ChannelName::store("globex", None));
 
         hub.publish(&event("acme", "pub_a", 1));
 
         assert_eq!(customer.recv().await.unwrap().event().seq, 1);
         assert_eq!(staff.recv().await.unwrap().event().public_id, "pub_a");
-        for quiet in [&mut other_customer, &mut other_staff] {
+        assert_eq!(store_staff.recv().await.unwrap().event().public_id, "pub_a");
+        for quiet in [&mut other_customer, &mut other_staff, &mut other_store] {
             assert!(quiet.receiver.as_mut().unwrap().try_recv().is_err());
         }
     }

@@ -35,7 +35,9 @@ fn position(id: &str) -> Option<(DateTime<Utc>, &str)> {
 
 /// The principal's tenant's store channel, for a board that has seen every
 /// change up to `last_event_id` (a message id it was sent), whichever
-/// transport carries it. The caller checks the principal is staff.
+/// transport carries it: one store's when the principal sees one only
+/// ([`Principal::viewing`] makes it so). The caller checks the principal is
+/// staff.
 pub fn store_channel(
     service: Arc<OrderService>,
     principal: Principal,
@@ -90,7 +92,7 @@ struct StoreChannel {
 #[async_trait]
 impl Channel for StoreChannel {
     fn name(&self) -> ChannelName {
-        ChannelName::store(&self.principal.tenant)
+        ChannelName::store(&self.principal.tenant, self.principal.only_store())
     }
 
     /// The tenant's orders updated after `seen`, oldest first.

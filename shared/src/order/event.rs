@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::flags::{FlagKind, StallReason};
-use super::head::{Contact, LineItem, OrderPolicy, ShippingSnapshot};
+use super::head::{default_store, Contact, LineItem, OrderPolicy, ShippingSnapshot};
 use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
 use super::notification::{NotificationRecord, NotifyPrefs};
 use super::shipment::TrackingInput;
@@ -19,6 +19,10 @@ pub struct Event {
     pub event_id: String,
     pub order_id: String,
     pub tenant: String,
+    /// The order's store within the tenant, so a store's board and its
+    /// subscribers can be served without reading the order.
+    #[serde(default = "default_store")]
+    pub store: String,
     pub public_id: String,
     pub seq: u64,
     pub version: u64,
@@ -101,6 +105,8 @@ impl EventBody {
 /// The checkout snapshot. Nothing in it changes afterwards.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderPlaced {
+    #[serde(default = "default_store")]
+    pub store: String,
     pub lifecycle: String,
     pub fulfilment: FulfilmentType,
     pub status: String,

@@ -12,6 +12,14 @@ use super::notification::NotifyPrefs;
 use super::shipment::Shipment;
 use crate::lifecycle::FulfilmentType;
 
+/// The store an order belongs to when its tenant never named one: a tenant
+/// with a single store works without naming it (README › Stores).
+pub const DEFAULT_STORE: &str = "main";
+
+pub(crate) fn default_store() -> String {
+    DEFAULT_STORE.to_string()
+}
+
 /// One line of the order as it was at checkout; frozen afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +160,9 @@ pub struct Head {
     pub id: String,
     pub public_id: String,
     pub tenant: String,
+    /// The store within the tenant that fulfils the order; fixed at checkout.
+    #[serde(default = "default_store")]
+    pub store: String,
     pub customer_id: String,
     pub lifecycle: String,
     pub fulfilment: FulfilmentType,
@@ -209,6 +220,8 @@ pub struct OrderSummary {
     pub id: String,
     pub public_id: String,
     pub tenant: String,
+    #[serde(default = "default_store")]
+    pub store: String,
     pub customer_id: String,
     pub fulfilment: FulfilmentType,
     pub status: String,
@@ -234,10 +247,11 @@ pub struct OrderSummary {
 impl Head {
     /// Fixed at checkout, and what a list shows of an order besides where
     /// it stands.
-    pub const CARD: [&'static str; 9] = [
+    pub const CARD: [&'static str; 10] = [
         "id",
         "public_id",
         "tenant",
+        "store",
         "customer_id",
         "lifecycle",
         "fulfilment",
@@ -254,6 +268,7 @@ impl Head {
             id: self.id.clone(),
             public_id: self.public_id.clone(),
             tenant: self.tenant.clone(),
+            store: self.store.clone(),
             customer_id: self.customer_id.clone(),
             fulfilment: self.fulfilment,
             status: self.status.clone(),
@@ -303,6 +318,7 @@ mod tests {
         let lifecycle = Catalog::presets().get("shipping").unwrap();
         let at = |m| Utc.with_ymd_and_hms(2026, 3, 1, 9, m, 0).unwrap();
         let placed = OrderPlaced {
+            store: "main".into(),
             lifecycle: "shipping".into(),
             fulfilment: FulfilmentType::Shipping,
             status: "pending".into(),

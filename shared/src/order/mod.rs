@@ -20,7 +20,7 @@ pub use event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
 pub use flags::{Flag, FlagKind, StallReason};
 pub use head::{
     Address, Contact, DeliveryInfo, Head, LineItem, OrderPolicy, OrderSummary, ParkedRef,
-    PaymentInfo, ShippingSnapshot, MAX_PAYMENT_FAILURES,
+    PaymentInfo, ShippingSnapshot, DEFAULT_STORE, MAX_PAYMENT_FAILURES,
 };
 pub use limits::{MAX_CARRIER, MAX_TRACKING_CODE};
 pub use notification::{Channel, NotificationRecord, NotifyPrefs, Suppressed};

@@ -26,6 +26,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         id: event.order_id.clone(),
         public_id: event.public_id.clone(),
         tenant: event.tenant.clone(),
+        store: placed.store,
         customer_id: placed.customer_id,
         lifecycle: placed.lifecycle,
         fulfilment: placed.fulfilment,

@@ -36,6 +36,14 @@ impl OrderService {
             let named: Vec<String> = problems.iter().map(ToString::to_string).collect();
             ServiceError::Invalid(named.join("; "))
         })?;
+        // Before a replay, so a token limited to other stores learns nothing.
+        let named = request.store.as_deref().or(principal.only_store());
+        let store = self
+            .tenants
+            .settings(&principal.tenant)
+            .store_for(named)
+            .map_err(ServiceError::Invalid)?;
+        principal.require_store(&store)?;
         let fingerprint = fingerprint(&request);
         if let Some(key) = &idempotency_key {
             if let Some(found) = self.replay(principal, key, &fingerprint).await? {
@@ -54,6 +62,7 @@ impl OrderService {
             })
             .ok_or_else(|| ServiceError::Invalid("order total overflows".into()))?;
         let placed = OrderPlaced {
+            store,
             lifecycle: lifecycle.name().to_string(),
             fulfilment: request.fulfilment,
             status: lifecycle.initial().to_string(),

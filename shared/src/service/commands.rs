@@ -488,5 +488,6 @@ fn customer_of(head: &Head) -> Principal {
         tenant: head.tenant.clone(),
         role: Role::Customer,
         subject: head.customer_id.clone(),
+        stores: None,
     }
 }

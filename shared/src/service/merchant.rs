@@ -66,6 +66,7 @@ impl Merchants {
         new: NewEndpoint,
     ) -> Result<Endpoint, ServiceError> {
         principal.require_manager()?;
+        principal.require_all_stores()?;
         let endpoint = Endpoint::register(&principal.tenant, new, self.policy, self.clock.now())?;
         if self.store.endpoints(&principal.tenant).await?.len() >= MAX_ENDPOINTS {
             return Err(ServiceError::Invalid(format!(
@@ -78,6 +79,7 @@ impl Merchants {
 
     pub async fn endpoints(&self, principal: &Principal) -> Result<Vec<Endpoint>, ServiceError> {
         principal.require_manager()?;
+        principal.require_all_stores()?;
         Ok(self.store.endpoints(&principal.tenant).await?)
     }
 
@@ -91,6 +93,7 @@ impl Merchants {
 
     pub async fn remove(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         principal.require_manager()?;
+        principal.require_all_stores()?;
         match self.store.remove_endpoint(&principal.tenant, id).await? {
             true => Ok(()),
             false => Err(no_endpoint()),

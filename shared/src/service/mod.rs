@@ -42,7 +42,7 @@ pub use error::{Refusal, ServiceError};
 pub use intake::FactOutcome;
 pub use merchant::Merchants;
 pub use notify::Notifications;
-pub use reads::{HealthEntry, HealthIssue, TrackedOrder};
+pub use reads::{HealthEntry, HealthIssue, StoreEntry, TrackedOrder};
 pub use requests::{Checkout, TransitionRequest};
 pub use sweep::SweepReport;
 
@@ -103,7 +103,12 @@ impl OrderService {
     ) -> Result<Loaded, ServiceError> {
         limits::id("order id", order_id)?;
         match self.store.load(order_id).await? {
-            Some(loaded) if loaded.head.tenant == principal.tenant => Ok(loaded),
+            Some(loaded)
+                if loaded.head.tenant == principal.tenant
+                    && principal.sees_store(&loaded.head.store) =>
+            {
+                Ok(loaded)
+            }
             _ => Err(ServiceError::NotFound),
         }
     }

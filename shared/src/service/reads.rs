@@ -14,7 +14,10 @@ use crate::order::deadlines;
 use crate::order::limits;
 use crate::order::{Event, FlagKind, Head, OrderSummary};
 use crate::ports::{ListQuery, Page};
-use crate::report::{self, ReportPeriod, SlaReport};
+use crate::report::{
+    self, GroupBy, Grouped, PeriodQuery, ReportPeriod, SlaReport, SpanQuery, SpanReport,
+};
+use crate::tenants::StoreSettings;
 use crate::views::{OrderView, TrackingView};
 
 /// Upper bound on events read to build a view.
@@ -107,6 +110,27 @@ impl TrackedOrder {
     }
 }
 
+/// One of the tenant's stores.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoreEntry {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utc_offset: Option<String>,
+}
+
+impl StoreEntry {
+    fn new(id: &str, settings: Option<&StoreSettings>) -> Self {
+        StoreEntry {
+            id: id.to_string(),
+            name: settings
+                .and_then(|s| s.name.clone())
+                .unwrap_or_else(|| id.to_string()),
+            utc_offset: settings.and_then(|s| s.utc_offset).map(String::from),
+        }
+    }
+}
+
 impl OrderService {
     pub async fn get(
         &self,
@@ -156,6 +180,7 @@ impl OrderService {
     ) -> Result<Page<OrderSummary>, ServiceError> {
         principal.require_staff()?;
         let mut query = list_filters(query)?;
+        query.stores = store_scope(principal, query.stores.take())?;
         query.tenant = principal.tenant.clone();
         query.now = Some(self.clock.now());
         Ok(self.store.list(&query).await?)
@@ -173,6 +198,7 @@ impl OrderService {
         limit: usize,
     ) -> Result<Vec<Event>, ServiceError> {
         principal.require_staff()?;
+        principal.require_all_stores()?;
         if let Some(after) = after {
             limits::id("after", after)?;
         }
@@ -229,6 +255,7 @@ impl OrderService {
         let now = self.clock.now();
         let mut query = ListQuery {
             tenant: principal.tenant.clone(),
+            stores: principal.stores.clone(),
             stalled: Some(true),
             now: Some(now),
             limit: PAGE,
@@ -253,20 +280,93 @@ impl OrderService {
         Ok(entries)
     }
 
-    /// The SLA report over the tenant's orders placed in the period. It reads
-    /// each of them: fine for a store's day or month; a bigger history would
-    /// aggregate from the event bus instead.
+    /// The tenant's stores this caller sees: those the tenant lists, or,
+    /// when it lists none, those the caller is limited to.
+    pub fn stores(&self, principal: &Principal) -> Result<Vec<StoreEntry>, ServiceError> {
+        principal.require_staff()?;
+        let listed = &self.tenants.settings(&principal.tenant).stores;
+        let entries = match (listed.is_empty(), &principal.stores) {
+            (true, Some(mine)) => mine.iter().map(|id| StoreEntry::new(id, None)).collect(),
+            (true, None) => Vec::new(),
+            (false, _) => listed
+                .iter()
+                .filter(|(id, _)| principal.sees_store(id))
+                .map(|(id, settings)| StoreEntry::new(id, Some(settings)))
+                .collect(),
+        };
+        Ok(entries)
+    }
+
+    /// The SLA report over the tenant's orders placed in the period (of one
+    /// store, and split into groups, when asked).
     pub async fn report(
         &self,
         principal: &Principal,
         period: ReportPeriod,
+        store: Option<String>,
+        by: Option<GroupBy>,
     ) -> Result<SlaReport, ServiceError> {
+        let heads = self.placed_in(principal, &period, store.clone()).await?;
+        let (tenant, now) = (&principal.tenant, self.clock.now());
+        let mut report = report::sla_report(tenant, &heads, &self.catalog, &period, now);
+        report.store = store;
+        if let Some(by) = by {
+            let settings = self.tenants.settings(tenant);
+            report.by = Some(by);
+            report.groups = report::group_heads(&heads, by, settings)
+                .into_iter()
+                .map(|(key, heads)| Grouped {
+                    key,
+                    figures: report::sla_figures(tenant, &heads, &self.catalog, &period, now),
+                })
+                .collect();
+        }
+        Ok(report)
+    }
+
+    /// The time from one state to another (say confirmed → ready) as its
+    /// own figure, overall and per group.
+    pub async fn span(
+        &self,
+        principal: &Principal,
+        query: SpanQuery,
+    ) -> Result<SpanReport, ServiceError> {
+        let period = PeriodQuery {
+            from: query.from,
+            to: query.to,
+        }
+        .resolve(self.clock.now());
+        let heads = self
+            .placed_in(principal, &period, query.store.clone())
+            .await?;
+        let tenant = &principal.tenant;
+        Ok(SpanReport::new(
+            tenant,
+            &heads,
+            &self.catalog,
+            self.tenants.settings(tenant),
+            &period,
+            &query,
+        ))
+    }
+
+    /// The tenant's orders placed in the period that the manager may see,
+    /// of `store` when named. It reads each of them: fine for a store's day
+    /// or month; a bigger history would aggregate from the event bus
+    /// instead.
+    async fn placed_in(
+        &self,
+        principal: &Principal,
+        period: &ReportPeriod,
+        store: Option<String>,
+    ) -> Result<Vec<Head>, ServiceError> {
         principal.require_manager()?;
         if period.from >= period.to {
             return Err(ServiceError::Invalid("from must be before to".into()));
         }
         let mut query = ListQuery {
             tenant: principal.tenant.clone(),
+            stores: store_scope(principal, store.map(|s| vec![s]))?,
             limit: PAGE,
             ..ListQuery::default()
         };
@@ -285,12 +385,24 @@ impl OrderService {
                 _ => break,
             }
         }
-        Ok(report::sla_report(
-            &principal.tenant,
-            &heads,
-            &self.catalog,
-            &period,
-            self.clock.now(),
-        ))
+        Ok(heads)
+    }
+}
+
+/// The stores a read covers: those asked for, each of which the caller must
+/// see, or all the caller sees.
+pub(super) fn store_scope(
+    principal: &Principal,
+    asked: Option<Vec<String>>,
+) -> Result<Option<Vec<String>>, ServiceError> {
+    match asked {
+        Some(stores) => {
+            for store in &stores {
+                limits::id("store", store)?;
+                principal.require_store(store)?;
+            }
+            Ok(Some(stores))
+        }
+        None => Ok(principal.stores.clone()),
     }
 }

@@ -31,6 +31,9 @@ const MAX_PHONE: usize = 40;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkout {
+    /// The tenant's store that fulfils it; see [`TenantSettings::store_for`](crate::tenants::TenantSettings::store_for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
     pub customer_id: String,
     pub currency: String,
     pub fulfilment: FulfilmentType,
@@ -61,6 +64,9 @@ impl Checkout {
     pub fn validated(mut self) -> Result<Checkout, Vec<InvalidField>> {
         let mut problems = Problems::default();
         problems.id("customer_id", &mut self.customer_id);
+        if let Some(store) = &mut self.store {
+            problems.id("store", store);
+        }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             problems.refuse("currency", "must be an ISO 4217 code such as CAD");
         }
@@ -245,6 +251,7 @@ mod tests {
 
     fn checkout() -> Checkout {
         Checkout {
+            store: None,
             customer_id: "cus_1".into(),
             currency: "CAD".into(),
             fulfilment: FulfilmentType::Shipping,

@@ -52,6 +52,7 @@ pub(crate) fn carrier(external_id: &str) -> Origin {
 /// What a shipping order of `customer` holds at checkout: one chandelier.
 pub fn shipping_snapshot(customer: &str) -> OrderPlaced {
     OrderPlaced {
+        store: "main".into(),
         lifecycle: "shipping".into(),
         fulfilment: FulfilmentType::Shipping,
         status: "pending".into(),
@@ -170,6 +171,7 @@ pub(crate) fn manager(tenant: &str) -> Principal {
         tenant: tenant.into(),
         role: Role::Manager,
         subject: "m".into(),
+        stores: None,
     }
 }
 

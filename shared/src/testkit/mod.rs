@@ -52,6 +52,7 @@ macro_rules! store_conformance_suite {
             parked_facts_load_with_the_head_and_leave_when_released,
             events_page_by_sequence,
             lists_filter_by_tenant_status_and_customer_and_page,
+            lists_filter_by_store,
             stalled_and_due_look_ups_follow_deadlines,
             tracking_codes_are_kept_per_tenant_and_order,
             unmatched_facts_wait_once_per_event,

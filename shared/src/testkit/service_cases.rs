@@ -24,6 +24,7 @@ pub async fn concurrent_commands_have_one_winner_per_version(store: Arc<dyn Orde
         tenant: "acme".into(),
         role: Role::Manager,
         subject: "m".into(),
+        stores: None,
     };
     let race = |to: &str, expected_version: Option<u64>| {
         let handles: Vec<_> = (0..50)

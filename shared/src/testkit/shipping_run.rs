@@ -45,6 +45,7 @@ pub fn manager() -> Principal {
         tenant: "acme".into(),
         role: Role::Manager,
         subject: "m".into(),
+        stores: None,
     }
 }
 

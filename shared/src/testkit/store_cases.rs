@@ -360,6 +360,72 @@ pub async fn lists_filter_by_tenant_status_and_customer_and_page(store: Arc<dyn 
     assert_eq!(seen, expected, "pages cover every order exactly once");
 }
 
+/// An order keeps its store, and lists of one or some stores hold only
+/// theirs, whichever other filter applies and however they are paged.
+pub async fn lists_filter_by_store(store: Arc<dyn OrderStore>) {
+    let mut soho = Vec::new();
+    for i in 0..6 {
+        let mut decision = placed("acme", if i < 3 { "cus_a" } else { "cus_b" }, i);
+        let name = if i % 2 == 0 { "soho" } else { "tribeca" };
+        decision.head.store = name.into();
+        for event in &mut decision.events {
+            event.store = name.into();
+        }
+        let head = decision.head.clone();
+        store.commit(&Commit::of(decision)).await.expect("create");
+        if i % 2 == 0 {
+            soho.push(head.id);
+        }
+    }
+    create(&store, "acme", "cus_a", 7).await;
+    let loaded = store.load(&soho[0]).await.unwrap().unwrap();
+    assert_eq!(loaded.head.store, "soho");
+
+    let query = |stores: &[&str], customer: Option<&str>, limit| ListQuery {
+        tenant: "acme".into(),
+        stores: Some(stores.iter().map(|s| s.to_string()).collect()),
+        customer_id: customer.map(Into::into),
+        limit,
+        ..ListQuery::default()
+    };
+    let mut seen = Vec::new();
+    let mut page = query(&["soho"], None, 1);
+    loop {
+        let result = store.list(&page).await.unwrap();
+        assert!(result.items.iter().all(|o| o.store == "soho"));
+        seen.extend(result.items.into_iter().map(|o| o.id));
+        match result.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    soho.sort();
+    assert_eq!(seen, soho, "pages cover the store's orders exactly once");
+    let of_customer = store
+        .list(&query(&["soho"], Some("cus_b"), 50))
+        .await
+        .unwrap();
+    assert_eq!(of_customer.items.len(), 1);
+    assert_eq!(of_customer.items[0].store, "soho");
+    let both = store
+        .list(&query(&["soho", "tribeca"], None, 50))
+        .await
+        .unwrap();
+    assert_eq!(both.items.len(), 6);
+    let unnamed = store.list(&query(&["main"], None, 50)).await.unwrap();
+    assert_eq!(
+        unnamed.items.len(),
+        1,
+        "an order naming no store is the default one's"
+    );
+    let everyone = ListQuery {
+        stores: None,
+        ..query(&[], None, 50)
+    };
+    assert_eq!(store.list(&everyone).await.unwrap().items.len(), 7);
+}
+
 pub async fn stalled_and_due_look_ups_follow_deadlines(store: Arc<dyn OrderStore>) {
     // Pending orders are due 15 minutes after placement (the payment SLA).
     let old = create(&store, "acme", "cus_1", 0).await;

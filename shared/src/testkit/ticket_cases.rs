@@ -13,6 +13,7 @@ fn staff() -> Principal {
         tenant: "acme".into(),
         role: Role::Staff,
         subject: "sam".into(),
+        stores: None,
     }
 }
 

@@ -40,6 +40,7 @@ pub fn manager(tenant: &str) -> Principal {
         tenant: tenant.into(),
         role: Role::Manager,
         subject: "m".into(),
+        stores: None,
     }
 }
 

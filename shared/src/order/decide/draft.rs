@@ -47,6 +47,7 @@ impl<'a> Draft<'a> {
             event_id: new_id("evt"),
             order_id: self.head.id.clone(),
             tenant: self.head.tenant.clone(),
+            store: self.head.store.clone(),
             public_id: self.head.public_id.clone(),
             seq: self.head.last_seq + 1,
             version: self.expected_version + 1,

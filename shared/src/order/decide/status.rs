@@ -25,6 +25,7 @@ pub fn place_order(
         event_id: new_id("evt"),
         order_id,
         tenant: tenant.to_string(),
+        store: placed.store.clone(),
         public_id,
         seq: 1,
         version: 1,

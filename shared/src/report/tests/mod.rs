@@ -2,6 +2,7 @@
 //! promises (acknowledgement, delivery, spans, the presets' paths) in
 //! `promises`.
 
+mod groups;
 mod promises;
 mod stages;
 
@@ -43,6 +44,7 @@ fn order(lifecycle: &str, tenant: &str, placed: DateTime<Utc>, steps: &[(&str, f
         .find(|f| f.preset() == lifecycle)
         .unwrap();
     let body = OrderPlaced {
+        store: "main".into(),
         lifecycle: lifecycle.to_string(),
         fulfilment,
         status: lc.initial().to_string(),

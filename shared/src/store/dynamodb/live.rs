@@ -4,7 +4,7 @@
 //! a connection opened before an event commits is never missed).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,8 @@ enum StoredViewer {
         tenant: String,
         role: Role,
         subject: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stores: Option<Vec<String>>,
     },
     Customer {
         public_id: String,
@@ -36,6 +38,7 @@ impl From<&Viewer> for StoredViewer {
                 tenant: p.tenant.clone(),
                 role: p.role,
                 subject: p.subject.clone(),
+                stores: p.stores.clone(),
             },
             Viewer::Customer { public_id } => StoredViewer::Customer {
                 public_id: public_id.clone(),
@@ -51,10 +54,12 @@ impl From<StoredViewer> for Viewer {
                 tenant,
                 role,
                 subject,
+                stores,
             } => Viewer::Staff(Principal {
                 tenant,
                 role,
                 subject,
+                stores,
             }),
             StoredViewer::Customer { public_id } => Viewer::Customer { public_id },
         }
@@ -100,7 +105,7 @@ impl Tickets for DynamoStore {
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        let item = Item::from([
+        let mut item = Item::from([
             ("pk".into(), s(keys::ticket_pk(&ticket))),
             ("sk".into(), s(keys::TICKET)),
             ("tenant".into(), s(&principal.tenant)),
@@ -108,6 +113,9 @@ impl Tickets for DynamoStore {
             ("subject".into(), s(&principal.subject)),
             expires(expires_at),
         ]);
+        if let Some(stores) = &principal.stores {
+            item.insert("stores".into(), AttributeValue::Ss(stores.clone()));
+        }
         self.put_item(item, false).await?;
         Ok(Ticket { ticket, expires_at })
     }
@@ -144,6 +152,7 @@ impl Tickets for DynamoStore {
             tenant: required(&item, "tenant")?.to_string(),
             role,
             subject: required(&item, "subject")?.to_string(),
+            stores: item.get("stores").and_then(|v| v.as_ss().ok()).cloned(),
         }))
     }
 }

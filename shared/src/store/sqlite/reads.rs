@@ -15,7 +15,7 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 use super::{from_json, parse_ts, unavailable};
 use crate::cursor::Cursor;
 use crate::order::inbound::{Inbound, TrackingLink};
-use crate::order::{Event, Head, OrderSummary};
+use crate::order::{Event, Head, OrderSummary, DEFAULT_STORE};
 use crate::ports::{IdempotencyRecord, ListQuery, Loaded, Page, StoreError};
 use crate::store::ts;
 
@@ -201,6 +201,14 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page<OrderSum
     if let Some(customer) = &query.customer_id {
         sql.push_str(" AND customer_id = ?");
         args.push(customer.clone().into());
+    }
+    if let Some(stores) = &query.stores {
+        // Heads written before orders had stores belong to the default one.
+        let marks = vec!["?"; stores.len()].join(", ");
+        sql.push_str(&format!(
+            " AND coalesce(json_extract(body, '$.store'), '{DEFAULT_STORE}') IN ({marks})"
+        ));
+        args.extend(stores.iter().map(|s| s.clone().into()));
     }
     if let Some(stalled) = query.stalled {
         let now = ts(query.now.unwrap_or_else(Utc::now));
