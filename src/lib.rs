@@ -21,6 +21,7 @@ use order_core::auth::JwtKeys;
 use order_core::carrier::HttpCarrierClient;
 use order_core::lifecycle::Catalog;
 use order_core::merchant::UrlPolicy;
+use order_core::notify::LinkKey;
 use order_core::ports::SystemClock;
 use order_core::relay::{self, InProcessPublisher};
 use order_core::service::{Merchants, Notifications, OrderService};
@@ -35,6 +36,8 @@ use mailbox::Mailbox;
 /// The development signing secret. Real deployments verify tokens in API
 /// Gateway; this one only guards a laptop.
 pub const DEV_JWT_SECRET: &str = "local-dev-secret-not-for-production";
+/// Signs the customers' "my orders" links on a laptop.
+pub const DEV_LINK_SECRET: &str = "local-dev-link-secret-not-for-production";
 
 #[derive(Clone, Debug)]
 pub struct StackConfig {
@@ -58,6 +61,8 @@ pub struct StackConfig {
     /// Where customers reach the stack: the base of the tracking links in
     /// their messages.
     pub public_url: String,
+    /// Signs and checks the customers' "my orders" links.
+    pub link_secret: String,
 }
 
 impl Default for StackConfig {
@@ -73,6 +78,7 @@ impl Default for StackConfig {
             carrier_api: None,
             allow_loopback_webhooks: false,
             public_url: "http://localhost:3000".into(),
+            link_secret: DEV_LINK_SECRET.into(),
         }
     }
 }
@@ -89,6 +95,8 @@ pub struct Stack {
     notifications: Arc<Notifications>,
     pub mailbox: Arc<Mailbox>,
     store: Arc<SqliteStore>,
+    /// Signs and checks the customers' "my orders" links.
+    pub links: LinkKey,
 }
 
 impl Stack {
@@ -129,12 +137,16 @@ impl Stack {
             config.data_dir.as_ref().map(|dir| dir.join("mailbox")),
         ));
         merchants.tell_through(mailbox.clone(), Arc::new(config.tenants.clone()));
-        let notifications = Arc::new(Notifications::new(
-            service.clone(),
-            store.clone(),
-            mailbox.clone(),
-            config.public_url.clone(),
-        ));
+        let links = LinkKey::new(config.link_secret.as_bytes());
+        let notifications = Arc::new(
+            Notifications::new(
+                service.clone(),
+                store.clone(),
+                mailbox.clone(),
+                config.public_url.clone(),
+            )
+            .with_links(links.clone()),
+        );
         Ok(Stack {
             service,
             sweep_every: config.sweep_every,
@@ -146,6 +158,7 @@ impl Stack {
             notifications,
             mailbox,
             store,
+            links,
         })
     }
 
@@ -170,7 +183,11 @@ impl Stack {
             ));
         Router::new()
             .merge(staff)
-            .merge(tracking::router(self.service.clone(), live.clone()))
+            .merge(tracking::router(
+                self.service.clone(),
+                live.clone(),
+                Some(self.links.clone()),
+            ))
             .merge(orders::pages(live))
             .merge(socket::router(socket::Socket {
                 service: self.service.clone(),

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use order_core::auth::{JwtKeys, Role};
 use order_core::tenants::Tenants;
 use order_tracking::demo::{Demo, DEMO_ROLE};
-use order_tracking::{Stack, StackConfig, DEV_JWT_SECRET};
+use order_tracking::{Stack, StackConfig, DEV_JWT_SECRET, DEV_LINK_SECRET};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -63,6 +63,9 @@ struct ServeArgs {
     /// Secret that signs and verifies local JWTs.
     #[arg(long, env = "ORDER_TRACKING_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
     jwt_secret: String,
+    /// Secret that signs and checks the customers' "my orders" links.
+    #[arg(long, env = "ORDER_TRACKING_LINK_SECRET", default_value = DEV_LINK_SECRET, hide_default_value = true)]
+    link_secret: String,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +130,7 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         carrier_api: args.carrier_api.clone(),
         allow_loopback_webhooks: args.allow_loopback_webhooks,
         public_url: args.public_url.clone(),
+        link_secret: args.link_secret.clone(),
     })
 }
 

@@ -45,7 +45,7 @@ async fn staff_move_an_order_on_the_board_and_the_customer_page_follows_live() {
 }
 
 #[tokio::test]
-async fn a_manager_narrows_the_board_to_a_store_and_sees_the_analytics_drawn() {
+async fn a_manager_narrows_the_board_to_a_store_acknowledges_an_issue_and_sees_the_analytics() {
     let server = start_with_tenants(json!({"tenants": {"acme": {"stores": {
         "soho": {"name": "SoHo"}, "tribeca": {"name": "Tribeca"}
     }}}}));
@@ -61,6 +61,12 @@ async fn a_manager_narrows_the_board_to_a_store_and_sees_the_analytics_drawn() {
         }
         placed.push(id);
     }
+    let issue = json!({"kind": "missing_item", "severity": "critical", "summary": "no rice"});
+    let path = format!("/orders/{}/issues", placed[0]);
+    server
+        .call(reqwest::Method::POST, &path, Some(&manager), Some(&issue))
+        .await
+        .expect(201);
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../e2e");
     std::fs::create_dir_all(&screenshots).unwrap();
     let envs = [

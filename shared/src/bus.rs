@@ -4,13 +4,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::order::{Disposition, Event, EventBody, FlagKind};
+use crate::order::{Disposition, Event, EventBody, FlagKind, IssueStep};
 
 /// The `source` of every entry we put on the bus.
 pub const SOURCE: &str = "order-tracking";
 
 /// Every detail-type [`entry`] gives an event.
-pub const DETAIL_TYPES: [&str; 15] = [
+pub const DETAIL_TYPES: [&str; 19] = [
     "OrderPlaced",
     "OrderStatusChanged",
     "LateFactRecorded",
@@ -26,6 +26,10 @@ pub const DETAIL_TYPES: [&str; 15] = [
     "DeliveryUpdated",
     "NotifyPrefsSet",
     "NotificationRecorded",
+    "OrderIssueOpened",
+    "OrderIssueAcknowledged",
+    "OrderIssueAssigned",
+    "OrderIssueResolved",
 ];
 
 /// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
@@ -143,6 +147,15 @@ pub fn entry(event: &Event) -> BusEntry {
         EventBody::NotificationRecorded(record) => {
             ("NotificationRecorded", json!({ "notification": record }))
         }
+        EventBody::Issue(news) => (
+            match news.step {
+                IssueStep::Opened { .. } => "OrderIssueOpened",
+                IssueStep::Acknowledged => "OrderIssueAcknowledged",
+                IssueStep::Assigned { .. } => "OrderIssueAssigned",
+                IssueStep::Resolved { .. } => "OrderIssueResolved",
+            },
+            json!({ "issue": news }),
+        ),
         EventBody::DeliveryUpdated(news) => {
             // The driver's phone number stays with us.
             let mut news = news.clone();

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{AuthError, Forbidden, JwtKeys, Principal};
+use crate::order::decide::Rejection;
 use crate::ports::StoreError;
 use crate::service::ServiceError;
 
@@ -101,6 +102,15 @@ impl From<ServiceError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "Version conflict", detail)
                     .with("current_status", status)
                     .with("current_version", version)
+            }
+            // An issue someone has already taken this step on: the
+            // caller's view of it is behind, as in a lost race.
+            ServiceError::Rejected(refusal)
+                if matches!(refusal.rejection, Rejection::IssueClosed { .. }) =>
+            {
+                Problem::new(StatusCode::CONFLICT, "Issue conflict", detail)
+                    .with("current_status", &refusal.status)
+                    .with("current_version", refusal.version)
             }
             ServiceError::Rejected(refusal) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

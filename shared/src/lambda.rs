@@ -136,6 +136,16 @@ pub fn live_from_env(budget: std::time::Duration) -> Live {
     }
 }
 
+/// The key of the customers' "my orders" links (`LINK_SECRET`, from the
+/// template's generated secret); none without one, and then no message
+/// carries a link and no link opens anything.
+pub fn links_from_env() -> Option<crate::notify::LinkKey> {
+    std::env::var("LINK_SECRET")
+        .ok()
+        .filter(|secret| !secret.is_empty())
+        .map(|secret| crate::notify::LinkKey::new(secret.as_bytes()))
+}
+
 /// One store in each of the parts the functions use.
 struct Stores {
     orders: Arc<dyn OrderStore>,

@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::merchant::{Delivery, Endpoint};
 use crate::notify::Message;
-use crate::order::inbound::{Inbound, TrackingCode, TrackingLink};
+use crate::order::inbound::{Inbound, PaymentKind, TrackingCode, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 
 /// An order as a command needs it: the head and its parked facts, read together.
@@ -76,6 +76,8 @@ pub struct ListQuery {
     pub customer_id: Option<String>,
     /// Only orders of these stores; `None` for all of the tenant's.
     pub stores: Option<Vec<String>>,
+    /// Only orders whose payment stands so.
+    pub payment: Option<PaymentFilter>,
     /// Only flagged or overdue orders (as of `now`), or only healthy ones.
     pub stalled: Option<bool>,
     pub now: Option<DateTime<Utc>>,
@@ -85,11 +87,44 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// Whether an order of `store` passes the store filter.
-    pub fn wants_store(&self, store: &str) -> bool {
+    /// Whether an order passes the filters a store may test on the summary
+    /// rather than in its query: the stores and the payment.
+    pub fn wants(&self, summary: &OrderSummary) -> bool {
+        let store = &summary.store;
         self.stores
             .as_ref()
             .is_none_or(|stores| stores.iter().any(|s| s == store))
+            && self.payment.is_none_or(|p| p.matches(summary.payment))
+    }
+}
+
+/// Where an order's payment stands, as lists filter it (seed 003's "orders
+/// with payment issues").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentFilter {
+    /// No news from a payment provider yet.
+    Pending,
+    Paid,
+    Failed,
+    Refunded,
+    Canceled,
+}
+
+impl PaymentFilter {
+    /// The standing news this filter asks for; `None` for none yet.
+    pub fn standing(self) -> Option<PaymentKind> {
+        match self {
+            PaymentFilter::Pending => None,
+            PaymentFilter::Paid => Some(PaymentKind::Succeeded),
+            PaymentFilter::Failed => Some(PaymentKind::Failed),
+            PaymentFilter::Refunded => Some(PaymentKind::Refunded),
+            PaymentFilter::Canceled => Some(PaymentKind::Canceled),
+        }
+    }
+
+    pub fn matches(self, standing: Option<PaymentKind>) -> bool {
+        self.standing() == standing
     }
 }
 

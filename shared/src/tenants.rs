@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::FulfilmentType;
 use crate::notify::NotificationPolicy;
+use crate::order::issue::AckMinutes;
 use crate::order::{OrderPolicy, DEFAULT_STORE};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,10 @@ pub struct TenantSettings {
     /// What customers are told, by which channel.
     #[serde(default)]
     pub notifications: NotificationPolicy,
+    /// How long an open issue may wait for acknowledgement, by severity
+    /// (`{"critical": 10}`), over the defaults.
+    #[serde(default)]
+    pub issue_ack_minutes: AckMinutes,
     /// The tenant's stores (restaurants, shops) by id. Listed, an order must
     /// name one of them unless there is only one; unlisted, any store id is
     /// taken and an order naming none belongs to [`DEFAULT_STORE`].
@@ -114,6 +119,7 @@ impl TenantSettings {
             tracking_pending_minutes: self.tracking_pending_minutes,
             stale_scan_minutes: self.stale_scan_minutes,
             parked_minutes: self.parked_minutes,
+            issue_ack_minutes: self.issue_ack_minutes.clone(),
         }
     }
 

@@ -305,6 +305,15 @@ pub struct TrackedShipment {
     pub tracking_code: Option<String>,
     pub tracking_url: Option<String>,
     pub message: String,
+    /// The carrier's delivery estimate, while the parcel is on its way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    /// The carrier's last scan: when, and where (a facility or a city, as
+    /// the carrier names it — never the customer's address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_scan_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_location: Option<String>,
 }
 
 /// City-level destination only: no street, no name.
@@ -468,5 +477,22 @@ fn tracked_shipment(s: &Shipment) -> TrackedShipment {
         tracking_code: s.tracking_code.clone(),
         tracking_url: link::safe(s.tracking_url.as_deref()),
         message: message.to_string(),
+        estimated_delivery: s.estimated_delivery.filter(|_| on_the_way(s.status)),
+        last_scan_at: s.last_scan_at,
+        last_location: s.location.clone(),
     }
+}
+
+/// Whether a parcel is still to arrive, so an estimate means something.
+fn on_the_way(status: ShipmentStatus) -> bool {
+    matches!(
+        status,
+        ShipmentStatus::LabelCreated
+            | ShipmentStatus::InTransit
+            | ShipmentStatus::Delayed
+            | ShipmentStatus::OutForDelivery
+            | ShipmentStatus::DeliveryAttempted
+            | ShipmentStatus::ActionRequired
+            | ShipmentStatus::Stale
+    )
 }

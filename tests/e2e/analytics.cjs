@@ -1,6 +1,6 @@
 // The board of a tenant with two stores: the store selector narrows the
-// columns to one store, and the Analytics tab draws the SLA report as
-// charts (a screenshot lands in SCREENSHOTS). Run by tests/browser.rs with
+// columns to one store, an order's critical issue is acknowledged from its
+// detail, and the Analytics tab draws the SLA report as charts (a screenshot lands in SCREENSHOTS). Run by tests/browser.rs with
 // BASE, TOKEN, SOHO_ORDER, TRIBECA_ORDER and SCREENSHOTS set.
 const { run } = require("./launch.cjs");
 
@@ -19,6 +19,14 @@ run(async (browser) => {
   await board.waitForSelector(`.card[data-order-id="${SOHO_ORDER}"]`);
   await board.selectOption("#store", "");
   await board.waitForSelector(`.card[data-order-id="${TRIBECA_ORDER}"]`);
+
+  // The order with a critical issue says so on its card; staff acknowledge
+  // it from the detail.
+  await board.waitForSelector(`.card[data-order-id="${SOHO_ORDER}"] .severity-critical`);
+  await board.click(`.card[data-order-id="${SOHO_ORDER}"]`);
+  await board.click('#detail .issue[data-issue-state="open"] button[data-issue-step="acknowledged"]');
+  await board.waitForSelector('#detail .issue[data-issue-state="acknowledged"]');
+  await board.click('#detail button.secondary');
 
   await board.click("#tab-analytics");
   await board.waitForSelector('body[data-analytics="drawn"]');

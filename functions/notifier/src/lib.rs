@@ -226,14 +226,18 @@ pub async fn from_env() -> Result<Notifier, order_core::lambda::Error> {
     backends
         .merchants
         .tell_through(outbound.clone(), backends.service.tenants());
+    let mut notifications = Notifications::new(
+        backends.service,
+        backends.claims,
+        outbound,
+        var("TRACKING_URL")?,
+    );
+    if let Some(links) = order_core::lambda::links_from_env() {
+        notifications = notifications.with_links(links);
+    }
     Ok(Notifier {
         merchants: backends.merchants,
-        notifications: Arc::new(Notifications::new(
-            backends.service,
-            backends.claims,
-            outbound,
-            var("TRACKING_URL")?,
-        )),
+        notifications: Arc::new(notifications),
         later: Arc::new(queue::Sqs::new(
             aws_sdk_sqs::Client::new(&config),
             queue_url,

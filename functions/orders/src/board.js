@@ -64,7 +64,8 @@ function renderBoard() {
       ...list.map((o) => el("div", { class: "card", "data-order-id": o.id, "data-status": o.status, onclick: () => openOrder(o.id) },
         el("div", {}, o.id.slice(0, 12) + "…"),
         el("div", { class: "muted" }, o.customer_id + " · " + (o.total / 100).toFixed(2) + " " + o.currency),
-        el("div", {}, ...(o.flags || []).map((f) => el("span", { class: "flag" }, f.replaceAll("_", " ")))),
+        el("div", {}, ...(o.issue ? [el("span", { class: "flag severity-" + o.issue }, o.issue + " issue")] : []),
+          ...(o.flags || []).map((f) => el("span", { class: "flag" }, f.replaceAll("_", " ")))),
         el("div", { class: "muted" }, when(o.updated_at)))))));
 }
 
@@ -117,6 +118,19 @@ async function openOrder(id) {
       el("button", { class: "secondary", onclick: post("/notes", () => ({ text: prompt("Note") || "" })) }, "Add note"),
       el("button", { class: "secondary", onclick: post("/flags/resolve", () => ({ reason: prompt("How was it resolved?") || "" })) }, "Resolve flags"),
       el("button", { class: "secondary", onclick: post("/refetch", () => ({})) }, "Re-fetch carrier")),
+    el("h3", {}, "Issues"),
+    ...((o.issues || []).length ? o.issues.map((i) => el("div", { class: "issue", "data-issue": i.issue_id, "data-issue-state": i.state },
+      el("span", { class: "flag severity-" + i.severity }, i.severity), " " + i.kind.replaceAll("_", " ") + " · " + i.summary + " · " + i.state +
+        (i.assignee ? " · " + i.assignee : "") + (i.resolution ? " · " + i.resolution : ""),
+      ...(i.state === "open" ? [el("button", { class: "secondary", "data-issue-step": "acknowledged", onclick: post("/issues/" + i.issue_id, () => ({ step: "acknowledged" })) }, "Acknowledge")] : []),
+      ...(i.state !== "resolved" ? [
+        el("button", { class: "secondary", "data-issue-step": "assigned", onclick: post("/issues/" + i.issue_id, () => ({ step: "assigned", assignee: prompt("Assign to") || "" })) }, "Assign"),
+        el("button", { class: "secondary", "data-issue-step": "resolved", onclick: post("/issues/" + i.issue_id, () => ({ step: "resolved", resolution: prompt("How was it resolved?") || "" })) }, "Resolve")] : []))) : [el("div", { class: "muted" }, "none")]),
+    el("div", { class: "actions" },
+      el("button", { class: "secondary", "data-open-issue": "", onclick: post("/issues", () => ({
+        kind: prompt("Kind: missing_item, damaged, late, wrong_address, payment_problem, delivery_exception, other", "other") || "other",
+        severity: prompt("Severity: low, medium, high, critical", "medium") || "medium",
+        summary: prompt("What is wrong?") || "" })) }, "Open issue")),
     el("h3", {}, "Flags"),
     ...(o.flags.length ? o.flags.map((f) => el("div", {}, el("span", { class: "flag" }, f.kind), " " + f.reason)) : [el("div", { class: "muted" }, "none")]),
     el("h3", {}, "Parked facts"),
@@ -138,6 +152,7 @@ async function showHealth() {
   $("health").replaceChildren(...(health.orders.length ? health.orders.map((h) =>
     el("div", { class: "entry", "data-health-order": h.id },
       el("strong", {}, h.id + " · " + h.status + " · " + h.age_minutes + " min"),
+      ...(h.order_issues || []).map((i) => el("div", {}, el("span", { class: "flag severity-" + i.severity }, i.severity), " " + i.kind.replaceAll("_", " ") + " · " + i.summary + " · " + i.state)),
       ...h.issues.map((i) => el("div", {}, el("span", { class: "flag" }, i.kind + " L" + i.level), " " + i.reason + " → " + i.suggested_actions.join(", "))),
       el("button", { onclick: () => openOrder(h.id) }, "Open"))) : [el("p", {}, "Nothing is stuck.")]));
 }

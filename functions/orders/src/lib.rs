@@ -16,7 +16,7 @@ use order_core::http::{ApiJson, ApiPath, ApiQuery, Problem};
 use order_core::live::Live;
 use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
-use order_core::ports::{ListQuery, Tickets};
+use order_core::ports::{ListQuery, PaymentFilter, Tickets};
 use order_core::service::{
     FactOutcome, HealthEntry, Merchants, OrderService, SweepReport, TransitionRequest,
 };
@@ -27,6 +27,7 @@ const MAX_PAGE: usize = 200;
 
 mod board;
 mod endpoints;
+mod issues;
 mod reports;
 
 /// The service and where live updates come from.
@@ -62,6 +63,8 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
             put(correct_tracking),
         )
         .route("/orders/{id}/notes", post(add_note))
+        .route("/orders/{id}/issues", post(issues::open))
+        .route("/orders/{id}/issues/{issue_id}", post(issues::step))
         .route("/orders/{id}/flags/resolve", post(resolve_flags))
         .route("/orders/{id}/parked/{event_id}", post(settle_parked))
         .route("/orders/{id}/refetch", post(refetch))
@@ -317,6 +320,7 @@ async fn feed(
 struct ListParams {
     status: Option<String>,
     store: Option<String>,
+    payment: Option<PaymentFilter>,
     customer_id: Option<String>,
     stalled: Option<bool>,
     cursor: Option<String>,
@@ -338,6 +342,7 @@ async fn list_orders(
         status: params.status,
         customer_id: params.customer_id,
         stores: params.store.filter(|s| !s.is_empty()).map(|s| vec![s]),
+        payment: params.payment,
         stalled: params.stalled,
         after: cursor(params.cursor.as_deref())?,
         limit: page_size(params.limit)?,

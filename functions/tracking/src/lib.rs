@@ -10,25 +10,31 @@ mod page;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use order_core::deadline::Deadline;
 use order_core::http::{ApiPath, Problem};
 use order_core::live::{self, CustomerChannel, Live};
+use order_core::notify::{LinkError, LinkKey};
 use order_core::order::NotifyPrefs;
-use order_core::service::OrderService;
+use order_core::service::{MyOrder, OrderService};
 use order_core::views::TrackingView;
 
 #[derive(Clone)]
 struct App {
     service: Arc<OrderService>,
     live: Live,
+    /// Checks "my orders" links; without one, no link opens anything.
+    links: Option<LinkKey>,
 }
 
-pub fn router(service: Arc<OrderService>, live: Live) -> Router {
+pub fn router(service: Arc<OrderService>, live: Live, links: Option<LinkKey>) -> Router {
     Router::new()
+        .route("/my-orders/{link}", get(my_orders))
+        .route("/my/{link}", get(page::my_orders_page))
+        .route("/my/app.js", get(page::my_orders_script))
         .route("/track/{public_id}", get(track))
         .route("/track/{public_id}/events", get(stream))
         .route(
@@ -43,7 +49,39 @@ pub fn router(service: Arc<OrderService>, live: Live) -> Router {
         .route("/t/{public_id}", get(page::tracking_page))
         .route("/t/app.js", get(page::script))
         .route("/t/app.css", get(page::stylesheet))
-        .with_state(App { service, live })
+        .with_state(App {
+            service,
+            live,
+            links,
+        })
+}
+
+#[derive(serde::Serialize)]
+struct MyOrders {
+    orders: Vec<MyOrder>,
+}
+
+/// The orders a signed "my orders" link opens: 404 for a link that is not
+/// ours, 410 for one past its date.
+async fn my_orders(
+    State(app): State<App>,
+    ApiPath(link): ApiPath<String>,
+) -> Result<Json<MyOrders>, Problem> {
+    let not_ours = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            LinkError::Forged.to_string(),
+        )
+    };
+    let key = app.links.as_ref().ok_or_else(not_ours)?;
+    let public_id = key.verify(&link, app.service.now()).map_err(|e| match e {
+        LinkError::Forged => not_ours(),
+        LinkError::Expired => Problem::new(StatusCode::GONE, "Link expired", e.to_string()),
+    })?;
+    Ok(Json(MyOrders {
+        orders: app.service.my_orders(&public_id).await?,
+    }))
 }
 
 async fn track(

@@ -6,7 +6,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     // where it cannot, a stream polls the table and ends before the
     // function's timeout, and the browser reconnects with Last-Event-ID.
     let live = order_core::lambda::live_from_env(std::time::Duration::from_secs(50));
-    let app = order_core::lambda::app(tracking::router(service, live));
+    let links = order_core::lambda::links_from_env();
+    let app = order_core::lambda::app(tracking::router(service, live, links));
     // The function URL is in response-streaming mode (live updates).
     lambda_http::run_with_streaming_response(app).await
 }

@@ -27,6 +27,22 @@ pub async fn tracking_page(
     pages::live_page(&html, app.live.socket())
 }
 
+/// The customer's "my orders" page for a signed link (checked when the
+/// page asks for the orders).
+pub async fn my_orders_page(ApiPath(link): ApiPath<String>) -> Response {
+    // Only the link's own characters reach the page, as data.
+    let link: String = link
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+        .take(256)
+        .collect();
+    pages::html(include_str!("my.html").replace("{{LINK}}", &link))
+}
+
+pub async fn my_orders_script() -> Response {
+    pages::script(include_str!("my.js"))
+}
+
 pub async fn script() -> Response {
     pages::script(include_str!("tracking.js"))
 }

@@ -68,6 +68,19 @@ function render(view) {
     message.className = "muted";
     text(message, s.message);
     div.append(line, message);
+    if (s.estimated_delivery) {
+      const eta = document.createElement("div");
+      eta.dataset.eta = s.estimated_delivery;
+      text(eta, "Expected " + when(s.estimated_delivery));
+      div.append(eta);
+    }
+    if (s.last_scan_at || s.last_location) {
+      const scan = document.createElement("div");
+      scan.className = "muted";
+      scan.dataset.lastScan = "";
+      text(scan, "Last scan" + (s.last_location ? ": " + s.last_location : "") + (s.last_scan_at ? " · " + when(s.last_scan_at) : ""));
+      div.append(scan);
+    }
     return div;
   }));
 

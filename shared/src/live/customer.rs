@@ -42,7 +42,8 @@ pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
         EventBody::FlagRaised { .. }
         | EventBody::FlagsCleared { .. }
         | EventBody::NoteAdded { .. }
-        | EventBody::NotificationRecorded(_) => return None,
+        | EventBody::NotificationRecorded(_)
+        | EventBody::Issue(_) => return None,
         EventBody::NotifyPrefsSet(_) => ("preferences", None),
     };
     Some(CustomerUpdate {

@@ -18,13 +18,16 @@ pub struct Message {
 }
 
 /// The message telling `head`'s customer how their order stands, as
-/// `view` says it, by `channel`; `None` without an address or number.
+/// `view` says it, by `channel`; `None` without an address or number. An
+/// email also carries `all_orders`, the customer's signed "my orders" link,
+/// when there is one.
 pub fn render(
     channel: Channel,
     head: &Head,
     view: &TrackingView,
     sender: &str,
     tracking_url: &str,
+    all_orders: Option<&str>,
 ) -> Option<Message> {
     let link = format!(
         "{}/t/{}",
@@ -40,8 +43,12 @@ pub fn render(
                     by.format("%A %-d %B, %H:%M UTC")
                 ));
             }
+            text.push_str(&format!("\nFollow your order: {link}\n"));
+            if let Some(all) = all_orders {
+                text.push_str(&format!("All your orders with us: {all}\n"));
+            }
             text.push_str(&format!(
-                "\nFollow your order: {link}\n\n— {sender}\n\nTo stop these messages, open the link and turn updates off.\n"
+                "\n— {sender}\n\nTo stop these messages, open the link and turn updates off.\n"
             ));
             let subject = format!("{sender}: {}", view.label);
             (head.contact.email.clone()?, Some(subject), text)

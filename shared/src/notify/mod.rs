@@ -8,8 +8,10 @@
 
 pub mod decide;
 pub mod message;
+pub mod orders_link;
 mod policy;
 
 pub use decide::{decide, Verdict};
 pub use message::Message;
+pub use orders_link::{LinkError, LinkKey, LINK_LIFETIME};
 pub use policy::{news, settings, NotificationPolicy};

@@ -14,6 +14,7 @@ use super::head::Head;
 use crate::lifecycle::{Lifecycle, ShipmentStatus};
 
 use super::flags::StallReason;
+use super::issue::IssueState;
 
 /// Defaults when neither the lifecycle nor the tenant says otherwise.
 pub const TRACKING_PENDING_MINUTES: u32 = 24 * 60;
@@ -99,6 +100,23 @@ pub fn deadlines(head: &Head, lifecycle: &Lifecycle) -> Vec<Deadline> {
                 });
             }
         }
+    }
+    // An issue waits for a person whatever the order's status: a damaged
+    // parcel is reported after delivery.
+    for issue in head.issues.iter().filter(|i| i.state == IssueState::Open) {
+        let window = head
+            .policy
+            .issue_ack_minutes
+            .get(&issue.severity)
+            .copied()
+            .unwrap_or_else(|| issue.severity.ack_minutes());
+        all.push(Deadline {
+            reason: StallReason::IssueUnacknowledged {
+                issue_id: issue.issue_id.clone(),
+            },
+            since: issue.opened_at,
+            at: issue.opened_at + minutes(window),
+        });
     }
     for p in &head.parked {
         let window = head.policy.parked_minutes.unwrap_or(PARKED_MINUTES);

@@ -11,6 +11,7 @@
 mod command;
 mod draft;
 mod intake;
+mod issues;
 mod status;
 mod upkeep;
 
@@ -20,6 +21,7 @@ pub use command::{
 };
 pub use draft::MAX_CLOCK_SKEW;
 pub use intake::{record_inbound, rollup};
+pub use issues::{issue_step, open_issue, MAX_ISSUES};
 pub use status::{
     customer_cancellation, next_actions, place_order, record_fact, settle_parked,
     substitution_answer, transition, ParkedAction, Settlement,

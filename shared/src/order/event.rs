@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::flags::{FlagKind, StallReason};
 use super::head::{default_store, Contact, LineItem, OrderPolicy, ShippingSnapshot};
 use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
+use super::issue::IssueNews;
 use super::notification::{NotificationRecord, NotifyPrefs};
 use super::shipment::TrackingInput;
 use crate::lifecycle::{Actor, FulfilmentType};
@@ -81,6 +82,8 @@ pub enum EventBody {
     NotifyPrefsSet(NotifyPrefs),
     /// The notifier told the customer an event's news, or did not and why.
     NotificationRecorded(NotificationRecord),
+    /// An order issue was opened, acknowledged, assigned or resolved.
+    Issue(IssueNews),
 }
 
 impl EventBody {
@@ -98,6 +101,7 @@ impl EventBody {
             EventBody::DeliveryUpdated(_) => "delivery_updated",
             EventBody::NotifyPrefsSet(_) => "notify_prefs_set",
             EventBody::NotificationRecorded(_) => "notification_recorded",
+            EventBody::Issue(_) => "issue",
         }
     }
 }

@@ -49,13 +49,17 @@ pub enum StallReason {
     NoScan { shipment_id: String },
     /// A fact has waited too long for the states it needs.
     ParkedTooLong { event_id: String },
+    /// An order issue has waited too long for someone to acknowledge it.
+    IssueUnacknowledged { issue_id: String },
 }
 
 impl StallReason {
     /// Parked facts need a person's judgement; the rest are stalls.
     pub fn flag(&self) -> FlagKind {
         match self {
-            StallReason::ParkedTooLong { .. } => FlagKind::NeedsReview,
+            StallReason::ParkedTooLong { .. } | StallReason::IssueUnacknowledged { .. } => {
+                FlagKind::NeedsReview
+            }
             _ => FlagKind::Stalled,
         }
     }
@@ -73,6 +77,9 @@ impl StallReason {
             StallReason::ParkedTooLong { event_id } => {
                 format!("fact {event_id} has waited {time} for the states it needs")
             }
+            StallReason::IssueUnacknowledged { issue_id } => {
+                format!("issue {issue_id} has waited {time} for someone to acknowledge it")
+            }
         }
     }
 
@@ -83,6 +90,7 @@ impl StallReason {
             StallReason::TrackingPending { .. } => &["add_tracking", "note"],
             StallReason::NoScan { .. } => &["refetch_carrier", "correct_tracking", "note"],
             StallReason::ParkedTooLong { .. } => &["resolve_parked", "discard_parked", "advance"],
+            StallReason::IssueUnacknowledged { .. } => &["acknowledge_issue", "assign_issue"],
         }
     }
 }

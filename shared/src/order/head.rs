@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::flags::{Flag, FlagKind};
 use super::inbound::{DeliveryKind, Driver, GeoPoint, PaymentKind};
+use super::issue::{AckMinutes, OrderIssue, Severity};
 use super::notification::NotifyPrefs;
 use super::shipment::Shipment;
 use crate::lifecycle::FulfilmentType;
@@ -80,6 +81,10 @@ pub struct OrderPolicy {
     /// How long a parked fact may wait before staff review it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parked_minutes: Option<u32>,
+    /// How long an open issue may wait for acknowledgement, by severity,
+    /// over [`Severity::ack_minutes`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub issue_ack_minutes: AckMinutes,
 }
 
 /// Failed payment attempts after which the order is cancelled when it was
@@ -211,6 +216,9 @@ pub struct Head {
     /// What the customer chose to be told, from the tracking page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifyPrefs>,
+    /// Order issues, open and resolved, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<OrderIssue>,
 }
 
 /// One row of a board or list: enough to show and sort an order, small
@@ -238,6 +246,12 @@ pub struct OrderSummary {
     pub parked: usize,
     #[serde(default)]
     pub tracking_pending: bool,
+    /// The payment's standing news; none before any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentKind>,
+    /// The most severe open issue's severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<Severity>,
 }
 
 /// Where a head's fields live when a store keeps them apart, as the
@@ -281,7 +295,19 @@ impl Head {
             flags: self.flags.iter().map(|f| f.kind).collect(),
             parked: self.parked.len(),
             tracking_pending: self.tracking_pending(),
+            payment: self.payment.as_ref().map(|p| p.status),
+            issue: self.open_issues().map(|i| i.severity).max(),
         }
+    }
+
+    pub fn open_issues(&self) -> impl Iterator<Item = &OrderIssue> {
+        self.issues.iter().filter(|i| i.is_open())
+    }
+
+    /// Whether staff should look at it: it is flagged or has an open issue.
+    /// What the stores index as `flagged`, so the health view finds it.
+    pub fn needs_attention(&self) -> bool {
+        !self.flags.is_empty() || self.open_issues().next().is_some()
     }
 
     pub fn has_flag(&self, kind: FlagKind) -> bool {

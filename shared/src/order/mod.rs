@@ -7,6 +7,7 @@ mod event;
 mod flags;
 mod head;
 pub mod inbound;
+pub mod issue;
 pub mod limits;
 pub mod link;
 mod notification;
@@ -22,6 +23,7 @@ pub use head::{
     Address, Contact, DeliveryInfo, Head, LineItem, OrderPolicy, OrderSummary, ParkedRef,
     PaymentInfo, ShippingSnapshot, DEFAULT_STORE, MAX_PAYMENT_FAILURES,
 };
+pub use issue::{IssueKind, IssueNews, IssueState, IssueStep, OrderIssue, Severity};
 pub use limits::{MAX_CARRIER, MAX_TRACKING_CODE};
 pub use notification::{Channel, NotificationRecord, NotifyPrefs, Suppressed};
 pub use shipment::{Shipment, TrackingInput};

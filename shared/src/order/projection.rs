@@ -10,6 +10,7 @@ use super::head::{DeliveryInfo, Head, ParkedRef, PaymentInfo, MAX_PAYMENT_FAILUR
 use super::inbound::{
     normalise_tracking, DeliveryNews, GeoPoint, PaymentKind, PaymentNews, ShipmentNews,
 };
+use super::issue::{self, IssueStep};
 use super::shipment::{Shipment, TrackingInput};
 use crate::lifecycle::{Lifecycle, ShipmentStatus};
 
@@ -52,6 +53,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         sla_due_at: None,
         due_at: None,
         notify: None,
+        issues: Vec::new(),
     };
     let status = head.status.clone();
     stamp(&mut head, lifecycle, &status, event.occurred_at);
@@ -101,6 +103,15 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
         EventBody::DeliveryUpdated(news) => apply_delivery(head, news, event),
         EventBody::NotifyPrefsSet(prefs) => head.notify = Some(prefs.clone()),
         EventBody::NotificationRecorded(_) => {}
+        EventBody::Issue(news) => {
+            issue::apply(&mut head.issues, news, &event.source, event.recorded_at);
+            if !matches!(news.step, IssueStep::Opened { .. }) {
+                clear(
+                    head,
+                    |c| matches!(c, StallReason::IssueUnacknowledged { issue_id } if *issue_id == news.issue_id),
+                );
+            }
+        }
     }
     head.due_at = deadlines::next_due(head, lifecycle);
 }

@@ -317,7 +317,7 @@ impl OrderService {
     /// flags, parked facts). The view shows the order as the command left
     /// it, or, when facts waiting for a tracking code it attached applied
     /// after it, as they left it (read again only then).
-    async fn staff_command(
+    pub(super) async fn staff_command(
         &self,
         principal: &Principal,
         order_id: &str,
@@ -325,9 +325,19 @@ impl OrderService {
     ) -> Result<OrderView, ServiceError> {
         let target = Target::Owned(principal, order_id);
         let ((head, parked, lifecycle), applied) = self
-            .run_then(target, OnRace::Retry, |loaded, lifecycle, _| {
-                let decision = decide(loaded, lifecycle, &principal.origin())
-                    .map_err(|r| rejected(r, &loaded.head, lifecycle, principal.actor()))?;
+            .run_then(target, OnRace::Retry, |loaded, lifecycle, raced| {
+                let decision = decide(loaded, lifecycle, &principal.origin()).map_err(|r| {
+                    // Refused only because someone else got there first
+                    // (acknowledged the issue, resolved the flags): the
+                    // race's loser is told so.
+                    if raced {
+                        return ServiceError::Conflict {
+                            status: loaded.head.status.clone(),
+                            version: loaded.head.version,
+                        };
+                    }
+                    rejected(r, &loaded.head, lifecycle, principal.actor())
+                })?;
                 let answer = (
                     decision.head.clone(),
                     parked_after(&loaded.parked, &decision),

@@ -17,7 +17,7 @@ use super::reads::MAX_LOG;
 use super::{OrderService, ServiceError};
 use crate::lifecycle::Actor;
 use crate::metrics::{self, Metric};
-use crate::notify::{self, message, Verdict};
+use crate::notify::{self, message, LinkKey, Verdict, LINK_LIFETIME};
 use crate::order::decide::{self, Origin};
 use crate::order::{Event, NotificationRecord};
 use crate::ports::{Claims, Commit, Outbound, StoreError};
@@ -32,6 +32,8 @@ pub struct Notifications {
     outbound: Arc<dyn Outbound>,
     /// Where the tracking page is (`https://…`), for the link in every message.
     tracking_url: String,
+    /// Signs the customer's "my orders" link.
+    links: Option<LinkKey>,
 }
 
 impl Notifications {
@@ -46,6 +48,7 @@ impl Notifications {
             claims,
             outbound,
             tracking_url: tracking_url.into(),
+            links: None,
         }
     }
 
@@ -64,6 +67,21 @@ impl Notifications {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.service.clock.now()
+    }
+
+    /// Signs the "my orders" links messages carry (none without a key).
+    pub fn with_links(mut self, key: LinkKey) -> Self {
+        self.links = Some(key);
+        self
+    }
+
+    /// The customer's "my orders" page, open for [`LINK_LIFETIME`] from now.
+    fn orders_link(&self, public_id: &str, now: DateTime<Utc>) -> Option<String> {
+        let link = self.links.as_ref()?.sign(public_id, now + LINK_LIFETIME);
+        Some(format!(
+            "{}/my/{link}",
+            self.tracking_url.trim_end_matches('/')
+        ))
     }
 
     /// Decides, sends and records the notifications of the event `event_id`
@@ -105,11 +123,19 @@ impl Notifications {
                 Verdict::Send => {
                     let view = TrackingView::new(&head, &log, &lifecycle);
                     let sender = policy.sender.as_deref().unwrap_or(&head.tenant);
-                    let sent =
-                        match message::render(channel, &head, &view, sender, &self.tracking_url) {
-                            Some(message) => self.outbound.send(&head.tenant, &message).await,
-                            None => Err("no address".to_string()),
-                        };
+                    let all_orders = self.orders_link(&head.public_id, now);
+                    let message = message::render(
+                        channel,
+                        &head,
+                        &view,
+                        sender,
+                        &self.tracking_url,
+                        all_orders.as_deref(),
+                    );
+                    let sent = match message {
+                        Some(message) => self.outbound.send(&head.tenant, &message).await,
+                        None => Err("no address".to_string()),
+                    };
                     match sent {
                         Ok(id) => record.message_id = Some(id),
                         Err(e) => {

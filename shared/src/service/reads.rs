@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::lifecycle::Lifecycle;
 use crate::order::deadlines;
 use crate::order::limits;
-use crate::order::{Event, FlagKind, Head, OrderSummary};
+use crate::order::{Event, FlagKind, Head, OrderIssue, OrderSummary, Severity};
 use crate::ports::{ListQuery, Page};
 use crate::report::{
     self, GroupBy, Grouped, PeriodQuery, ReportPeriod, SlaReport, SpanQuery, SpanReport,
@@ -32,9 +32,17 @@ pub struct HealthEntry {
     pub public_id: String,
     pub status: String,
     pub customer_id: String,
-    /// Minutes since the oldest open flag (or the missed deadline).
+    /// Minutes since the oldest open flag, missed deadline or open order
+    /// issue.
     pub age_minutes: i64,
+    /// The most severe open order issue's severity: the view's first key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Flags and missed deadlines.
     pub issues: Vec<HealthIssue>,
+    /// Open order issues, most severe first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_issues: Vec<OrderIssue>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -83,14 +91,23 @@ impl HealthEntry {
                 });
             }
         }
-        let oldest = issues.iter().map(|i| i.raised_at).min().unwrap_or(now);
+        let mut order_issues: Vec<OrderIssue> = head.open_issues().cloned().collect();
+        order_issues.sort_by_key(|i| (std::cmp::Reverse(i.severity), i.opened_at));
+        let oldest = issues
+            .iter()
+            .map(|i| i.raised_at)
+            .chain(order_issues.iter().map(|i| i.opened_at))
+            .min()
+            .unwrap_or(now);
         HealthEntry {
             id: head.id.clone(),
             public_id: head.public_id.clone(),
             status: head.status.clone(),
             customer_id: head.customer_id.clone(),
             age_minutes: (now - oldest).num_minutes(),
+            severity: order_issues.first().map(|i| i.severity),
             issues,
+            order_issues,
         }
     }
 }
@@ -276,7 +293,8 @@ impl OrderService {
                 None => break,
             }
         }
-        entries.sort_by_key(|e| std::cmp::Reverse(e.age_minutes));
+        // The most severe open issue first, then the longest waiting.
+        entries.sort_by_key(|e| std::cmp::Reverse((e.severity, e.age_minutes)));
         Ok(entries)
     }
 

@@ -53,6 +53,7 @@ macro_rules! store_conformance_suite {
             events_page_by_sequence,
             lists_filter_by_tenant_status_and_customer_and_page,
             lists_filter_by_store,
+            lists_filter_by_payment_and_open_issues,
             stalled_and_due_look_ups_follow_deadlines,
             tracking_codes_are_kept_per_tenant_and_order,
             unmatched_facts_wait_once_per_event,

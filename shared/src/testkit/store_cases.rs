@@ -9,8 +9,9 @@ use super::fixtures::{advance, carrier, claim, create, placed, ship, shipping, s
 use crate::cursor::Cursor;
 use crate::lifecycle::Actor;
 use crate::order::decide::{self, Origin, StatusMove};
-use crate::order::{Disposition, Head, TrackingInput};
-use crate::ports::{Commit, IdempotencyRecord, ListQuery, OrderStore, StoreError};
+use crate::order::inbound::{Inbound, InboundFact, PaymentKind, PaymentNews, Subject};
+use crate::order::{Disposition, Head, IssueStep, Severity, TrackingInput};
+use crate::ports::{Commit, IdempotencyRecord, ListQuery, OrderStore, PaymentFilter, StoreError};
 
 pub async fn create_then_load_round_trips(store: Arc<dyn OrderStore>) {
     let d = placed("acme", "cus_1", 0);
@@ -424,6 +425,97 @@ pub async fn lists_filter_by_store(store: Arc<dyn OrderStore>) {
         ..query(&[], None, 50)
     };
     assert_eq!(store.list(&everyone).await.unwrap().items.len(), 7);
+}
+
+/// Lists by where the payment stands (seed 003's orders with payment
+/// problems); an order with an open issue is listed among those needing
+/// attention until the issue is resolved.
+pub async fn lists_filter_by_payment_and_open_issues(store: Arc<dyn OrderStore>) {
+    let lifecycle = shipping();
+    let pay = |head: &Head, kind: PaymentKind, n: i64| {
+        let inbound = Inbound {
+            source: "payment:stripe".into(),
+            event_id: format!("evt_{}_{n}", head.id),
+            occurred_at: t(n),
+            subject: Subject::Order {
+                order_id: head.id.clone(),
+            },
+            fact: InboundFact::Payment(PaymentNews {
+                kind,
+                reference: "pi_1".into(),
+                amount: Some(100),
+                currency: None,
+                message: None,
+            }),
+        };
+        decide::record_inbound(head, &[], &lifecycle, &inbound, t(n))
+    };
+    let waiting = create(&store, "acme", "cus_1", 0).await;
+    let failed = create(&store, "acme", "cus_1", 1).await;
+    let paid = create(&store, "acme", "cus_2", 2).await;
+    let failed_decision = pay(&failed, PaymentKind::Failed, 3);
+    let failed = failed_decision.head.clone();
+    store.commit(&Commit::of(failed_decision)).await.unwrap();
+    store
+        .commit(&Commit::of(pay(&paid, PaymentKind::Succeeded, 4)))
+        .await
+        .unwrap();
+
+    let listed = |payment: PaymentFilter, customer: Option<&str>| {
+        let store = store.clone();
+        let query = ListQuery {
+            tenant: "acme".into(),
+            payment: Some(payment),
+            customer_id: customer.map(Into::into),
+            limit: 50,
+            ..ListQuery::default()
+        };
+        async move {
+            let page = store.list(&query).await.unwrap();
+            page.items.into_iter().map(|o| o.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(PaymentFilter::Failed, None).await,
+        [failed.id.as_str()]
+    );
+    assert_eq!(
+        listed(PaymentFilter::Failed, Some("cus_1")).await,
+        [failed.id.as_str()]
+    );
+    assert_eq!(
+        listed(PaymentFilter::Pending, None).await,
+        [waiting.id.as_str()]
+    );
+    assert_eq!(listed(PaymentFilter::Paid, None).await, [paid.id.as_str()]);
+    assert!(listed(PaymentFilter::Refunded, None).await.is_empty());
+
+    // The failed payment opened an issue: the order needs attention until
+    // it is resolved, whether or not anything is overdue.
+    let attention = ListQuery {
+        tenant: "acme".into(),
+        stalled: Some(true),
+        now: Some(t(5)),
+        limit: 50,
+        ..ListQuery::default()
+    };
+    let needing = store.list(&attention).await.unwrap();
+    assert_eq!(needing.items.len(), 1);
+    assert_eq!(needing.items[0].issue, Some(Severity::High));
+    let issue = failed.issues[0].issue_id.clone();
+    let resolved = decide::issue_step(
+        &failed,
+        &lifecycle,
+        &staff(),
+        &issue,
+        IssueStep::Resolved {
+            resolution: "customer paid by phone".into(),
+        },
+        t(6),
+    )
+    .unwrap();
+    store.commit(&Commit::of(resolved)).await.unwrap();
+    assert!(store.list(&attention).await.unwrap().items.is_empty());
 }
 
 pub async fn stalled_and_due_look_ups_follow_deadlines(store: Arc<dyn OrderStore>) {

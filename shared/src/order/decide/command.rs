@@ -93,6 +93,10 @@ pub enum Rejection {
     UnknownParkedFact(String),
     #[error("no shipment {0}")]
     UnknownShipment(String),
+    #[error("no issue {0}")]
+    UnknownIssue(String),
+    #[error("issue {issue_id} cannot take that step: {why}")]
+    IssueClosed { issue_id: String, why: String },
 }
 
 impl Actor {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::command::{Decision, Origin};
 use super::draft::{clamp, Draft};
+use super::issues;
 use crate::lifecycle::{Actor, Lifecycle, StateRole};
 use crate::order::event::{Disposition, Event, EventBody, StatusFact};
 use crate::order::flags::FlagKind;
@@ -126,6 +127,11 @@ pub fn record_inbound(
             role.map(|r| (r, news.message.clone(), at))
         }
     };
+    // Bad news (a failed payment, a carrier's exception, a failed drop-off)
+    // is also an issue someone must own.
+    if let Some(issue) = issues::automatic(head, &inbound.fact) {
+        draft.push(&origin, at, issue);
+    }
     let Some((role, reason, claim_at)) = claim else {
         return draft.finish(Disposition::Applied);
     };

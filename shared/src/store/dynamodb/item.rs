@@ -152,7 +152,7 @@ pub(super) fn head_changes(head: &Head, parts: &Parts) -> Result<HeadChanges, St
         ("version", AttributeValue::N(head.version.to_string())),
         ("status", s(&head.status)),
         // What the `stalled` filter of a list tests, with `due_key`.
-        ("flagged", AttributeValue::Bool(!head.flags.is_empty())),
+        ("flagged", AttributeValue::Bool(head.needs_attention())),
         ("updated", s(keys::updated(head.updated_at, &head.id))),
     ];
     let mut remove = Vec::new();

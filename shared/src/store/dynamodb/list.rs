@@ -27,8 +27,8 @@ const BATCH_GET_ROUNDS: u32 = 8;
 impl DynamoStore {
     /// The tenant's orders from the index that copies what a list shows;
     /// the status and stalled filters are tested by DynamoDB as it reads,
-    /// the store filter here (the store is inside the card), at the same
-    /// price: a filter saves no read units either way.
+    /// the store and payment filters here (they are inside the card and the
+    /// marks), at the same price: a filter saves no read units either way.
     pub(super) async fn list_tenant(
         &self,
         query: &ListQuery,
@@ -89,7 +89,7 @@ impl DynamoStore {
             self.usage.record(false, out.consumed_capacity());
             for entry in out.items() {
                 let summary = item::summary(entry)?;
-                if query.wants_store(&summary.store) {
+                if query.wants(&summary) {
                     listed.push(summary);
                 }
             }
@@ -135,7 +135,7 @@ impl DynamoStore {
             let position = keys::updated(summary.updated_at, &summary.id);
             let stalled = !summary.flags.is_empty() || summary.due_at.is_some_and(|d| ts(d) <= now);
             let wanted = query.status.as_ref().is_none_or(|s| *s == summary.status)
-                && query.wants_store(&summary.store)
+                && query.wants(&summary)
                 && query.stalled.is_none_or(|want| want == stalled)
                 && after.as_ref().is_none_or(|after| position < *after);
             if wanted {

@@ -106,7 +106,7 @@ pub(super) fn check(conn: &Connection, p: &Prepared) -> Result<(), StoreError> {
 fn write_head(conn: &Connection, p: &Prepared) -> rusqlite::Result<()> {
     let (commit, head) = (&p.commit, &p.commit.head);
     let due = head.due_at.map(ts);
-    let flagged = !head.flags.is_empty();
+    let flagged = head.needs_attention();
     if commit.expected_version == 0 {
         return conn
             .prepare_cached(

@@ -210,6 +210,21 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page<OrderSum
         ));
         args.extend(stores.iter().map(|s| s.clone().into()));
     }
+    if let Some(payment) = query.payment {
+        match payment.standing() {
+            None => sql.push_str(" AND json_extract(body, '$.payment') IS NULL"),
+            Some(kind) => {
+                sql.push_str(" AND json_extract(body, '$.payment.status') = ?");
+                args.push(
+                    serde_json::to_value(kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                        .into(),
+                );
+            }
+        }
+    }
     if let Some(stalled) = query.stalled {
         let now = ts(query.now.unwrap_or_else(Utc::now));
         let test = "(flagged = 1 OR (due_at IS NOT NULL AND due_at <= ?))";
