@@ -198,3 +198,94 @@ async fn a_customer_chooses_sms_for_one_state_and_email_for_nothing() {
         .unwrap()
         .starts_with("Acme Coffee: "));
 }
+
+/// The "my orders" link in an email: the customer's orders at this store,
+/// as they may see them, until it expires; a link we did not sign, or one
+/// past its date, opens nothing.
+#[tokio::test]
+async fn an_email_carries_a_signed_link_to_all_the_customers_orders() {
+    let server = start_with(&[], &[], Some(policy(0)));
+    let manager = token("acme", Role::Manager);
+    let first = server
+        .place(&manager, &checkout_body("cus_1", "pickup"))
+        .await;
+    let second = server
+        .place(&manager, &checkout_body("cus_1", "shipping"))
+        .await;
+    let someone_else = server
+        .place(&manager, &checkout_body("cus_2", "pickup"))
+        .await;
+    let messages = mailbox(&server, &manager, 3).await;
+    let text = messages
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .find(|t| t.contains(str_of(&first, "public_id")))
+        .unwrap();
+    let link = text
+        .lines()
+        .find_map(|l| l.strip_prefix("All your orders with us: "))
+        .expect("the link");
+    let token = link
+        .strip_prefix("http://localhost:3000/my/")
+        .expect("on the tracking site");
+    assert!(
+        !token.contains("cus_1") && !token.contains('@'),
+        "no PII: {token}"
+    );
+
+    let listed = server
+        .call(Method::GET, &format!("/my-orders/{token}"), None, None)
+        .await;
+    let orders = listed.expect(200)["orders"].as_array().unwrap().clone();
+    let mut ids: Vec<&str> = orders
+        .iter()
+        .map(|o| o["public_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut expected = vec![str_of(&first, "public_id"), str_of(&second, "public_id")];
+    expected.sort();
+    assert_eq!(
+        ids, expected,
+        "{:?} is not theirs",
+        someone_else["public_id"]
+    );
+    let shown = serde_json::to_string(&orders).unwrap();
+    for private in [
+        "dana@example.com",
+        "1 King St",
+        "cus_1",
+        str_of(&first, "id"),
+    ] {
+        assert!(!shown.contains(private), "{private} in {shown}");
+    }
+    assert!(orders.iter().all(|o| o["label"].is_string()));
+
+    // The page the link opens, under the pages' policy.
+    let page = server
+        .http
+        .get(server.url(&format!("/my/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+
+    // Tampered with, or signed with another key, or expired: nothing.
+    let public_id = str_of(&someone_else, "public_id");
+    let forged = token.replacen(str_of(&first, "public_id"), public_id, 1);
+    for bad in [forged.as_str(), "trk_x.1.00", "nonsense"] {
+        let refused = server
+            .call(Method::GET, &format!("/my-orders/{bad}"), None, None)
+            .await;
+        refused.problem(404);
+    }
+    let key = order_core::notify::LinkKey::new(order_tracking::DEV_LINK_SECRET.as_bytes());
+    let expired = key.sign(public_id, chrono::Utc::now() - chrono::Duration::minutes(1));
+    let gone = server
+        .call(Method::GET, &format!("/my-orders/{expired}"), None, None)
+        .await;
+    gone.problem(410);
+}

@@ -1,11 +1,12 @@
 // End to end in headless Chromium: staff move an order from the board and
 // the customer's page updates without a reload, over the WebSocket — and,
 // on a second phone whose WebSocket cannot open, over SSE instead. Run by
-// tests/browser.rs with BASE, TOKEN, ORDER_ID, PUBLIC_ID, CANCEL_PUBLIC_ID and
-// SCREENSHOTS set.
+// tests/browser.rs with BASE, TOKEN, ORDER_ID, PUBLIC_ID, CANCEL_PUBLIC_ID,
+// MY_ORDERS (a signed "my orders" link) and SCREENSHOTS set. The customer
+// also opens their "my orders" link.
 const { run } = require("./launch.cjs");
 
-const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, CANCEL_PUBLIC_ID, SCREENSHOTS } = process.env;
+const { BASE, TOKEN, ORDER_ID, PUBLIC_ID, CANCEL_PUBLIC_ID, MY_ORDERS, SCREENSHOTS } = process.env;
 
 run(async (browser) => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
@@ -73,6 +74,15 @@ run(async (browser) => {
   await changed.click("#cancel:not([hidden]) #cancel-order");
   await changed.waitForSelector('#status[data-status="cancelled"]');
   await changed.waitForSelector("#cancel[hidden]", { state: "attached" });
+
+  // The "my orders" link from a message lists both of the customer's
+  // orders and opens either's tracking page.
+  const mine = await phone.newPage();
+  await mine.goto(`${BASE}/my/${MY_ORDERS}`);
+  await mine.waitForSelector('body[data-state="listed"]');
+  await mine.waitForSelector(`li[data-public-id="${CANCEL_PUBLIC_ID}"][data-status="cancelled"]`);
+  await mine.click(`li[data-public-id="${PUBLIC_ID}"] a`);
+  await mine.waitForSelector('#status[data-status="in_progress"]');
 
   await board.screenshot({ path: `${SCREENSHOTS}/board.png` });
   await customer.screenshot({ path: `${SCREENSHOTS}/tracking.png`, fullPage: true });
