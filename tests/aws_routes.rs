@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 /// Served whole by a function URL, not by the HTTP API.
-const FUNCTION_URLS: [&str; 3] = ["/track/", "/t/", "/webhooks/"];
+const FUNCTION_URLS: [&str; 5] = ["/track/", "/t/", "/my/", "/my-orders/", "/webhooks/"];
 /// The WebSocket API's one path (its stage).
 const WEBSOCKET: &str = "/live";
 

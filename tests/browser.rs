@@ -91,6 +91,41 @@ async fn a_manager_narrows_the_board_to_a_store_acknowledges_an_issue_and_sees_t
     assert!(size > 1000, "analytics screenshot saved");
 }
 
+#[tokio::test]
+async fn a_customer_answers_substitutions_line_by_line_on_the_tracking_page() {
+    let server = start();
+    let staff = token("acme", Role::Staff);
+    let order = server
+        .place(&staff, &checkout_body("cus_1", "local_delivery"))
+        .await;
+    let id = str_of(&order, "id");
+    for to in [
+        "store_notified",
+        "store_acknowledged",
+        "picking_in_progress",
+    ] {
+        server.advance(&staff, id, to, json!({})).await;
+    }
+    let proposal = json!({"lines": [
+        {"sku": "MUG-01", "quantity": 1,
+         "replacement": {"sku": "MUG-02", "name": "Green mug", "unit_price": 1400, "quantity": 1}},
+        {"sku": "TEA-07"}
+    ]});
+    let path = format!("/orders/{id}/substitutions");
+    server
+        .call(reqwest::Method::POST, &path, Some(&staff), Some(&proposal))
+        .await
+        .expect(200);
+    run_e2e(
+        &server,
+        "substitutions.cjs",
+        &[("PUBLIC_ID", str_of(&order, "public_id"))],
+    )
+    .await;
+    let amended = server.order(&staff, id).await;
+    assert_eq!(amended["amended"]["total"], 1250 + 1400 + 3 * 899);
+}
+
 /// Script a provider, a customer or staff might try to slip onto a page.
 const IMG: &str = r#"<img src=x onerror="window.__pwned='img'">"#;
 const SCRIPT: &str = "<script>window.__pwned='script'</script>";

@@ -10,7 +10,7 @@ use crate::order::{Disposition, Event, EventBody, FlagKind, IssueStep};
 pub const SOURCE: &str = "order-tracking";
 
 /// Every detail-type [`entry`] gives an event.
-pub const DETAIL_TYPES: [&str; 19] = [
+pub const DETAIL_TYPES: [&str; 22] = [
     "OrderPlaced",
     "OrderStatusChanged",
     "LateFactRecorded",
@@ -30,6 +30,9 @@ pub const DETAIL_TYPES: [&str; 19] = [
     "OrderIssueAcknowledged",
     "OrderIssueAssigned",
     "OrderIssueResolved",
+    "SubstitutionsProposed",
+    "SubstitutionsAnswered",
+    "InventoryAdjusted",
 ];
 
 /// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
@@ -147,6 +150,20 @@ pub fn entry(event: &Event) -> BusEntry {
         EventBody::NotificationRecorded(record) => {
             ("NotificationRecorded", json!({ "notification": record }))
         }
+        EventBody::SubstitutionsProposed(proposal) => {
+            ("SubstitutionsProposed", json!({ "proposal": proposal }))
+        }
+        // What an inventory system follows: the units the order takes of
+        // each item, changed. Answers that change nothing are only news.
+        EventBody::SubstitutionsAnswered(answered) => (
+            if answered.adjustments.is_empty() {
+                "SubstitutionsAnswered"
+            } else {
+                "InventoryAdjusted"
+            },
+            json!({ "proposal_id": answered.proposal_id, "answers": answered.answers,
+                    "by_policy": answered.by_policy, "adjustments": answered.adjustments }),
+        ),
         EventBody::Issue(news) => (
             match news.step {
                 IssueStep::Opened { .. } => "OrderIssueOpened",

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::lifecycle::FulfilmentType;
 use crate::notify::NotificationPolicy;
 use crate::order::issue::AckMinutes;
+use crate::order::substitution::SubstitutionPolicy;
 use crate::order::{OrderPolicy, DEFAULT_STORE};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,10 @@ pub struct TenantSettings {
     /// What customers are told, by which channel.
     #[serde(default)]
     pub notifications: NotificationPolicy,
+    /// How long a customer has to answer proposed substitutions, and what
+    /// happens then (`{"answer_within_minutes": 15, "on_no_answer": "approve"}`).
+    #[serde(default)]
+    pub substitutions: SubstitutionPolicy,
     /// How long an open issue may wait for acknowledgement, by severity
     /// (`{"critical": 10}`), over the defaults.
     #[serde(default)]
@@ -120,6 +125,7 @@ impl TenantSettings {
             stale_scan_minutes: self.stale_scan_minutes,
             parked_minutes: self.parked_minutes,
             issue_ack_minutes: self.issue_ack_minutes.clone(),
+            substitutions: self.substitutions.clone(),
         }
     }
 

@@ -1,6 +1,9 @@
 //! What people see: the staff view of an order and the customer's tracking
 //! view. Both are projections of the head and the log.
 
+mod substitutions;
+pub use substitutions::{ProposalView, ProposedLineView, ReplacementView};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -228,7 +231,16 @@ pub struct TrackingView {
     pub expected_by: Option<DateTime<Utc>>,
     pub placed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The order's lines as they stand (substitutions answered).
     pub items: Vec<TrackedItem>,
+    pub total: i64,
+    pub currency: String,
+    /// The checkout's total, when answered substitutions changed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_total: Option<i64>,
+    /// Substitutions waiting for the customer's answer, line by line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub substitutions: Option<ProposalView>,
     pub shipments: Vec<TrackedShipment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_to: Option<Destination>,
@@ -296,6 +308,7 @@ pub struct PaymentView {
 pub struct TrackedItem {
     pub name: String,
     pub quantity: u32,
+    pub unit_price: i64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -385,12 +398,17 @@ impl TrackingView {
             expected_by: head.sla_due_at,
             placed_at: head.created_at,
             updated_at: head.updated_at,
+            total: head.current_total(),
+            currency: head.currency.clone(),
+            original_total: head.amended.as_ref().map(|_| head.total),
+            substitutions: head.proposal.as_ref().map(ProposalView::new),
             items: head
-                .items
+                .current_lines()
                 .iter()
                 .map(|i| TrackedItem {
                     name: i.name.clone(),
                     quantity: i.quantity,
+                    unit_price: i.unit_price,
                 })
                 .collect(),
             shipments: head.shipments.iter().map(tracked_shipment).collect(),

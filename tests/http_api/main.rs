@@ -21,5 +21,6 @@ mod issues;
 mod listing;
 mod self_service;
 mod stores;
+mod substitutions;
 mod tracking_view;
 mod transitions;

@@ -52,7 +52,10 @@ async fn tracking_view_is_honest_and_leaks_nothing_personal() {
     );
     assert_eq!(
         view["items"],
-        json!([{ "name": "Blue mug", "quantity": 2 }, { "name": "Green tea", "quantity": 3 }])
+        json!([
+            { "name": "Blue mug", "quantity": 2, "unit_price": 1250 },
+            { "name": "Green tea", "quantity": 3, "unit_price": 899 }
+        ])
     );
     assert_eq!(view["terminal"], false);
 

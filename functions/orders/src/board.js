@@ -118,6 +118,20 @@ async function openOrder(id) {
       el("button", { class: "secondary", onclick: post("/notes", () => ({ text: prompt("Note") || "" })) }, "Add note"),
       el("button", { class: "secondary", onclick: post("/flags/resolve", () => ({ reason: prompt("How was it resolved?") || "" })) }, "Resolve flags"),
       el("button", { class: "secondary", onclick: post("/refetch", () => ({})) }, "Re-fetch carrier")),
+    el("h3", {}, "Lines"),
+    ...(o.amended ? o.amended.lines : o.items).map((l) => el("div", { "data-line-sku": l.sku }, l.quantity + " × " + l.name + " · " + (l.unit_price / 100).toFixed(2))),
+    el("div", { class: "muted" }, "Total " + ((o.amended ? o.amended.total : o.total) / 100).toFixed(2) + " " + o.currency +
+      (o.amended ? " (checkout: " + (o.total / 100).toFixed(2) + ")" : "")),
+    ...(o.proposal ? [el("div", { class: "proposal" }, "Waiting for the customer: " + o.proposal.lines.map((p) =>
+      p.original.quantity + " × " + p.original.name + " → " + (p.replacement ? p.replacement.quantity + " × " + p.replacement.name : "removed")).join("; "))] : []),
+    el("div", { class: "actions" },
+      el("button", { class: "secondary", "data-propose": "", onclick: post("/substitutions", () => {
+        const sku = prompt("SKU the store cannot supply") || "";
+        const replacement = prompt("Replacement SKU (leave empty to remove the item)");
+        return { lines: [{ sku, replacement: replacement ? {
+          sku: replacement, name: prompt("Replacement name") || replacement,
+          unit_price: Number(prompt("Replacement unit price, in cents") || 0), quantity: Number(prompt("Quantity", "1") || 1) } : undefined }] };
+      }) }, "Propose substitution")),
     el("h3", {}, "Issues"),
     ...((o.issues || []).length ? o.issues.map((i) => el("div", { class: "issue", "data-issue": i.issue_id, "data-issue-state": i.state },
       el("span", { class: "flag severity-" + i.severity }, i.severity), " " + i.kind.replaceAll("_", " ") + " · " + i.summary + " · " + i.state +

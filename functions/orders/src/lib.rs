@@ -27,7 +27,7 @@ const MAX_PAGE: usize = 200;
 
 mod board;
 mod endpoints;
-mod issues;
+mod raised;
 mod reports;
 
 /// The service and where live updates come from.
@@ -63,8 +63,12 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
             put(correct_tracking),
         )
         .route("/orders/{id}/notes", post(add_note))
-        .route("/orders/{id}/issues", post(issues::open))
-        .route("/orders/{id}/issues/{issue_id}", post(issues::step))
+        .route("/orders/{id}/issues", post(raised::open_issue))
+        .route("/orders/{id}/issues/{issue_id}", post(raised::issue_step))
+        .route(
+            "/orders/{id}/substitutions",
+            post(raised::propose_substitutions),
+        )
         .route("/orders/{id}/flags/resolve", post(resolve_flags))
         .route("/orders/{id}/parked/{event_id}", post(settle_parked))
         .route("/orders/{id}/refetch", post(refetch))

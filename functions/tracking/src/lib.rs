@@ -18,8 +18,9 @@ use order_core::deadline::Deadline;
 use order_core::http::{ApiPath, Problem};
 use order_core::live::{self, CustomerChannel, Live};
 use order_core::notify::{LinkError, LinkKey};
+use order_core::order::substitution::LineDecision;
 use order_core::order::NotifyPrefs;
-use order_core::service::{MyOrder, OrderService};
+use order_core::service::{CustomerAnswer, MyOrder, OrderService};
 use order_core::views::TrackingView;
 
 #[derive(Clone)]
@@ -91,10 +92,14 @@ async fn track(
     Ok(Json(app.service.track(&public_id).await?))
 }
 
+/// `{"decision": "approve" | "reject"}` for the whole proposal, or
+/// `{"answers": ["approve", "reject", "cancel_line", …]}`, one per
+/// proposed line in order.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Answer {
-    decision: Decision,
+    decision: Option<Decision>,
+    answers: Option<Vec<LineDecision>>,
 }
 
 #[derive(serde::Deserialize, PartialEq)]
@@ -109,11 +114,21 @@ async fn answer_substitutions(
     ApiPath(public_id): ApiPath<String>,
     order_core::http::ApiJson(answer): order_core::http::ApiJson<Answer>,
 ) -> Result<Json<TrackingView>, Problem> {
-    let approve = answer.decision == Decision::Approve;
+    let answer = match (answer.decision, answer.answers) {
+        (Some(decision), None) => CustomerAnswer::All {
+            approve: decision == Decision::Approve,
+        },
+        (None, Some(answers)) => CustomerAnswer::Lines(answers),
+        _ => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Malformed body",
+                "answer with either decision or answers",
+            ))
+        }
+    };
     Ok(Json(
-        app.service
-            .answer_substitutions(&public_id, approve)
-            .await?,
+        app.service.answer_substitutions(&public_id, answer).await?,
     ))
 }
 

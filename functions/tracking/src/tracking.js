@@ -27,6 +27,7 @@ function render(view) {
   text($("expected"), view.expected_by && !view.terminal ? "Expected by " + when(view.expected_by) : "");
   $("substitutions").hidden = !view.awaiting_answer;
   text($("proposal"), view.proposal);
+  renderProposal(view.substitutions, view.currency);
 
   const timeline = $("timeline");
   timeline.replaceChildren(...view.timeline.map((step) => {
@@ -95,6 +96,9 @@ function render(view) {
   }
 
   $("items").replaceChildren(...view.items.map((i) => { const d = document.createElement("div"); text(d, i.quantity + " × " + i.name); return d; }));
+  text($("total"), "Total " + money(view.total, view.currency) +
+    (view.original_total != null ? " (was " + money(view.original_total, view.currency) + " at checkout)" : ""));
+  $("total").dataset.total = view.total;
   text($("payment"), view.payment ? view.payment.message : "");
   $("cancel").hidden = !view.can_cancel;
   renderUpdates(view.notifications);
@@ -159,15 +163,49 @@ async function refresh() {
   render(await response.json());
 }
 
-async function decide(decision) {
+const money = (minor, currency) => (minor / 100).toFixed(2) + " " + currency;
+const signed = (minor, currency) => (minor > 0 ? "+" : "") + money(minor, currency);
+
+// A proposal of lines: one choice per line (keep the original, take the
+// replacement, or drop the units), sent together.
+function renderProposal(proposal, currency) {
+  const lines = proposal ? proposal.lines : [];
+  $("send-answers").hidden = lines.length === 0;
+  text($("proposal-deadline"), proposal
+    ? "Please answer by " + when(proposal.answer_by) + "; otherwise: " + proposal.on_no_answer.replaceAll("_", " ") + "."
+    : "");
+  $("proposal-lines").replaceChildren(...lines.map((line, i) => {
+    const row = document.createElement("div");
+    row.className = "proposed-line";
+    row.dataset.line = i;
+    const what = document.createElement("div");
+    text(what, line.quantity + " × " + line.name + " → " +
+      (line.replacement ? line.replacement.quantity + " × " + line.replacement.name : "removed") +
+      " (" + signed(line.price_difference, currency) + ")");
+    const choice = document.createElement("select");
+    choice.dataset.answer = i;
+    for (const [value, label] of [["approve", line.replacement ? "Take the replacement" : "Remove it"], ["reject", "Keep the original"], ["cancel_line", "Remove it, no replacement"]]) {
+      const option = document.createElement("option");
+      option.value = value;
+      text(option, label);
+      choice.append(option);
+    }
+    row.append(what, choice);
+    return row;
+  }));
+}
+
+async function answer(body) {
   await fetch("/track/" + id + "/substitutions", {
     method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ decision }),
+    body: JSON.stringify(body),
   });
   await refresh();
 }
-$("approve").onclick = () => decide("approve");
-$("reject").onclick = () => decide("reject");
+$("approve").onclick = () => answer({ decision: "approve" });
+$("reject").onclick = () => answer({ decision: "reject" });
+$("send-answers").onclick = () =>
+  answer({ answers: [...document.querySelectorAll("#proposal-lines select")].map((s) => s.value) });
 
 // The live channel: the WebSocket where the page names one (data-live),
 // else Server-Sent Events. A socket that never opens (a proxy that drops
@@ -220,7 +258,7 @@ function follow() {
   document.body.dataset.transport = "sse";
   source.onopen = () => live(true, "live");
   source.onerror = () => live(false, "reconnecting…");
-  for (const type of ["placed", "status", "history", "shipment", "delivery", "payment"]) {
+  for (const type of ["placed", "status", "history", "shipment", "delivery", "payment", "substitutions"]) {
     source.addEventListener(type, refresh);
   }
 }

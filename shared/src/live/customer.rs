@@ -45,6 +45,9 @@ pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
         | EventBody::NotificationRecorded(_)
         | EventBody::Issue(_) => return None,
         EventBody::NotifyPrefsSet(_) => ("preferences", None),
+        EventBody::SubstitutionsProposed(_) | EventBody::SubstitutionsAnswered(_) => {
+            ("substitutions", None)
+        }
     };
     Some(CustomerUpdate {
         seq: event.seq,

@@ -118,6 +118,15 @@ pub fn deadlines(head: &Head, lifecycle: &Lifecycle) -> Vec<Deadline> {
             at: issue.opened_at + minutes(window),
         });
     }
+    if let Some(proposal) = &head.proposal {
+        all.push(Deadline {
+            reason: StallReason::SubstitutionsUnanswered {
+                proposal_id: proposal.proposal_id.clone(),
+            },
+            since: proposal.proposed_at,
+            at: proposal.answer_by,
+        });
+    }
     for p in &head.parked {
         let window = head.policy.parked_minutes.unwrap_or(PARKED_MINUTES);
         all.push(Deadline {

@@ -13,6 +13,7 @@ mod draft;
 mod intake;
 mod issues;
 mod status;
+mod substitutions;
 mod upkeep;
 
 pub use command::{
@@ -25,6 +26,9 @@ pub use issues::{issue_step, open_issue, MAX_ISSUES};
 pub use status::{
     customer_cancellation, next_actions, place_order, record_fact, settle_parked,
     substitution_answer, transition, ParkedAction, Settlement,
+};
+pub use substitutions::{
+    answer_substitutions, propose_substitutions, LineProposal, MAX_PROPOSED_LINES,
 };
 pub use upkeep::{
     add_note, add_tracking, correct_tracking, record_notification, resolve_flags, set_notify_prefs,

@@ -10,6 +10,7 @@ use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
 use super::issue::IssueNews;
 use super::notification::{NotificationRecord, NotifyPrefs};
 use super::shipment::TrackingInput;
+use super::substitution::{Answered, Proposal};
 use crate::lifecycle::{Actor, FulfilmentType};
 
 /// One stored event. It carries the order's tenant, public id and the head
@@ -84,6 +85,11 @@ pub enum EventBody {
     NotificationRecorded(NotificationRecord),
     /// An order issue was opened, acknowledged, assigned or resolved.
     Issue(IssueNews),
+    /// The store proposes substitutions, line by line.
+    SubstitutionsProposed(Proposal),
+    /// The customer (or the tenant's policy) answered them: the order's
+    /// lines are amended, and what it takes of each item adjusted.
+    SubstitutionsAnswered(Answered),
 }
 
 impl EventBody {
@@ -102,6 +108,8 @@ impl EventBody {
             EventBody::NotifyPrefsSet(_) => "notify_prefs_set",
             EventBody::NotificationRecorded(_) => "notification_recorded",
             EventBody::Issue(_) => "issue",
+            EventBody::SubstitutionsProposed(_) => "substitutions_proposed",
+            EventBody::SubstitutionsAnswered(_) => "substitutions_answered",
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum StallReason {
     ParkedTooLong { event_id: String },
     /// An order issue has waited too long for someone to acknowledge it.
     IssueUnacknowledged { issue_id: String },
+    /// Nobody answered the proposed substitutions in time: the sweep
+    /// answers as the tenant's policy says rather than flagging.
+    SubstitutionsUnanswered { proposal_id: String },
 }
 
 impl StallReason {
@@ -80,6 +83,9 @@ impl StallReason {
             StallReason::IssueUnacknowledged { issue_id } => {
                 format!("issue {issue_id} has waited {time} for someone to acknowledge it")
             }
+            StallReason::SubstitutionsUnanswered { proposal_id } => {
+                format!("substitutions {proposal_id} have waited {time} for an answer")
+            }
         }
     }
 
@@ -91,6 +97,7 @@ impl StallReason {
             StallReason::NoScan { .. } => &["refetch_carrier", "correct_tracking", "note"],
             StallReason::ParkedTooLong { .. } => &["resolve_parked", "discard_parked", "advance"],
             StallReason::IssueUnacknowledged { .. } => &["acknowledge_issue", "assign_issue"],
+            StallReason::SubstitutionsUnanswered { .. } => &["note"],
         }
     }
 }

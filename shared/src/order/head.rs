@@ -11,6 +11,7 @@ use super::inbound::{DeliveryKind, Driver, GeoPoint, PaymentKind};
 use super::issue::{AckMinutes, OrderIssue, Severity};
 use super::notification::NotifyPrefs;
 use super::shipment::Shipment;
+use super::substitution::{Amended, Proposal, SubstitutionPolicy};
 use crate::lifecycle::FulfilmentType;
 
 /// The store an order belongs to when its tenant never named one: a tenant
@@ -85,6 +86,9 @@ pub struct OrderPolicy {
     /// over [`Severity::ack_minutes`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub issue_ack_minutes: AckMinutes,
+    /// What happens to substitutions nobody answers.
+    #[serde(default)]
+    pub substitutions: SubstitutionPolicy,
 }
 
 /// Failed payment attempts after which the order is cancelled when it was
@@ -219,6 +223,13 @@ pub struct Head {
     /// Order issues, open and resolved, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<OrderIssue>,
+    /// Substitutions the store proposed, waiting for the customer's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Proposal>,
+    /// The lines and total since the first answered proposal; `items` and
+    /// `total` stay the checkout's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amended: Option<Amended>,
 }
 
 /// One row of a board or list: enough to show and sort an order, small
@@ -298,6 +309,16 @@ impl Head {
             payment: self.payment.as_ref().map(|p| p.status),
             issue: self.open_issues().map(|i| i.severity).max(),
         }
+    }
+
+    /// The order's lines as they stand: the checkout's, amended by every
+    /// answered proposal.
+    pub fn current_lines(&self) -> &[LineItem] {
+        self.amended.as_ref().map_or(&self.items, |a| &a.lines)
+    }
+
+    pub fn current_total(&self) -> i64 {
+        self.amended.as_ref().map_or(self.total, |a| a.total)
     }
 
     pub fn open_issues(&self) -> impl Iterator<Item = &OrderIssue> {

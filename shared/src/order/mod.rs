@@ -13,6 +13,7 @@ pub mod link;
 mod notification;
 pub mod projection;
 mod shipment;
+pub mod substitution;
 
 /// The canonical package statuses are lifecycle vocabulary; kept here too
 /// because the order is where packages live.

@@ -12,6 +12,7 @@ use super::inbound::{
 };
 use super::issue::{self, IssueStep};
 use super::shipment::{Shipment, TrackingInput};
+use super::substitution::{self, Amended};
 use crate::lifecycle::{Lifecycle, ShipmentStatus};
 
 /// Builds the head from an order's first event.
@@ -54,6 +55,8 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         due_at: None,
         notify: None,
         issues: Vec::new(),
+        proposal: None,
+        amended: None,
     };
     let status = head.status.clone();
     stamp(&mut head, lifecycle, &status, event.occurred_at);
@@ -103,6 +106,18 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
         EventBody::DeliveryUpdated(news) => apply_delivery(head, news, event),
         EventBody::NotifyPrefsSet(prefs) => head.notify = Some(prefs.clone()),
         EventBody::NotificationRecorded(_) => {}
+        EventBody::SubstitutionsProposed(proposal) => head.proposal = Some(proposal.clone()),
+        EventBody::SubstitutionsAnswered(answered) => {
+            if let Some(proposal) = head.proposal.take() {
+                let (lines, _) =
+                    substitution::amend(head.current_lines(), &proposal, &answered.answers);
+                let total = substitution::total(&lines);
+                head.amended = Some(Amended { lines, total });
+            }
+            clear(head, |c| {
+                matches!(c, StallReason::SubstitutionsUnanswered { .. })
+            });
+        }
         EventBody::Issue(news) => {
             issue::apply(&mut head.issues, news, &event.source, event.recorded_at);
             if !matches!(news.step, IssueStep::Opened { .. }) {

@@ -212,30 +212,6 @@ impl OrderService {
         Ok(OrderView::new(head, &parked, None, &lifecycle, actor))
     }
 
-    /// The customer answers the store's proposed substitutions (README › Live updates and the pages people use):
-    /// approved moves on, rejected sends the order back to picking. The
-    /// unguessable public id is the customer's capability.
-    pub async fn answer_substitutions(
-        &self,
-        public_id: &str,
-        approve: bool,
-    ) -> Result<TrackingView, ServiceError> {
-        let head = self.find_public(public_id).await?;
-        let lifecycle = self.lifecycle(&head.lifecycle)?;
-        // Which states these are is the lifecycle's say (its roles).
-        let Some(to) = decide::substitution_answer(&head, &lifecycle, approve) else {
-            return Err(ServiceError::Invalid(
-                "there are no substitutions waiting for an answer".into(),
-            ));
-        };
-        let reason = if approve {
-            "customer approved"
-        } else {
-            "customer rejected"
-        };
-        self.customer_move(&head, to, reason.into()).await
-    }
-
     /// The customer cancels their order, by its public id, while its
     /// lifecycle lets the customer do so; the move is checked again by the
     /// database like any other.
@@ -259,7 +235,7 @@ impl OrderService {
 
     /// Moves `head`'s order to `to` as its customer, for `reason`; the
     /// customer's view of it after.
-    async fn customer_move(
+    pub(super) async fn customer_move(
         &self,
         head: &Head,
         to: &str,
@@ -493,7 +469,7 @@ fn lost_race(rejection: &Rejection, head: &Head) -> bool {
 }
 
 /// The order's customer, as whoever holds its public id acts.
-fn customer_of(head: &Head) -> Principal {
+pub(super) fn customer_of(head: &Head) -> Principal {
     Principal {
         tenant: head.tenant.clone(),
         role: Role::Customer,

@@ -27,6 +27,7 @@ mod my_orders;
 mod notify;
 mod reads;
 mod requests;
+mod substitutions;
 mod sweep;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use my_orders::MyOrder;
 pub use notify::Notifications;
 pub use reads::{HealthEntry, HealthIssue, StoreEntry, TrackedOrder};
 pub use requests::{Checkout, TransitionRequest};
+pub use substitutions::{CustomerAnswer, Propose};
 pub use sweep::SweepReport;
 
 /// How many times a command re-reads and re-decides after losing a race.

@@ -74,15 +74,7 @@ impl Checkout {
             problems.refuse("items", format!("must hold 1-{MAX_LINES} lines"));
         }
         for (i, item) in self.items.iter_mut().enumerate() {
-            problems.id(&format!("items[{i}].sku"), &mut item.sku);
-            problems.text(&format!("items[{i}].name"), &mut item.name, MAX_LINE_TEXT);
-            if item.unit_price < 0 {
-                problems.refuse(&format!("items[{i}].unit_price"), "cannot be negative");
-            }
-            if item.quantity == 0 || item.quantity > MAX_QUANTITY {
-                let why = format!("must be 1-{MAX_QUANTITY}");
-                problems.refuse(&format!("items[{i}].quantity"), why);
-            }
+            problems.line(&format!("items[{i}]"), item);
         }
         let needs_address = matches!(
             self.fulfilment,
@@ -133,6 +125,18 @@ impl TransitionRequest {
 }
 
 /// A note's text or a reason staff must give: trimmed, required, capped.
+/// An item as checkout takes it (a substitution's replacement too),
+/// normalised, or the first of its fields that breaks its rules.
+pub(super) fn validated_line(field: &str, item: &LineItem) -> Result<LineItem, InvalidField> {
+    let mut problems = Problems::default();
+    let mut item = item.clone();
+    problems.line(field, &mut item);
+    match problems.0.into_iter().next() {
+        Some(problem) => Err(problem),
+        None => Ok(item),
+    }
+}
+
 pub(super) fn staff_text(field: &str, text: &str) -> Result<String, InvalidField> {
     limits::required_text(field, text, MAX_REASON)
 }
@@ -156,6 +160,18 @@ pub(super) fn list_filters(mut query: ListQuery) -> Result<ListQuery, InvalidFie
 struct Problems(Vec<InvalidField>);
 
 impl Problems {
+    fn line(&mut self, field: &str, item: &mut LineItem) {
+        self.id(&format!("{field}.sku"), &mut item.sku);
+        self.text(&format!("{field}.name"), &mut item.name, MAX_LINE_TEXT);
+        if item.unit_price < 0 {
+            self.refuse(&format!("{field}.unit_price"), "cannot be negative");
+        }
+        if item.quantity == 0 || item.quantity > MAX_QUANTITY {
+            let why = format!("must be 1-{MAX_QUANTITY}");
+            self.refuse(&format!("{field}.quantity"), why);
+        }
+    }
+
     fn refuse(&mut self, field: &str, why: impl Into<String>) {
         self.0.push(InvalidField::new(field, why));
     }

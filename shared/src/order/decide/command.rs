@@ -95,6 +95,8 @@ pub enum Rejection {
     UnknownShipment(String),
     #[error("no issue {0}")]
     UnknownIssue(String),
+    #[error("{0}")]
+    BadProposal(String),
     #[error("issue {issue_id} cannot take that step: {why}")]
     IssueClosed { issue_id: String, why: String },
 }

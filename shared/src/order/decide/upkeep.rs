@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 
 use super::command::{Decision, Origin, Rejection};
 use super::draft::Draft;
+use super::substitutions;
 use crate::lifecycle::{Actor, Lifecycle, StateRole};
 use crate::order::deadlines;
 use crate::order::event::{Disposition, EventBody};
-use crate::order::flags::FlagKind;
+use crate::order::flags::{FlagKind, StallReason};
 use crate::order::head::Head;
 use crate::order::limits::MAX_PACKAGES;
 use crate::order::notification::{NotificationRecord, NotifyPrefs};
@@ -68,6 +69,20 @@ pub fn sweep(head: &Head, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Option<D
     }
     let mut draft = Draft::new(head, lifecycle, now);
     for (deadline, level) in due {
+        // Unanswered substitutions are answered as the tenant's policy
+        // says, not flagged: the store is waiting to go on.
+        if let StallReason::SubstitutionsUnanswered { .. } = &deadline.reason {
+            if let Some(proposal) = draft.head.proposal.clone() {
+                let answers = vec![proposal.on_no_answer; proposal.lines.len()];
+                let answered =
+                    substitutions::answer(&mut draft, lifecycle, &system(), answers, true, now);
+                debug_assert!(
+                    answered.is_ok(),
+                    "a pending proposal takes the policy's answers"
+                );
+            }
+            continue;
+        }
         let waited = (now - deadline.since).num_minutes();
         let body = EventBody::FlagRaised {
             flag: deadline.reason.flag(),

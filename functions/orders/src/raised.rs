@@ -1,5 +1,6 @@
-//! Order issues: staff open one on an order, then acknowledge, assign and
-//! resolve it, each step answered with the order.
+//! What staff raise on an order besides moving it: issues (opened, then
+//! acknowledged, assigned and resolved) and substitutions proposed to the
+//! customer, each answered with the order.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,14 +8,14 @@ use axum::Json;
 use order_core::auth::Principal;
 use order_core::http::{ApiJson, ApiPath, Problem};
 use order_core::order::IssueStep;
-use order_core::service::OpenIssue;
+use order_core::service::{OpenIssue, Propose};
 use order_core::views::OrderView;
 
 use crate::App;
 
 /// `{kind, severity, summary}` → 201 with the order, the issue among its
 /// `issues`.
-pub async fn open(
+pub async fn open_issue(
     State(App { service, .. }): State<App>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -24,9 +25,24 @@ pub async fn open(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// `{lines: [{sku, quantity?, replacement?: {sku, name, unit_price,
+/// quantity}}], reason?}`: a replacement or, without one, a removal per line.
+pub async fn propose_substitutions(
+    State(App { service, .. }): State<App>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<Propose>,
+) -> Result<Json<OrderView>, Problem> {
+    Ok(Json(
+        service
+            .propose_substitutions(&principal, &id, request)
+            .await?,
+    ))
+}
+
 /// `{"step": "acknowledged"}`, `{"step": "assigned", "assignee"}` or
 /// `{"step": "resolved", "resolution"}`.
-pub async fn step(
+pub async fn issue_step(
     State(App { service, .. }): State<App>,
     principal: Principal,
     ApiPath((id, issue_id)): ApiPath<(String, String)>,
