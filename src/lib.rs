@@ -97,6 +97,7 @@ pub struct Stack {
     store: Arc<SqliteStore>,
     /// Signs and checks the customers' "my orders" links.
     pub links: LinkKey,
+    catalog: Arc<Catalog>,
 }
 
 impl Stack {
@@ -117,7 +118,7 @@ impl Stack {
         let store = Arc::new(store);
         let mut service = OrderService::new(
             store.clone(),
-            catalog,
+            catalog.clone(),
             Arc::new(config.tenants.clone()),
             Arc::new(SystemClock),
         );
@@ -159,6 +160,7 @@ impl Stack {
             mailbox,
             store,
             links,
+            catalog,
         })
     }
 
@@ -210,6 +212,29 @@ impl Stack {
 
     /// Serves until `shutdown` resolves, relaying events meanwhile; pending
     /// events are flushed before returning.
+    /// Refuses a start that would strand orders: every stored order's
+    /// lifecycle version must be loaded (from the presets or `--lifecycles`),
+    /// so a definition is only ever retired once no order uses it.
+    pub async fn check_lifecycles(&self) -> Result<(), String> {
+        let missing: Vec<String> = self
+            .store
+            .lifecycles_in_use()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|key| self.catalog.get(key).is_none())
+            .collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "stored orders were placed under lifecycles this start does not load: {}; \
+                 keep their definitions in --lifecycles (orders keep the version they were \
+                 placed under), or move the orders onto a newer version first",
+                missing.join(", ")
+            )),
+        }
+    }
+
     pub async fn serve(
         self,
         listener: TcpListener,

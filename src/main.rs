@@ -186,6 +186,7 @@ async fn main() -> std::process::ExitCode {
 async fn serve(args: &ServeArgs) -> Result<(), String> {
     let config = config(args)?;
     let stack = Stack::open(&config)?;
+    stack.check_lifecycles().await?;
     let listener = TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;

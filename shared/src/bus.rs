@@ -10,7 +10,7 @@ use crate::order::{Disposition, Event, EventBody, FlagKind, IssueStep};
 pub const SOURCE: &str = "order-tracking";
 
 /// Every detail-type [`entry`] gives an event.
-pub const DETAIL_TYPES: [&str; 22] = [
+pub const DETAIL_TYPES: [&str; 23] = [
     "OrderPlaced",
     "OrderStatusChanged",
     "LateFactRecorded",
@@ -33,6 +33,7 @@ pub const DETAIL_TYPES: [&str; 22] = [
     "SubstitutionsProposed",
     "SubstitutionsAnswered",
     "InventoryAdjusted",
+    "LifecycleMigrated",
 ];
 
 /// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
@@ -163,6 +164,15 @@ pub fn entry(event: &Event) -> BusEntry {
             },
             json!({ "proposal_id": answered.proposal_id, "answers": answered.answers,
                     "by_policy": answered.by_policy, "adjustments": answered.adjustments }),
+        ),
+        EventBody::LifecycleMigrated {
+            from,
+            to,
+            from_state,
+            to_state,
+        } => (
+            "LifecycleMigrated",
+            json!({ "from_lifecycle": from, "to_lifecycle": to, "from": from_state, "to": to_state }),
         ),
         EventBody::Issue(news) => (
             match news.step {

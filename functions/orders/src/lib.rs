@@ -27,6 +27,7 @@ const MAX_PAGE: usize = 200;
 
 mod board;
 mod endpoints;
+mod lifecycles;
 mod raised;
 mod reports;
 
@@ -77,6 +78,10 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
         .route("/admin/reports/sla", get(reports::sla))
         .route("/admin/reports/span", get(reports::span))
         .route("/stores", get(reports::stores))
+        .route(
+            "/admin/lifecycles/{name}/migration",
+            get(lifecycles::check).post(lifecycles::migrate),
+        )
         .route(
             "/webhook-endpoints",
             get(endpoints::list).post(endpoints::register),

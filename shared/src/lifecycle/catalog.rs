@@ -60,28 +60,51 @@ pub enum CatalogError {
     },
 }
 
+/// Every version of every lifecycle, by the key orders record
+/// ([`Lifecycle::key`]), and the newest version of each name.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     lifecycles: BTreeMap<String, Arc<Lifecycle>>,
+    latest: BTreeMap<String, String>,
 }
 
 impl Catalog {
     /// The built-in presets. They are validated like any file, so a broken
     /// preset fails every test rather than a customer's order.
     pub fn presets() -> Self {
-        let lifecycles = PRESETS
-            .iter()
-            .map(|text| {
-                let lifecycle = LifecycleDef::from_json(text)
-                    .and_then(Lifecycle::from_definition)
-                    .expect("built-in lifecycle presets are valid");
-                (lifecycle.name().to_string(), Arc::new(lifecycle))
-            })
-            .collect();
-        Catalog { lifecycles }
+        let mut catalog = Catalog {
+            lifecycles: BTreeMap::new(),
+            latest: BTreeMap::new(),
+        };
+        for text in PRESETS {
+            let lifecycle = LifecycleDef::from_json(text)
+                .and_then(Lifecycle::from_definition)
+                .expect("built-in lifecycle presets are valid");
+            catalog.add(lifecycle);
+        }
+        catalog
     }
 
-    /// Adds every `*.json` definition in `dir`, replacing presets of the same name.
+    /// Adds a definition, replacing the same version of the same name.
+    pub fn add(&mut self, lifecycle: Lifecycle) {
+        let newer = self
+            .latest(lifecycle.name())
+            .is_none_or(|known| known.version() <= lifecycle.version());
+        if newer {
+            self.latest
+                .insert(lifecycle.name().to_string(), lifecycle.key());
+        }
+        self.lifecycles.insert(lifecycle.key(), Arc::new(lifecycle));
+    }
+
+    /// The newest version of `name`: what new orders are placed under.
+    pub fn latest(&self, name: &str) -> Option<Arc<Lifecycle>> {
+        self.get(self.latest.get(name)?)
+    }
+
+    /// Adds every `*.json` definition in `dir`, replacing the same version
+    /// of a preset of the same name; versions of one name may sit side by
+    /// side (`my_kitchen.json`, `my_kitchen.v2.json`).
     pub fn load_dir(mut self, dir: &Path) -> Result<Self, CatalogError> {
         let io = |source| CatalogError::Io {
             path: dir.display().to_string(),
@@ -101,17 +124,18 @@ impl Catalog {
                     path: path.display().to_string(),
                     source,
                 })?;
-            self.lifecycles
-                .insert(lifecycle.name().to_string(), Arc::new(lifecycle));
+            self.add(lifecycle);
         }
         Ok(self)
     }
 
-    pub fn get(&self, name: &str) -> Option<Arc<Lifecycle>> {
-        self.lifecycles.get(name).cloned()
+    /// The lifecycle an order records (its [`Lifecycle::key`]).
+    pub fn get(&self, key: &str) -> Option<Arc<Lifecycle>> {
+        self.lifecycles.get(key).cloned()
     }
 
+    /// Every lifecycle's name, once however many versions it has.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.lifecycles.keys().map(String::as_str)
+        self.latest.keys().map(String::as_str)
     }
 }

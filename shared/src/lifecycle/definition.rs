@@ -64,6 +64,15 @@ pub struct TransitionDef {
 #[serde(deny_unknown_fields)]
 pub struct LifecycleDef {
     pub name: String,
+    /// Definitions of one name are versions of it; an order keeps the one
+    /// it was placed under, new orders take the highest.
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    pub version: u32,
+    /// Where orders in flight under an earlier version go when they are
+    /// moved onto this one, for states this version no longer has
+    /// (`{"preparing": "cooking"}`); a state it still has needs none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migrate_from: BTreeMap<String, String>,
     pub states: Vec<StateDef>,
     pub transitions: Vec<TransitionDef>,
     /// Input vocabulary of other systems mapped onto states (PAID → confirmed).
@@ -107,6 +116,14 @@ impl LifecycleDef {
     pub fn from_json(text: &str) -> Result<Self, DefinitionError> {
         serde_json::from_str(text).map_err(|e| DefinitionError::Syntax(e.to_string()))
     }
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+fn is_first_version(version: &u32) -> bool {
+    *version == 1
 }
 
 /// The look-up tables a valid definition yields, which every decision uses.
@@ -154,6 +171,16 @@ pub(super) fn validate(def: &LifecycleDef) -> Result<Tables, DefinitionError> {
             }
             edges[f].push(to);
         }
+    }
+    if def.version == 0 {
+        return Err(DefinitionError::Syntax("version starts at 1".into()));
+    }
+    if let Some(to) = def
+        .migrate_from
+        .values()
+        .find(|to| !index.contains_key(*to))
+    {
+        return Err(DefinitionError::UnknownState(to.clone()));
     }
     let reach: Vec<BTreeSet<usize>> = (0..n).map(|s| closure(&edges, s)).collect();
     for (i, s) in def.states.iter().enumerate().skip(1) {

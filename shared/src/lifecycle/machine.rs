@@ -94,6 +94,29 @@ impl Lifecycle {
         &self.def.name
     }
 
+    pub fn version(&self) -> u32 {
+        self.def.version
+    }
+
+    /// What an order records to name its lifecycle: the name for a first
+    /// version (as every order did before versions), `name@version` after.
+    pub fn key(&self) -> String {
+        match self.def.version {
+            1 => self.def.name.clone(),
+            v => format!("{}@{v}", self.def.name),
+        }
+    }
+
+    /// Where an order of an earlier version in `state` stands under this
+    /// one: the same state if this version has it, else its declared
+    /// mapping; `None` would strand it.
+    pub fn adopt(&self, state: &str) -> Option<&str> {
+        match self.state(state) {
+            Some(_) => self.index.get_key_value(state).map(|(k, _)| k.as_str()),
+            None => self.def.migrate_from.get(state).map(String::as_str),
+        }
+    }
+
     pub fn definition(&self) -> &LifecycleDef {
         &self.def
     }

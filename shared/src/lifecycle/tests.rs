@@ -11,6 +11,8 @@ fn preset(name: &str) -> Arc<Lifecycle> {
 fn def(states: &[(&str, bool)], transitions: &[(&str, &str, bool)]) -> LifecycleDef {
     LifecycleDef {
         name: "custom".into(),
+        version: 1,
+        migrate_from: Default::default(),
         states: states
             .iter()
             .map(|(name, terminal)| StateDef {
@@ -367,4 +369,44 @@ fn a_definition_without_roles_plays_the_roles_its_names_imply() {
     kitchen.roles.clear();
     let kitchen = Lifecycle::from_definition(kitchen).unwrap();
     assert_eq!(kitchen.role(StateRole::Delivered), Some("completed"));
+}
+
+/// Versions of one name sit side by side; new orders take the newest, an
+/// order's recorded key finds its own, and a newer version says where the
+/// states it dropped go.
+#[test]
+fn versions_of_a_lifecycle_keep_their_keys_and_the_newest_adopts_old_states() {
+    let preset = include_str!("../../lifecycles/kitchen.json");
+    let mut v2: serde_json::Value =
+        serde_json::from_str(&preset.replace("\"preparing\"", "\"cooking\"")).unwrap();
+    v2["version"] = serde_json::json!(2);
+    v2["migrate_from"] = serde_json::json!({"preparing": "cooking"});
+    let v2 = Lifecycle::from_definition(LifecycleDef::from_json(&v2.to_string()).unwrap()).unwrap();
+    assert_eq!(v2.key(), "kitchen@2");
+    assert_eq!(v2.adopt("preparing"), Some("cooking"));
+    assert_eq!(
+        v2.adopt("ready"),
+        Some("ready"),
+        "a state it kept needs no mapping"
+    );
+    assert_eq!(v2.adopt("nowhere"), None);
+
+    let mut catalog = Catalog::presets();
+    assert_eq!(catalog.latest("kitchen").unwrap().key(), "kitchen");
+    catalog.add(v2);
+    assert_eq!(catalog.latest("kitchen").unwrap().version(), 2);
+    assert_eq!(
+        catalog.get("kitchen").unwrap().version(),
+        1,
+        "old orders keep theirs"
+    );
+    assert_eq!(catalog.names().filter(|n| *n == "kitchen").count(), 1);
+
+    let mut bad: serde_json::Value = serde_json::from_str(preset).unwrap();
+    bad["migrate_from"] = serde_json::json!({"preparing": "nowhere"});
+    let refused = LifecycleDef::from_json(&bad.to_string()).and_then(Lifecycle::from_definition);
+    assert_eq!(
+        refused.unwrap_err(),
+        DefinitionError::UnknownState("nowhere".into())
+    );
 }

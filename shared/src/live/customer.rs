@@ -43,7 +43,8 @@ pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
         | EventBody::FlagsCleared { .. }
         | EventBody::NoteAdded { .. }
         | EventBody::NotificationRecorded(_)
-        | EventBody::Issue(_) => return None,
+        | EventBody::Issue(_)
+        | EventBody::LifecycleMigrated { .. } => return None,
         EventBody::NotifyPrefsSet(_) => ("preferences", None),
         EventBody::SubstitutionsProposed(_) | EventBody::SubstitutionsAnswered(_) => {
             ("substitutions", None)

@@ -31,6 +31,6 @@ pub use substitutions::{
     answer_substitutions, propose_substitutions, LineProposal, MAX_PROPOSED_LINES,
 };
 pub use upkeep::{
-    add_note, add_tracking, correct_tracking, record_notification, resolve_flags, set_notify_prefs,
-    sweep,
+    add_note, add_tracking, correct_tracking, migrate_lifecycle, record_notification,
+    resolve_flags, set_notify_prefs, sweep,
 };

@@ -90,6 +90,14 @@ pub enum EventBody {
     /// The customer (or the tenant's policy) answered them: the order's
     /// lines are amended, and what it takes of each item adjusted.
     SubstitutionsAnswered(Answered),
+    /// The order moved onto a newer version of its lifecycle, its status
+    /// kept or mapped as that version declares.
+    LifecycleMigrated {
+        from: String,
+        to: String,
+        from_state: String,
+        to_state: String,
+    },
 }
 
 impl EventBody {
@@ -110,6 +118,7 @@ impl EventBody {
             EventBody::Issue(_) => "issue",
             EventBody::SubstitutionsProposed(_) => "substitutions_proposed",
             EventBody::SubstitutionsAnswered(_) => "substitutions_answered",
+            EventBody::LifecycleMigrated { .. } => "lifecycle_migrated",
         }
     }
 }

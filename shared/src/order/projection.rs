@@ -118,6 +118,17 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
                 matches!(c, StallReason::SubstitutionsUnanswered { .. })
             });
         }
+        EventBody::LifecycleMigrated { to, to_state, .. } => {
+            head.lifecycle = to.clone();
+            if head.status != *to_state {
+                head.status = to_state.clone();
+                head.status_entered_at = event.recorded_at;
+                stamp(head, lifecycle, to_state, event.occurred_at);
+            }
+            head.sla_due_at = sla_deadline(head, lifecycle, head.status_entered_at);
+            // The old version's SLA stall is not the new one's.
+            clear(head, |c| matches!(c, StallReason::Sla { .. }));
+        }
         EventBody::Issue(news) => {
             issue::apply(&mut head.issues, news, &event.source, event.recorded_at);
             if !matches!(news.step, IssueStep::Opened { .. }) {

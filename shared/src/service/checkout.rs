@@ -51,7 +51,12 @@ impl OrderService {
             }
         }
         let tenant = &principal.tenant;
-        let lifecycle = self.lifecycle(&self.tenants.lifecycle_for(tenant, request.fulfilment))?;
+        // New orders take the newest version of their lifecycle.
+        let name = self.tenants.lifecycle_for(tenant, request.fulfilment);
+        let lifecycle = self
+            .catalog
+            .latest(&name)
+            .ok_or(ServiceError::Store(StoreError::UnknownLifecycle(name)))?;
         let total = request
             .items
             .iter()
@@ -63,7 +68,7 @@ impl OrderService {
             .ok_or_else(|| ServiceError::Invalid("order total overflows".into()))?;
         let placed = OrderPlaced {
             store,
-            lifecycle: lifecycle.name().to_string(),
+            lifecycle: lifecycle.key(),
             fulfilment: request.fulfilment,
             status: lifecycle.initial().to_string(),
             customer_id: request.customer_id,

@@ -176,3 +176,24 @@ pub fn correct_tracking(
     draft.push(origin, now, body);
     Ok(draft.finish(Disposition::Applied))
 }
+
+/// Moves the order onto `to`, a newer version of its lifecycle: its status
+/// kept where `to` has it, else mapped as `to` declares. `None` when `to`
+/// has no place for it (the order would be stranded), and nothing changes.
+pub fn migrate_lifecycle(
+    head: &Head,
+    to: &Lifecycle,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Option<Decision> {
+    let to_state = to.adopt(&head.status)?.to_string();
+    let mut draft = Draft::new(head, to, now);
+    let body = EventBody::LifecycleMigrated {
+        from: head.lifecycle.clone(),
+        to: to.key(),
+        from_state: head.status.clone(),
+        to_state,
+    };
+    draft.push(origin, now, body);
+    Some(draft.finish(Disposition::Applied))
+}

@@ -190,6 +190,20 @@ impl SqliteStore {
     }
 
     /// Notified whenever new events reach the outbox.
+    /// Every lifecycle (by the key orders record) some stored order is on.
+    pub async fn lifecycles_in_use(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare("SELECT DISTINCT json_extract(body, '$.lifecycle') FROM heads")
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|r| r.map_err(unavailable)).collect()
+        })
+        .await
+    }
+
     pub fn outbox_signal(&self) -> Arc<Notify> {
         self.outbox_signal.clone()
     }
