@@ -101,6 +101,7 @@ enum RoleArg {
     Staff,
     Manager,
     Owner,
+    Driver,
 }
 
 impl From<RoleArg> for Role {
@@ -109,6 +110,7 @@ impl From<RoleArg> for Role {
             RoleArg::Customer => Role::Customer,
             RoleArg::Staff => Role::Staff,
             RoleArg::Manager => Role::Manager,
+            RoleArg::Driver => Role::Driver,
             RoleArg::Owner => Role::Owner,
         }
     }

@@ -17,18 +17,26 @@ pub enum Role {
     Staff,
     Manager,
     Owner,
+    /// A driver of the tenant's own fleet: reports positions and progress
+    /// on the deliveries assigned to them, and nothing else.
+    Driver,
 }
 
 impl Role {
     pub fn actor(self) -> Actor {
         match self {
             Role::Customer => Actor::Customer,
+            Role::Driver => Actor::Delivery,
             Role::Staff => Actor::Staff,
             Role::Manager => Actor::Manager,
             Role::Owner => Actor::Owner,
         }
     }
 }
+
+/// The source of what the tenant's own drivers report: their fleet is a
+/// delivery partner like any other.
+pub const FLEET_SOURCE: &str = "delivery:fleet";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Principal {
@@ -49,6 +57,7 @@ impl Principal {
     pub fn origin(&self) -> Origin {
         let source = match self.role {
             Role::Customer => "customer",
+            Role::Driver => FLEET_SOURCE,
             _ => "staff",
         };
         Origin {
@@ -61,8 +70,17 @@ impl Principal {
 
     pub fn require_staff(&self) -> Result<(), Forbidden> {
         match self.role {
-            Role::Customer => Err(Forbidden("this endpoint is for store staff".into())),
+            Role::Customer | Role::Driver => {
+                Err(Forbidden("this endpoint is for store staff".into()))
+            }
             _ => Ok(()),
+        }
+    }
+
+    pub fn require_driver(&self) -> Result<(), Forbidden> {
+        match self.role {
+            Role::Driver => Ok(()),
+            _ => Err(Forbidden("this endpoint is for the store's drivers".into())),
         }
     }
 

@@ -39,6 +39,10 @@ pub struct TenantSettings {
     /// happens then (`{"answer_within_minutes": 15, "on_no_answer": "approve"}`).
     #[serde(default)]
     pub substitutions: SubstitutionPolicy,
+    /// How long a fleet driver may go without a position while carrying an
+    /// order before a delivery issue is opened (10 minutes by default).
+    #[serde(default)]
+    pub fleet_position_minutes: Option<u32>,
     /// How long an open issue may wait for acknowledgement, by severity
     /// (`{"critical": 10}`), over the defaults.
     #[serde(default)]
@@ -126,6 +130,7 @@ impl TenantSettings {
             parked_minutes: self.parked_minutes,
             issue_ack_minutes: self.issue_ack_minutes.clone(),
             substitutions: self.substitutions.clone(),
+            fleet_position_minutes: self.fleet_position_minutes,
         }
     }
 

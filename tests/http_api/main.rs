@@ -17,6 +17,7 @@ mod checkout;
 mod concurrency;
 mod edge_errors;
 mod feed;
+mod fleet;
 mod issues;
 mod listing;
 mod self_service;

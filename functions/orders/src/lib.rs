@@ -27,6 +27,7 @@ const MAX_PAGE: usize = 200;
 
 mod board;
 mod endpoints;
+mod fleet;
 mod lifecycles;
 mod raised;
 mod reports;
@@ -66,6 +67,8 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
         .route("/orders/{id}/notes", post(add_note))
         .route("/orders/{id}/issues", post(raised::open_issue))
         .route("/orders/{id}/issues/{issue_id}", post(raised::issue_step))
+        .route("/orders/{id}/driver", post(fleet::assign))
+        .route("/driver/orders/{id}/reports", post(fleet::report))
         .route(
             "/orders/{id}/substitutions",
             post(raised::propose_substitutions),

@@ -11,15 +11,17 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::head::Head;
-use crate::lifecycle::{Lifecycle, ShipmentStatus};
+use crate::lifecycle::{Lifecycle, ShipmentStatus, StateRole};
 
 use super::flags::StallReason;
-use super::issue::IssueState;
+use super::head::DeliveryInfo;
+use super::issue::{IssueKind, IssueState};
 
 /// Defaults when neither the lifecycle nor the tenant says otherwise.
 pub const TRACKING_PENDING_MINUTES: u32 = 24 * 60;
 pub const STALE_SCAN_MINUTES: u32 = 72 * 60;
 pub const PARKED_MINUTES: u32 = 60;
+pub const FLEET_POSITION_MINUTES: u32 = 10;
 
 /// A reason and the moment it becomes overdue.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +120,20 @@ pub fn deadlines(head: &Head, lifecycle: &Lifecycle) -> Vec<Deadline> {
             at: issue.opened_at + minutes(window),
         });
     }
+    if let Some(driver) = silent_driver(head, lifecycle) {
+        let since = driver.location.as_ref().map_or(driver.updated_at, |l| l.at);
+        let window = head
+            .policy
+            .fleet_position_minutes
+            .unwrap_or(FLEET_POSITION_MINUTES);
+        all.push(Deadline {
+            reason: StallReason::NoDriverPosition {
+                driver: driver.reference.clone(),
+            },
+            since,
+            at: since + minutes(window),
+        });
+    }
     if let Some(proposal) = &head.proposal {
         all.push(Deadline {
             reason: StallReason::SubstitutionsUnanswered {
@@ -138,6 +154,19 @@ pub fn deadlines(head: &Head, lifecycle: &Lifecycle) -> Vec<Deadline> {
         });
     }
     all
+}
+
+/// The fleet driver carrying the order, while one is (picked up, not yet
+/// delivered) and no delivery issue is already open about it.
+fn silent_driver<'h>(head: &'h Head, lifecycle: &Lifecycle) -> Option<&'h DeliveryInfo> {
+    let delivery = head.delivery.as_ref().filter(|d| d.partner == "fleet")?;
+    let picked_up = lifecycle.role(StateRole::DriverPickedUp)?;
+    let carrying = (head.status == picked_up || lifecycle.is_before(picked_up, &head.status))
+        && !lifecycle.is_terminal(&head.status);
+    let reported = head
+        .open_issues()
+        .any(|i| i.kind == IssueKind::DeliveryException);
+    (carrying && !reported).then_some(delivery)
 }
 
 /// When the sweep should next look at the order: the earliest deadline, or

@@ -51,6 +51,9 @@ pub enum StallReason {
     ParkedTooLong { event_id: String },
     /// An order issue has waited too long for someone to acknowledge it.
     IssueUnacknowledged { issue_id: String },
+    /// A driver of the tenant's own fleet carrying the order has reported
+    /// no position for too long: the sweep opens a delivery issue.
+    NoDriverPosition { driver: String },
     /// Nobody answered the proposed substitutions in time: the sweep
     /// answers as the tenant's policy says rather than flagging.
     SubstitutionsUnanswered { proposal_id: String },
@@ -83,6 +86,9 @@ impl StallReason {
             StallReason::IssueUnacknowledged { issue_id } => {
                 format!("issue {issue_id} has waited {time} for someone to acknowledge it")
             }
+            StallReason::NoDriverPosition { driver } => {
+                format!("no position from driver {driver} in {time}")
+            }
             StallReason::SubstitutionsUnanswered { proposal_id } => {
                 format!("substitutions {proposal_id} have waited {time} for an answer")
             }
@@ -98,6 +104,7 @@ impl StallReason {
             StallReason::ParkedTooLong { .. } => &["resolve_parked", "discard_parked", "advance"],
             StallReason::IssueUnacknowledged { .. } => &["acknowledge_issue", "assign_issue"],
             StallReason::SubstitutionsUnanswered { .. } => &["note"],
+            StallReason::NoDriverPosition { .. } => &["acknowledge_issue", "note"],
         }
     }
 }

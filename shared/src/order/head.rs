@@ -89,6 +89,10 @@ pub struct OrderPolicy {
     /// What happens to substitutions nobody answers.
     #[serde(default)]
     pub substitutions: SubstitutionPolicy,
+    /// How long a driver of the tenant's own fleet may go without reporting
+    /// a position while carrying the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet_position_minutes: Option<u32>,
 }
 
 /// Failed payment attempts after which the order is cancelled when it was

@@ -167,7 +167,11 @@ impl OrderService {
     /// Records a provider fact on the tenant's order it is about: the order
     /// it names, or the orders its tracking code leads to, best candidate
     /// first. `NotFound` when none of the tenant's orders takes it (yet).
-    async fn deliver(&self, tenant: &str, inbound: &Inbound) -> Result<FactOutcome, ServiceError> {
+    pub(super) async fn deliver(
+        &self,
+        tenant: &str,
+        inbound: &Inbound,
+    ) -> Result<FactOutcome, ServiceError> {
         let candidates = match &inbound.subject {
             Subject::Order { order_id } => vec![order_id.clone()],
             Subject::Tracking { code } => {

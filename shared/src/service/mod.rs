@@ -20,6 +20,7 @@
 mod checkout;
 mod commands;
 mod error;
+mod fleet;
 mod intake;
 mod issues;
 mod lifecycles;
@@ -43,6 +44,7 @@ use crate::tenants::Tenants;
 
 pub use checkout::Placed;
 pub use error::{Refusal, ServiceError};
+pub use fleet::{AssignDriver, DriverReport};
 pub use intake::FactOutcome;
 pub use issues::OpenIssue;
 pub use lifecycles::{MigrationEntry, MigrationReport};

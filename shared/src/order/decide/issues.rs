@@ -78,7 +78,7 @@ pub fn issue_step(
     Ok(draft.finish(Disposition::Applied))
 }
 
-fn opened(kind: IssueKind, severity: Severity, summary: String) -> EventBody {
+pub(super) fn opened(kind: IssueKind, severity: Severity, summary: String) -> EventBody {
     EventBody::Issue(IssueNews {
         issue_id: new_id("iss"),
         step: IssueStep::Opened {

@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 
 use super::command::{Decision, Origin, Rejection};
 use super::draft::Draft;
+use super::issues;
 use super::substitutions;
 use crate::lifecycle::{Actor, Lifecycle, StateRole};
 use crate::order::deadlines;
 use crate::order::event::{Disposition, EventBody};
 use crate::order::flags::{FlagKind, StallReason};
 use crate::order::head::Head;
+use crate::order::issue::{IssueKind, Severity};
 use crate::order::limits::MAX_PACKAGES;
 use crate::order::notification::{NotificationRecord, NotifyPrefs};
 use crate::order::shipment::TrackingInput;
@@ -71,6 +73,17 @@ pub fn sweep(head: &Head, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Option<D
     for (deadline, level) in due {
         // Unanswered substitutions are answered as the tenant's policy
         // says, not flagged: the store is waiting to go on.
+        // A silent driver is a delivery issue someone must own.
+        if let StallReason::NoDriverPosition { .. } = &deadline.reason {
+            let waited = (now - deadline.since).num_minutes();
+            let body = issues::opened(
+                IssueKind::DeliveryException,
+                Severity::High,
+                deadline.reason.describe(waited),
+            );
+            draft.push(&system(), now, body);
+            continue;
+        }
         if let StallReason::SubstitutionsUnanswered { .. } = &deadline.reason {
             if let Some(proposal) = draft.head.proposal.clone() {
                 let answers = vec![proposal.on_no_answer; proposal.lines.len()];
