@@ -19,6 +19,7 @@ use axum::routing::get;
 use axum::{middleware, Router};
 use order_core::auth::JwtKeys;
 use order_core::carrier::HttpCarrierClient;
+use order_core::delivery_partner::PartnerConnections;
 use order_core::lifecycle::Catalog;
 use order_core::merchant::UrlPolicy;
 use order_core::notify::LinkKey;
@@ -55,6 +56,8 @@ pub struct StackConfig {
     pub sweep_every: Option<Duration>,
     /// A tracking API for managers' re-fetches (`GET {url}/trackers/{carrier}/{code}`).
     pub carrier_api: Option<String>,
+    /// Each tenant's delivery partner connections (JSON).
+    pub delivery_partners: Option<String>,
     /// Merchant webhook endpoints may be `http://` loopback addresses
     /// (development only; never anything else inside the network).
     pub allow_loopback_webhooks: bool,
@@ -76,6 +79,7 @@ impl Default for StackConfig {
             webhook_secrets: webhooks::Secrets::default(),
             sweep_every: Some(Duration::from_secs(60)),
             carrier_api: None,
+            delivery_partners: None,
             allow_loopback_webhooks: false,
             public_url: "http://localhost:3000".into(),
             link_secret: DEV_LINK_SECRET.into(),
@@ -124,6 +128,9 @@ impl Stack {
         );
         if let Some(url) = &config.carrier_api {
             service = service.with_carrier(Arc::new(HttpCarrierClient::new(url.clone())));
+        }
+        if let Some(json) = &config.delivery_partners {
+            service = service.with_partners(Arc::new(PartnerConnections::from_json(json)?));
         }
         let service = Arc::new(service);
         let merchants = Arc::new(Merchants::new(

@@ -47,6 +47,10 @@ struct ServeArgs {
     /// A tracking API managers' re-fetches ask (`GET {url}/trackers/{carrier}/{code}`).
     #[arg(long, env = "CARRIER_API_URL")]
     carrier_api: Option<String>,
+    /// Each tenant's delivery partner connections (JSON), asked for drivers
+    /// when an order is ready for one.
+    #[arg(long, env = "DELIVERY_PARTNERS")]
+    delivery_partners: Option<String>,
     /// Let merchant webhook endpoints be http:// loopback addresses, for
     /// developing a receiver on this machine (never anything else inside
     /// the network).
@@ -130,6 +134,7 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         webhook_secrets: webhooks::Secrets::from_env()?,
         sweep_every: (args.sweep_every > 0).then(|| Duration::from_secs(args.sweep_every)),
         carrier_api: args.carrier_api.clone(),
+        delivery_partners: args.delivery_partners.clone(),
         allow_loopback_webhooks: args.allow_loopback_webhooks,
         public_url: args.public_url.clone(),
         link_secret: args.link_secret.clone(),

@@ -10,7 +10,7 @@ use crate::order::{Disposition, Event, EventBody, FlagKind, IssueStep};
 pub const SOURCE: &str = "order-tracking";
 
 /// Every detail-type [`entry`] gives an event.
-pub const DETAIL_TYPES: [&str; 23] = [
+pub const DETAIL_TYPES: [&str; 24] = [
     "OrderPlaced",
     "OrderStatusChanged",
     "LateFactRecorded",
@@ -34,6 +34,7 @@ pub const DETAIL_TYPES: [&str; 23] = [
     "SubstitutionsAnswered",
     "InventoryAdjusted",
     "LifecycleMigrated",
+    "DispatchUpdated",
 ];
 
 /// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
@@ -165,6 +166,7 @@ pub fn entry(event: &Event) -> BusEntry {
             json!({ "proposal_id": answered.proposal_id, "answers": answered.answers,
                     "by_policy": answered.by_policy, "adjustments": answered.adjustments }),
         ),
+        EventBody::Dispatch(step) => ("DispatchUpdated", json!({ "dispatch": step })),
         EventBody::LifecycleMigrated {
             from,
             to,

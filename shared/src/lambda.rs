@@ -106,6 +106,14 @@ pub fn service_over(
         Err(_) => Tenants::default(),
     };
     let mut service = OrderService::new(store, catalog, Arc::new(tenants), Arc::new(SystemClock));
+    // The tenants' delivery partner connections (secrets: a NoEcho
+    // parameter), for orders that become ready for a driver.
+    if let Ok(json) = std::env::var("DELIVERY_PARTNERS") {
+        if !json.trim().is_empty() && json.trim() != "{}" {
+            let partners = crate::delivery_partner::PartnerConnections::from_json(&json)?;
+            service = service.with_partners(Arc::new(partners));
+        }
+    }
     if let Ok(url) = std::env::var("CARRIER_API_URL") {
         service = service.with_carrier(Arc::new(crate::carrier::HttpCarrierClient::new(url)));
     }

@@ -34,6 +34,7 @@ pub mod bus;
 pub mod carrier;
 pub mod cursor;
 pub mod deadline;
+pub mod delivery_partner;
 pub mod hex;
 pub mod http;
 #[cfg(feature = "aws")]

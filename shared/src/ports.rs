@@ -427,3 +427,56 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// What a delivery partner is asked for: a driver to take one order from
+/// the store to the customer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DispatchRequest {
+    /// Our order id: the partner's external delivery id, which its webhooks
+    /// send back (and which makes asking twice harmless).
+    pub order_id: String,
+    pub pickup_name: String,
+    pub pickup_address: String,
+    pub pickup_phone: Option<String>,
+    pub dropoff_name: String,
+    pub dropoff_address: String,
+    pub dropoff_phone: Option<String>,
+    /// The order's value in the currency's minor unit.
+    pub order_value: i64,
+    pub currency: String,
+}
+
+/// The partner's delivery, once it took it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Booked {
+    pub delivery_id: String,
+    pub tracking_url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PartnerError {
+    /// It has no driver free now: worth asking again later.
+    #[error("no drivers available: {0}")]
+    NoDrivers(String),
+    /// It will not take this delivery (address out of its area, bad data).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// It could not be reached or failed; treated like a refusal when
+    /// booking, retried when cancelling.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A delivery partner's API (DoorDash Drive, Uber Direct…).
+#[async_trait]
+pub trait DeliveryPartner: Send + Sync {
+    async fn create(&self, request: &DispatchRequest) -> Result<Booked, PartnerError>;
+    async fn cancel(&self, delivery_id: &str) -> Result<(), PartnerError>;
+    /// The partner's own word for where the delivery stands.
+    async fn status(&self, delivery_id: &str) -> Result<String, PartnerError>;
+}
+
+/// The partners each tenant has connected, by name.
+pub trait Partners: Send + Sync {
+    fn partner(&self, tenant: &str, name: &str) -> Option<std::sync::Arc<dyn DeliveryPartner>>;
+}

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::FulfilmentType;
 use crate::notify::NotificationPolicy;
+use crate::order::dispatch::DispatchPolicy;
 use crate::order::issue::AckMinutes;
 use crate::order::substitution::SubstitutionPolicy;
 use crate::order::{OrderPolicy, DEFAULT_STORE};
@@ -39,6 +40,10 @@ pub struct TenantSettings {
     /// happens then (`{"answer_within_minutes": 15, "on_no_answer": "approve"}`).
     #[serde(default)]
     pub substitutions: SubstitutionPolicy,
+    /// Delivery partners asked for a driver when an order is ready for one
+    /// (`{"partners": ["doordash", "uber"], "attempts": 3, "backoff_seconds": 30}`).
+    #[serde(default)]
+    pub dispatch: DispatchPolicy,
     /// How long a fleet driver may go without a position while carrying an
     /// order before a delivery issue is opened (10 minutes by default).
     #[serde(default)]
@@ -67,6 +72,11 @@ pub struct StoreSettings {
     /// The store's offset from UTC (`-05:00`): its days and hours in reports.
     #[serde(default)]
     pub utc_offset: Option<UtcOffset>,
+    /// Where drivers pick orders up, and the number they call.
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// A fixed offset from UTC, written `+HH:MM` / `-HH:MM`.
@@ -131,6 +141,7 @@ impl TenantSettings {
             issue_ack_minutes: self.issue_ack_minutes.clone(),
             substitutions: self.substitutions.clone(),
             fleet_position_minutes: self.fleet_position_minutes,
+            dispatch: self.dispatch.clone(),
         }
     }
 

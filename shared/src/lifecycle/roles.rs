@@ -50,6 +50,9 @@ pub enum StateRole {
     Delivered,
     /// Where a package returned to the sender puts the order.
     Returned,
+    /// Ready for a driver: entering it requests one from the tenant's
+    /// delivery partners, when it has any.
+    AwaitingDriver,
     /// Where a delivery partner's "driver assigned" moves the order.
     DriverAssigned,
     /// Where a delivery partner's "picked up" moves the order.
@@ -61,7 +64,7 @@ pub enum StateRole {
 }
 
 impl StateRole {
-    pub const ALL: [StateRole; 16] = [
+    pub const ALL: [StateRole; 17] = [
         StateRole::Paid,
         StateRole::Cancelled,
         StateRole::Completed,
@@ -74,6 +77,7 @@ impl StateRole {
         StateRole::OutForDelivery,
         StateRole::Delivered,
         StateRole::Returned,
+        StateRole::AwaitingDriver,
         StateRole::DriverAssigned,
         StateRole::DriverPickedUp,
         StateRole::DriverDelivered,
@@ -94,6 +98,7 @@ impl StateRole {
             StateRole::AwaitingSubstitutions => "substitutions_needed",
             StateRole::SubstitutionsRejected => "picking_in_progress",
             StateRole::DriverPickedUp => "picked_up",
+            StateRole::AwaitingDriver => "ready_for_pickup",
             StateRole::DriverDelivered => "delivered",
             StateRole::DriverFailed => "failed",
             role => role.as_str(),
@@ -115,6 +120,7 @@ impl StateRole {
             StateRole::OutForDelivery => "out_for_delivery",
             StateRole::Delivered => "delivered",
             StateRole::Returned => "returned",
+            StateRole::AwaitingDriver => "awaiting_driver",
             StateRole::DriverAssigned => "driver_assigned",
             StateRole::DriverPickedUp => "driver_picked_up",
             StateRole::DriverDelivered => "driver_delivered",

@@ -44,7 +44,8 @@ pub fn customer_update(event: &Event) -> Option<CustomerUpdate> {
         | EventBody::NoteAdded { .. }
         | EventBody::NotificationRecorded(_)
         | EventBody::Issue(_)
-        | EventBody::LifecycleMigrated { .. } => return None,
+        | EventBody::LifecycleMigrated { .. }
+        | EventBody::Dispatch(_) => return None,
         EventBody::NotifyPrefsSet(_) => ("preferences", None),
         EventBody::SubstitutionsProposed(_) | EventBody::SubstitutionsAnswered(_) => {
             ("substitutions", None)

@@ -134,6 +134,13 @@ pub fn deadlines(head: &Head, lifecycle: &Lifecycle) -> Vec<Deadline> {
             at: since + minutes(window),
         });
     }
+    if let Some(at) = head.dispatch.as_ref().and_then(|d| d.due_at) {
+        all.push(Deadline {
+            reason: StallReason::DispatchDue,
+            since: at,
+            at,
+        });
+    }
     if let Some(proposal) = &head.proposal {
         all.push(Deadline {
             reason: StallReason::SubstitutionsUnanswered {

@@ -9,6 +9,7 @@
 //! (tracking codes, flags, notes).
 
 mod command;
+mod dispatch;
 mod draft;
 mod intake;
 mod issues;
@@ -20,6 +21,7 @@ pub use command::{
     new_id, new_secret_id, Decision, NextAction, Origin, ParkedKey, Rejection, StatusClaim,
     StatusMove,
 };
+pub use dispatch::record_dispatch;
 pub use draft::MAX_CLOCK_SKEW;
 pub use intake::{record_inbound, rollup};
 pub use issues::{issue_step, open_issue, MAX_ISSUES};

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::dispatch::DispatchStep;
 use super::flags::{FlagKind, StallReason};
 use super::head::{default_store, Contact, LineItem, OrderPolicy, ShippingSnapshot};
 use super::inbound::{DeliveryNews, PaymentNews, ShipmentNews};
@@ -90,6 +91,9 @@ pub enum EventBody {
     /// The customer (or the tenant's policy) answered them: the order's
     /// lines are amended, and what it takes of each item adjusted.
     SubstitutionsAnswered(Answered),
+    /// A delivery partner was (to be) asked for a driver, took the
+    /// delivery, declined it, or had it cancelled.
+    Dispatch(DispatchStep),
     /// The order moved onto a newer version of its lifecycle, its status
     /// kept or mapped as that version declares.
     LifecycleMigrated {
@@ -119,6 +123,7 @@ impl EventBody {
             EventBody::SubstitutionsProposed(_) => "substitutions_proposed",
             EventBody::SubstitutionsAnswered(_) => "substitutions_answered",
             EventBody::LifecycleMigrated { .. } => "lifecycle_migrated",
+            EventBody::Dispatch(_) => "dispatch",
         }
     }
 }

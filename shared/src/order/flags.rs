@@ -54,6 +54,9 @@ pub enum StallReason {
     /// A driver of the tenant's own fleet carrying the order has reported
     /// no position for too long: the sweep opens a delivery issue.
     NoDriverPosition { driver: String },
+    /// A delivery partner is to be asked (again) for a driver, or a booked
+    /// delivery cancelled: the service does it, nobody is flagged.
+    DispatchDue,
     /// Nobody answered the proposed substitutions in time: the sweep
     /// answers as the tenant's policy says rather than flagging.
     SubstitutionsUnanswered { proposal_id: String },
@@ -86,6 +89,7 @@ impl StallReason {
             StallReason::IssueUnacknowledged { issue_id } => {
                 format!("issue {issue_id} has waited {time} for someone to acknowledge it")
             }
+            StallReason::DispatchDue => format!("a driver has been awaited for {time}"),
             StallReason::NoDriverPosition { driver } => {
                 format!("no position from driver {driver} in {time}")
             }
@@ -105,6 +109,7 @@ impl StallReason {
             StallReason::IssueUnacknowledged { .. } => &["acknowledge_issue", "assign_issue"],
             StallReason::SubstitutionsUnanswered { .. } => &["note"],
             StallReason::NoDriverPosition { .. } => &["acknowledge_issue", "note"],
+            StallReason::DispatchDue => &["assign_driver", "note"],
         }
     }
 }

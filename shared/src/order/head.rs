@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::dispatch::{Dispatch, DispatchPolicy};
 use super::flags::{Flag, FlagKind};
 use super::inbound::{DeliveryKind, Driver, GeoPoint, PaymentKind};
 use super::issue::{AckMinutes, OrderIssue, Severity};
@@ -93,6 +94,9 @@ pub struct OrderPolicy {
     /// a position while carrying the order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet_position_minutes: Option<u32>,
+    /// Which delivery partners are asked for a driver, and how.
+    #[serde(default, skip_serializing_if = "DispatchPolicy::is_empty")]
+    pub dispatch: DispatchPolicy,
 }
 
 /// Failed payment attempts after which the order is cancelled when it was
@@ -234,6 +238,9 @@ pub struct Head {
     /// `total` stay the checkout's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amended: Option<Amended>,
+    /// Requesting a driver from the tenant's delivery partners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<Dispatch>,
 }
 
 /// One row of a board or list: enough to show and sort an order, small

@@ -3,6 +3,7 @@
 
 pub mod deadlines;
 pub mod decide;
+pub mod dispatch;
 mod event;
 mod flags;
 mod head;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::deadlines;
+use super::dispatch;
 use super::event::{Disposition, Event, EventBody, StatusFact};
 use super::flags::{Flag, FlagKind, StallReason};
 use super::head::{DeliveryInfo, Head, ParkedRef, PaymentInfo, MAX_PAYMENT_FAILURES};
@@ -57,6 +58,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         issues: Vec::new(),
         proposal: None,
         amended: None,
+        dispatch: None,
     };
     let status = head.status.clone();
     stamp(&mut head, lifecycle, &status, event.occurred_at);
@@ -117,6 +119,14 @@ pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
             clear(head, |c| {
                 matches!(c, StallReason::SubstitutionsUnanswered { .. })
             });
+        }
+        EventBody::Dispatch(step) => {
+            head.dispatch = dispatch::advance(
+                head.dispatch.as_ref(),
+                &head.policy.dispatch,
+                step,
+                event.recorded_at,
+            );
         }
         EventBody::LifecycleMigrated { to, to_state, .. } => {
             head.lifecycle = to.clone();

@@ -101,6 +101,13 @@ impl OrderService {
                     let applied = self
                         .match_tracking(&commit.tracking_codes, &head.tenant, &head.id)
                         .await;
+                    // Ready for a driver (or ended with one booked): the
+                    // partner is called now; what fails is the sweep's.
+                    if self.partners.is_some() && super::dispatch::due(head, self.clock.now()) {
+                        if let Err(e) = self.dispatch(&head.id).await {
+                            tracing::warn!(order_id = %head.id, error = %e, "dispatch left to the sweep");
+                        }
+                    }
                     return Ok((answer, applied));
                 }
                 Err(StoreError::VersionConflict {

@@ -19,6 +19,7 @@
 
 mod checkout;
 mod commands;
+mod dispatch;
 mod error;
 mod fleet;
 mod intake;
@@ -39,7 +40,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::Principal;
 use crate::lifecycle::{Catalog, Lifecycle};
 use crate::order::limits;
-use crate::ports::{CarrierClient, Clock, Loaded, OrderStore, StoreError};
+use crate::ports::{CarrierClient, Clock, Loaded, OrderStore, Partners, StoreError};
 use crate::tenants::Tenants;
 
 pub use checkout::Placed;
@@ -62,6 +63,7 @@ pub const MAX_ATTEMPTS: usize = 5;
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
     carrier: Option<Arc<dyn CarrierClient>>,
+    partners: Option<Arc<dyn Partners>>,
     catalog: Arc<Catalog>,
     tenants: Arc<Tenants>,
     clock: Arc<dyn Clock>,
@@ -77,6 +79,7 @@ impl OrderService {
         OrderService {
             store,
             carrier: None,
+            partners: None,
             catalog,
             tenants,
             clock,
@@ -86,6 +89,12 @@ impl OrderService {
     /// Lets managers re-fetch packages' status from the carriers.
     pub fn with_carrier(mut self, carrier: Arc<dyn CarrierClient>) -> Self {
         self.carrier = Some(carrier);
+        self
+    }
+
+    /// Lets orders ready for a driver ask the tenants' delivery partners.
+    pub fn with_partners(mut self, partners: Arc<dyn Partners>) -> Self {
+        self.partners = Some(partners);
         self
     }
 

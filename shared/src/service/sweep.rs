@@ -33,6 +33,8 @@ pub struct SweepReport {
     pub unchanged: usize,
     /// Flags raised, by escalation level (the first flag of a stall is level 1).
     pub by_level: BTreeMap<u32, usize>,
+    /// Calls made to delivery partners for orders whose dispatch was due.
+    pub partner_calls: usize,
 }
 
 impl SweepReport {
@@ -41,6 +43,7 @@ impl SweepReport {
         self.orders_flagged += batch.orders_flagged;
         self.flags_raised += batch.flags_raised;
         self.unchanged += batch.unchanged;
+        self.partner_calls += batch.partner_calls;
         for (level, n) in &batch.by_level {
             *self.by_level.entry(*level).or_default() += n;
         }
@@ -59,6 +62,12 @@ impl OrderService {
             ..SweepReport::default()
         };
         for head in &due {
+            if super::dispatch::due(head, now) {
+                match self.dispatch(&head.id).await {
+                    Ok(calls) => report.partner_calls += calls,
+                    Err(e) => tracing::warn!(order_id = %head.id, error = %e, "dispatch failed"),
+                }
+            }
             let flagged = self.run(Target::Read(head), OnRace::Retry, |loaded, lifecycle, _| {
                 Ok(match decide::sweep(&loaded.head, lifecycle, now) {
                     Some(decision) => {

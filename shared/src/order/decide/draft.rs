@@ -4,7 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::command::{new_id, Decision, Origin, ParkedKey, StatusMove};
-use crate::lifecycle::{Guard, Lifecycle, Placement, Step};
+use crate::lifecycle::{Guard, Lifecycle, Placement, StateRole, Step};
+use crate::order::dispatch::{DispatchState, DispatchStep};
 use crate::order::event::{Disposition, Event, EventBody, StatusFact};
 use crate::order::head::Head;
 use crate::order::inbound::{normalise_tracking, TrackingCode};
@@ -83,6 +84,35 @@ impl<'a> Draft<'a> {
         }
         fact.from = Some(self.head.status.clone());
         self.push(origin, at, EventBody::StatusFact(fact));
+        self.dispatch_after_move(origin);
+    }
+
+    /// Ready for a driver, the tenant's delivery partners are to be asked;
+    /// ended with a delivery booked (or still being asked for), it is
+    /// called off.
+    fn dispatch_after_move(&mut self, origin: &Origin) {
+        let (head, lifecycle, now) = (&self.head, self.lifecycle, self.now);
+        let policy = &head.policy.dispatch;
+        let step = match head.dispatch.as_ref().map(|d| (d.state, d.partner)) {
+            None if !policy.is_empty()
+                && lifecycle.plays(&head.status, StateRole::AwaitingDriver) =>
+            {
+                DispatchStep::Started
+            }
+            Some((DispatchState::Booked, _))
+                if lifecycle.is_terminal(&head.status)
+                    && !lifecycle.plays(&head.status, StateRole::DriverDelivered) =>
+            {
+                DispatchStep::CancelRequested
+            }
+            Some((DispatchState::Requesting, partner)) if lifecycle.is_terminal(&head.status) => {
+                DispatchStep::Cancelled {
+                    partner: policy.partners.get(partner).cloned().unwrap_or_default(),
+                }
+            }
+            _ => return,
+        };
+        self.push(origin, now, EventBody::Dispatch(step));
     }
 
     /// Retries parked facts, earliest first, until none of them can move.

@@ -65,7 +65,11 @@ fn system() -> Origin {
 /// nothing is due — which is also what a second, concurrent sweep sees once
 /// the first has committed, so flags are never doubled.
 pub fn sweep(head: &Head, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Option<Decision> {
-    let due = deadlines::overdue(head, lifecycle, now);
+    // Asking delivery partners is the service's (it calls them), not a flag.
+    let due: Vec<_> = deadlines::overdue(head, lifecycle, now)
+        .into_iter()
+        .filter(|(d, _)| d.reason != StallReason::DispatchDue)
+        .collect();
     if due.is_empty() {
         return None;
     }
