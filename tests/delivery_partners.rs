@@ -107,18 +107,14 @@ fn stack(base: &str) -> Server {
 /// A local delivery order of `tenant`, moved to ready for a driver.
 async fn ready(server: &Server, tenant: &str) -> (String, String) {
     let staff = token(tenant, Role::Manager);
-    let order = server
-        .place(&staff, &checkout_body("cus_1", "local_delivery"))
-        .await;
-    let id = str_of(&order, "id").to_string();
-    for to in [
+    let states = [
         "store_notified",
         "store_acknowledged",
         "picking_in_progress",
         "ready_for_pickup",
-    ] {
-        server.advance(&staff, &id, to, json!({})).await;
-    }
+    ];
+    let order = server.local_delivery(&staff, "cus_1", &states).await;
+    let id = str_of(&order, "id").to_string();
     (id, staff)
 }
 

@@ -228,6 +228,23 @@ impl Server {
         self.transition(token, id, body).await.expect(200).clone()
     }
 
+    /// Moves the order through `states`, one legal move after another.
+    pub async fn advance_through(&self, token: &str, id: &str, states: &[&str]) {
+        for to in states {
+            self.advance(token, id, to, json!({})).await;
+        }
+    }
+
+    /// A local delivery order of `customer`, moved on to `states`' last.
+    pub async fn local_delivery(&self, token: &str, customer: &str, states: &[&str]) -> Value {
+        let order = self
+            .place(token, &checkout_body(customer, "local_delivery"))
+            .await;
+        self.advance_through(token, str_of(&order, "id"), states)
+            .await;
+        order
+    }
+
     pub async fn order(&self, token: &str, id: &str) -> Value {
         self.get(&format!("/orders/{id}"), token)
             .await

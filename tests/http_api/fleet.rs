@@ -18,19 +18,17 @@ async fn report(server: &Server, driver: &str, id: &str, body: Value) -> Resp {
 
 /// A local delivery order ready for its driver.
 async fn ready(server: &Server, staff: &str) -> (String, String) {
-    let order = server
-        .place(staff, &checkout_body("cus_1", "local_delivery"))
-        .await;
-    let id = str_of(&order, "id").to_string();
-    for to in [
+    let states = [
         "store_notified",
         "store_acknowledged",
         "picking_in_progress",
         "ready_for_pickup",
-    ] {
-        server.advance(staff, &id, to, json!({})).await;
-    }
-    (id, str_of(&order, "public_id").to_string())
+    ];
+    let order = server.local_delivery(staff, "cus_1", &states).await;
+    (
+        str_of(&order, "id").to_string(),
+        str_of(&order, "public_id").to_string(),
+    )
 }
 
 #[tokio::test]

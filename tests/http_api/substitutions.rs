@@ -13,17 +13,13 @@ use order_core::auth::Role;
 /// A local delivery order being picked: 2 × Blue mug at 12.50 and
 /// 3 × Green tea at 8.99.
 async fn picking(server: &Server, staff: &str) -> (String, String) {
-    let order = server
-        .place(staff, &checkout_body("cus_1", "local_delivery"))
-        .await;
-    let id = str_of(&order, "id").to_string();
-    for to in [
+    let states = [
         "store_notified",
         "store_acknowledged",
         "picking_in_progress",
-    ] {
-        server.advance(staff, &id, to, json!({})).await;
-    }
+    ];
+    let order = server.local_delivery(staff, "cus_1", &states).await;
+    let id = str_of(&order, "id").to_string();
     (id, str_of(&order, "public_id").to_string())
 }
 

@@ -132,6 +132,9 @@ async function openOrder(id) {
           sku: replacement, name: prompt("Replacement name") || replacement,
           unit_price: Number(prompt("Replacement unit price, in cents") || 0), quantity: Number(prompt("Quantity", "1") || 1) } : undefined }] };
       }) }, "Propose substitution")),
+    ...(o.dispatch ? [el("h3", {}, "Delivery partner"), el("div", { "data-dispatch": o.dispatch.state },
+      o.dispatch.state.replaceAll("_", " ") + (o.dispatch.delivery_id ? " · " + o.dispatch.delivery_id : "") +
+      (o.dispatch.due_at ? " · next call " + when(o.dispatch.due_at) : ""))] : []),
     el("h3", {}, "Issues"),
     ...((o.issues || []).length ? o.issues.map((i) => el("div", { class: "issue", "data-issue": i.issue_id, "data-issue-state": i.state },
       el("span", { class: "flag severity-" + i.severity }, i.severity), " " + i.kind.replaceAll("_", " ") + " · " + i.summary + " · " + i.state +
