@@ -54,6 +54,7 @@ macro_rules! store_conformance_suite {
             lists_filter_by_tenant_status_and_customer_and_page,
             lists_filter_by_store,
             lists_filter_by_payment_and_open_issues,
+            a_head_with_substitutions_and_dispatch_round_trips,
             stalled_and_due_look_ups_follow_deadlines,
             tracking_codes_are_kept_per_tenant_and_order,
             unmatched_facts_wait_once_per_event,

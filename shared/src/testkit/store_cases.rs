@@ -499,6 +499,11 @@ pub async fn lists_filter_by_payment_and_open_issues(store: Arc<dyn OrderStore>)
         limit: 50,
         ..ListQuery::default()
     };
+    let loaded = store.load(&failed.id).await.unwrap().unwrap().head;
+    assert_eq!(
+        loaded, failed,
+        "the head, its issue and payment, round-trips"
+    );
     let needing = store.list(&attention).await.unwrap();
     assert_eq!(needing.items.len(), 1);
     assert_eq!(needing.items[0].issue, Some(Severity::High));
@@ -516,6 +521,62 @@ pub async fn lists_filter_by_payment_and_open_issues(store: Arc<dyn OrderStore>)
     .unwrap();
     store.commit(&Commit::of(resolved)).await.unwrap();
     assert!(store.list(&attention).await.unwrap().items.is_empty());
+}
+
+/// A local delivery with every part a head may carry since checkout — an
+/// answered proposal (amended lines), one waiting, a delivery partner
+/// being asked, a store — is stored and loaded as it was decided.
+pub async fn a_head_with_substitutions_and_dispatch_round_trips(store: Arc<dyn OrderStore>) {
+    let lifecycle = crate::lifecycle::Catalog::presets()
+        .get("local_delivery")
+        .expect("preset");
+    let mut placed = super::fixtures::shipping_snapshot("cus_1");
+    placed.lifecycle = "local_delivery".into();
+    placed.fulfilment = crate::lifecycle::FulfilmentType::LocalDelivery;
+    placed.status = "submitted".into();
+    placed.store = "soho".into();
+    placed.policy.dispatch.partners = vec!["doordash".into()];
+    let ids = (decide::new_id("ord"), decide::new_secret_id("trk"));
+    let d = decide::place_order(ids, "acme", placed, &staff(), &lifecycle, t(0));
+    let mut head = d.head.clone();
+    store.commit(&Commit::of(d)).await.unwrap();
+    let steps = [
+        "store_notified",
+        "store_acknowledged",
+        "picking_in_progress",
+    ];
+    for (i, to) in steps.iter().enumerate() {
+        let at = i as i64 + 1;
+        let d = decide::transition(&head, &[], &lifecycle, &staff(), claim(to, at), None, t(at));
+        head = record(&store, d.unwrap()).await;
+    }
+    let sku = head.items[0].sku.clone();
+    let remove = [decide::LineProposal {
+        sku,
+        quantity: None,
+        replacement: None,
+    }];
+    let d = decide::propose_substitutions(&head, &[], &lifecycle, &staff(), &remove, None, t(5));
+    head = record(&store, d.unwrap()).await;
+    let answer = vec![crate::order::substitution::LineDecision::Approve];
+    let d = decide::answer_substitutions(&head, &lifecycle, &staff(), answer, t(6));
+    head = record(&store, d.unwrap()).await;
+    let ready = claim("ready_for_pickup", 7);
+    let d = decide::transition(&head, &[], &lifecycle, &staff(), ready, None, t(7));
+    head = record(&store, d.unwrap()).await;
+    assert!(
+        head.amended.is_some() && head.dispatch.is_some(),
+        "{head:?}"
+    );
+    let loaded = store.load(&head.id).await.unwrap().unwrap().head;
+    assert_eq!(loaded, head);
+}
+
+/// Commits `d`; the head it leads to.
+async fn record(store: &Arc<dyn OrderStore>, d: decide::Decision) -> Head {
+    let head = d.head.clone();
+    store.commit(&Commit::of(d)).await.expect("commit");
+    head
 }
 
 pub async fn stalled_and_due_look_ups_follow_deadlines(store: Arc<dyn OrderStore>) {
