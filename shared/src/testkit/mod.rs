@@ -24,6 +24,7 @@ pub mod claim_cases;
 pub mod fixtures;
 pub mod intake_cases;
 pub mod lambda_harness;
+pub mod list_cases;
 pub mod merchant_cases;
 pub mod process;
 pub mod receiver;
@@ -51,14 +52,16 @@ macro_rules! store_conformance_suite {
             an_idempotency_key_is_stored_with_its_order_and_refused_twice,
             parked_facts_load_with_the_head_and_leave_when_released,
             events_page_by_sequence,
-            lists_filter_by_tenant_status_and_customer_and_page,
-            lists_filter_by_store,
-            lists_filter_by_payment_and_open_issues,
-            a_head_with_substitutions_and_dispatch_round_trips,
             stalled_and_due_look_ups_follow_deadlines,
             tracking_codes_are_kept_per_tenant_and_order,
             unmatched_facts_wait_once_per_event,
             a_tenants_feed_is_its_events_in_order_once,
+        );
+        $crate::__store_conformance_cases!($make; list_cases:
+            lists_filter_by_tenant_status_and_customer_and_page,
+            lists_filter_by_store,
+            lists_filter_by_payment_and_open_issues,
+            a_head_with_substitutions_and_dispatch_round_trips,
         );
         $crate::__store_conformance_cases!($make; service_cases:
             concurrent_commands_have_one_winner_per_version,
