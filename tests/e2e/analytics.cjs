@@ -36,6 +36,11 @@ run(async (browser) => {
   const bars = await board.$$eval('section[data-chart^="Time in each stage"] rect.bar', (r) => r.length);
   if (bars !== 12) throw new Error(`${bars} stage bars drawn, expected 12`);
   await board.waitForSelector('section[data-chart="Orders by status"]');
+  // One stage by day and by hour of day; another chosen redraws them.
+  await board.waitForSelector('section[data-chart$="(minutes) by day"] rect.bar');
+  await board.waitForSelector('section[data-chart$="(minutes) by hour of day"] rect.bar');
+  await board.selectOption("#analytics-stage", "kitchen confirmed preparing");
+  await board.waitForSelector('section[data-chart="confirmed → preparing (minutes) by day"]');
   await board.waitForSelector('section[data-chart="Orders and breaches by hour of day"]');
   if (!(await board.isHidden("#columns"))) throw new Error("the board's columns still show");
   await board.screenshot({ path: `${SCREENSHOTS}/analytics.png`, fullPage: true });

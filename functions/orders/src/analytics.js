@@ -1,6 +1,7 @@
 // The board's Analytics tab: the SLA report drawn as inline SVG charts —
-// time in each stage (p50 and p90 against the SLA) per store, orders and
-// breaches by day and by hour of day, orders and amounts by status. Drawn
+// time in each stage (p50 and p90 against the SLA) per store, one stage's
+// time by day and by hour of day (the slowest, or the one chosen), orders
+// and breaches by day and by hour of day, orders and amounts by status. Drawn
 // here from the report's JSON, with nothing fetched from elsewhere, so it
 // works offline and under the page's Content-Security-Policy. Uses the
 // board's `api`, `el` and `$` (board.js, loaded first).
@@ -54,6 +55,18 @@ function countRows(groups, suffix = "") {
   }));
 }
 
+// One stage's times (p50, p90 against the SLA) in each group: a day, an
+// hour of the day. `stage` is "lifecycle from to", as the select names it.
+function stageByGroup(title, groups, stage, suffix = "") {
+  const rows = groups.flatMap((g) => g.stages
+    .filter((s) => `${s.lifecycle} ${s.from_state} ${s.to_state}` === stage)
+    .map((s) => ({ ...stageRows([s])[0], label: g.key + suffix })));
+  return chart(title, rows, "min");
+}
+
+// Which stage the by-day and by-hour charts show; the slowest at first.
+let chosenStage = null;
+
 async function showAnalytics(store) {
   const only = store ? "&store=" + encodeURIComponent(store) : "";
   const [byStore, byDay, byHour] = await Promise.all(
@@ -61,6 +74,18 @@ async function showAnalytics(store) {
   const charts = [];
   for (const group of byStore.groups || []) {
     if (group.stages.length) charts.push(chart(`Time in each stage (minutes) · ${group.key}`, stageRows(group.stages), "min"));
+  }
+  const stages = byStore.stages.map((s) => `${s.lifecycle} ${s.from_state} ${s.to_state}`);
+  if (!stages.includes(chosenStage)) {
+    const slowest = [...byStore.stages].sort((a, b) => b.p90_minutes - a.p90_minutes)[0];
+    chosenStage = slowest ? `${slowest.lifecycle} ${slowest.from_state} ${slowest.to_state}` : null;
+  }
+  const picker = el("select", { id: "analytics-stage", "aria-label": "Stage", onchange: () => { chosenStage = picker.value; showAnalytics(store); } },
+    ...stages.map((s) => el("option", { value: s, selected: s === chosenStage }, s.replaceAll("_", " "))));
+  if (chosenStage) {
+    const name = chosenStage.split(" ").slice(1).join(" → ").replaceAll("_", " ");
+    charts.push(stageByGroup(`${name} (minutes) by day`, byDay.groups || [], chosenStage));
+    charts.push(stageByGroup(`${name} (minutes) by hour of day`, byHour.groups || [], chosenStage, ":00"));
   }
   if (byDay.groups) charts.push(chart("Orders and breaches by day", countRows(byDay.groups), "orders"));
   if (byHour.groups) charts.push(chart("Orders and breaches by hour of day", countRows(byHour.groups, ":00"), "orders"));
@@ -70,7 +95,7 @@ async function showAnalytics(store) {
     note: `${s.count} · ${(s.amount / 100).toFixed(2)} ${s.currency}`,
   })), "orders"));
   $("analytics").replaceChildren(
-    el("p", { class: "muted" }, `${byStore.orders} orders placed ${when(byStore.from)} – ${when(byStore.to)}`),
+    el("p", { class: "muted" }, `${byStore.orders} orders placed ${when(byStore.from)} – ${when(byStore.to)}`, " · stage by day and hour: ", picker),
     el("p", { class: "legend" }, el("span", { class: "key p50" }, "p50"), " ", el("span", { class: "key p90" }, "p90"), " ",
       el("span", { class: "key mark" }, "SLA"), " ", el("span", { class: "key orders" }, "orders"), " ", el("span", { class: "key breaches" }, "breaches")),
     ...charts);
