@@ -72,23 +72,22 @@ fn groups_are_the_stores_local_days_hours_and_shifts() {
     );
 }
 
-#[test]
-fn confirmed_to_ready_is_its_own_figure_overall_and_per_store() {
+/// The kitchen's span from `from_state` to `to_state` over [`heads`].
+fn span(from_state: &str, to_state: &str, by: GroupBy) -> SpanReport {
     let query = SpanQuery {
         lifecycle: "kitchen".into(),
-        from_state: "accepted".into(),
-        to_state: "ready".into(),
-        by: Some(GroupBy::Store),
+        from_state: from_state.into(),
+        to_state: to_state.into(),
+        by: Some(by),
         ..SpanQuery::default()
     };
-    let span = SpanReport::new(
-        "acme",
-        &heads(),
-        &Catalog::presets(),
-        &settings(),
-        &march(),
-        &query,
-    );
+    let catalog = Catalog::presets();
+    SpanReport::new("acme", &heads(), &catalog, &settings(), &march(), &query)
+}
+
+#[test]
+fn confirmed_to_ready_is_its_own_figure_overall_and_per_store() {
+    let span = span("accepted", "ready", GroupBy::Store);
     let overall = span.overall.unwrap();
     assert_eq!((overall.count, overall.p50_minutes), (4, 20.0));
     let per_store: Vec<_> = span
@@ -101,21 +100,7 @@ fn confirmed_to_ready_is_its_own_figure_overall_and_per_store() {
 
 #[test]
 fn an_unknown_span_reports_nothing_rather_than_zeros() {
-    let query = SpanQuery {
-        lifecycle: "kitchen".into(),
-        from_state: "ready".into(),
-        to_state: "confirmed".into(),
-        by: Some(GroupBy::Day),
-        ..SpanQuery::default()
-    };
-    let span = SpanReport::new(
-        "acme",
-        &heads(),
-        &Catalog::presets(),
-        &settings(),
-        &march(),
-        &query,
-    );
+    let span = span("ready", "confirmed", GroupBy::Day);
     assert_eq!(span.overall, None);
     assert!(span.groups.is_empty());
 }
