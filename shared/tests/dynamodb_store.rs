@@ -446,3 +446,31 @@ async fn a_delivery_opens_once_and_the_log_is_newest_first() {
 async fn a_claim_is_won_once() {
     order_core::testkit::claim_cases::a_claim_is_won_once(Arc::new(fresh().await)).await;
 }
+
+/// A commit carries a request token derived from it: sent again (a caller
+/// retrying after a timeout whose write went through) it is recognised as
+/// the write it was; another decision at the same version is still refused.
+#[tokio::test]
+async fn the_same_commit_sent_again_is_recognised_not_refused() {
+    use order_core::ports::StoreError;
+    let store = fresh().await;
+    let d = placed("acme", "cus_1", 0);
+    let id = d.head.id.clone();
+    store.commit(&Commit::of(d)).await.unwrap();
+    let loaded = store.load(&id).await.unwrap().unwrap();
+    let accept = |loaded: &order_core::ports::Loaded| {
+        order_core::testkit::fixtures::staff_move(loaded, "confirmed", 1)
+    };
+    let commit = Commit::of(accept(&loaded));
+    store.commit(&commit).await.unwrap();
+    store
+        .commit(&commit)
+        .await
+        .expect("the same write, recognised");
+    let again = store.commit(&Commit::of(accept(&loaded))).await;
+    assert!(
+        matches!(again, Err(StoreError::VersionConflict { current: 2, .. })),
+        "{again:?}"
+    );
+    assert_eq!(store.events(&id, 0, 10).await.unwrap().len(), 2);
+}

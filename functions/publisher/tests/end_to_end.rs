@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{bus_to_queue, drain, endpoint, unique};
 
 use order_core::auth::{Principal, Role};
 use order_core::ports::{OrderStore, SystemClock};
@@ -15,11 +18,6 @@ use order_core::service::{Checkout, OrderService, TransitionRequest};
 use order_core::store::DynamoStore;
 use order_core::testkit::{catalog, table_stream};
 use serde_json::{json, Value};
-
-fn endpoint(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
-}
 
 /// Places a shipping order and moves it three times: four events.
 async fn commands(table: &str) -> Vec<String> {
@@ -62,86 +60,6 @@ async fn commands(table: &str) -> Vec<String> {
         .into_iter()
         .map(|e| e.event_id)
         .collect()
-}
-
-/// A bus with a rule routing our events to a fresh queue; returns the queue URL.
-async fn bus_to_queue(bus: &str) -> (aws_sdk_sqs::Client, String) {
-    let config = order_core::aws::emulator_config(&endpoint("MOTO_ENDPOINT")).await;
-    let events = aws_sdk_eventbridge::Client::new(&config);
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue = sqs
-        .create_queue()
-        .queue_name(bus)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn =
-        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    events.create_event_bus().name(bus).send().await.unwrap();
-    events
-        .put_rule()
-        .name("all-order-events")
-        .event_bus_name(bus)
-        .event_pattern(json!({ "source": ["order-tracking"] }).to_string())
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("all-order-events")
-        .event_bus_name(bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    (sqs, queue)
-}
-
-async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str, expected: usize) -> Vec<Value> {
-    let mut messages = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let out = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        for m in out.messages() {
-            messages.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        if out.messages().is_empty() && messages.len() >= expected {
-            break;
-        }
-    }
-    messages
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use crate::order::inbound::{Inbound, InboundFact, ShipmentNews, Subject};
 use crate::order::{
     Contact, Head, LineItem, OrderPlaced, OrderPolicy, ShipmentStatus, TrackingInput,
 };
-use crate::ports::{Clock, Commit, OrderStore};
+use crate::ports::{Clock, Commit, Loaded, OrderStore};
 use crate::service::{OrderService, TransitionRequest};
 use crate::tenants::Tenants;
 
@@ -100,10 +100,10 @@ pub(crate) async fn create(
     head
 }
 
-/// Moves an order with a staff command decided against its stored state.
-pub(crate) async fn advance(store: &Arc<dyn OrderStore>, id: &str, to: &str, at: i64) -> Head {
-    let loaded = store.load(id).await.unwrap().expect("order exists");
-    let d = decide::transition(
+/// A staff move of a shipping order to `to` at minute `at`, decided on
+/// `loaded`.
+pub fn staff_move(loaded: &Loaded, to: &str, at: i64) -> Decision {
+    decide::transition(
         &loaded.head,
         &loaded.parked,
         &shipping(),
@@ -112,7 +112,13 @@ pub(crate) async fn advance(store: &Arc<dyn OrderStore>, id: &str, to: &str, at:
         None,
         t(at),
     )
-    .expect("legal move");
+    .expect("legal move")
+}
+
+/// Moves an order with a staff command decided against its stored state.
+pub(crate) async fn advance(store: &Arc<dyn OrderStore>, id: &str, to: &str, at: i64) -> Head {
+    let loaded = store.load(id).await.unwrap().expect("order exists");
+    let d = staff_move(&loaded, to, at);
     let head = d.head.clone();
     store.commit(&Commit::of(d)).await.expect("commit");
     head

@@ -18,9 +18,11 @@
 //! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
 //!   benchmarks drive, on whichever store the service has; [`process`]
 //!   what a process has used, from `/proc`; [`receiver`] a merchant's
-//!   webhook receiver on loopback.
+//!   webhook receiver on loopback; [`fault_proxy`] a network that loses,
+//!   delays and throttles chosen AWS requests.
 
 pub mod claim_cases;
+pub mod fault_proxy;
 pub mod fixtures;
 pub mod intake_cases;
 pub mod lambda_harness;

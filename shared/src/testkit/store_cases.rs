@@ -32,11 +32,18 @@ pub async fn create_then_load_round_trips(store: Arc<dyn OrderStore>) {
     assert!(store.load("ord_missing").await.unwrap().is_none());
 }
 
+/// Another checkout under an id already taken. (The very same commit sent
+/// again is a retry; DynamoDB recognises it by its request token.)
 pub async fn creating_twice_is_refused(store: Arc<dyn OrderStore>) {
     let d = placed("acme", "cus_1", 0);
-    store.commit(&Commit::of(d.clone())).await.unwrap();
+    let mut other = placed("acme", "cus_2", 1);
+    other.head.id = d.head.id.clone();
+    for event in &mut other.events {
+        event.order_id = d.head.id.clone();
+    }
+    store.commit(&Commit::of(d)).await.unwrap();
     assert_eq!(
-        store.commit(&Commit::of(d)).await,
+        store.commit(&Commit::of(other)).await,
         Err(StoreError::AlreadyExists)
     );
 }

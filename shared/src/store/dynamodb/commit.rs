@@ -9,6 +9,12 @@
 //! facts, the dedupe marker and the idempotency key are put with
 //! `attribute_not_exists(pk)`; released parked facts are deleted in the same
 //! transaction.
+//!
+//! Every transaction carries a `ClientRequestToken` derived from the
+//! commit, so the SDK's retry of a request whose answer was lost or late is
+//! recognised by DynamoDB (for ten minutes) and answered as the success it
+//! was, rather than refused by its own first attempt's writes and reported
+//! as a conflict.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -16,6 +22,8 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
+
+use sha2::{Digest, Sha256};
 
 use super::item::{self, s, Item, Parts};
 use super::{keys, unavailable, DynamoStore};
@@ -31,6 +39,34 @@ enum Part {
     Dedupe,
     Idempotency,
     Other,
+}
+
+/// The commit's `ClientRequestToken`: the same for every attempt at this
+/// commit, different for any other. Event ids are fresh per decision, so a
+/// command decided again after losing a race gets a new token; the order,
+/// the version it replaces and the head's time tell apart commits that
+/// write no event. DynamoDB allows 36 characters: 18 bytes of SHA-256.
+fn request_token(commit: &Commit) -> String {
+    let mut digest = Sha256::new();
+    let head = &commit.head;
+    for part in [
+        head.id.as_str(),
+        &commit.expected_version.to_string(),
+        &head.version.to_string(),
+        &head.updated_at.to_rfc3339(),
+    ] {
+        digest.update(part.as_bytes());
+        digest.update([0]);
+    }
+    for event in commit.events.iter().chain(&commit.park) {
+        digest.update(event.event_id.as_bytes());
+        digest.update([0]);
+    }
+    for parked in &commit.unpark {
+        digest.update(parked.event_id.as_bytes());
+        digest.update([0]);
+    }
+    crate::hex::encode(&digest.finalize()[..18])
 }
 
 impl DynamoStore {
@@ -95,6 +131,7 @@ impl DynamoStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(request_token(commit))
             .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
             .await;

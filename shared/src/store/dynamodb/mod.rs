@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
@@ -192,27 +193,32 @@ impl DynamoStore {
     }
 
     /// Puts `item`; with `only_new`, only if no item has its key, and
-    /// false if one had.
-    async fn put_item(&self, item: Item, only_new: bool) -> Result<bool, StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
+    /// false if one had. A first-writer-wins put carries a `put_id` of its
+    /// own, so when the SDK retries it after its answer was lost, the item
+    /// the retry finds is recognised as this put's, not someone else's: a
+    /// notification claim must not be lost to its own first attempt.
+    async fn put_item(&self, mut item: Item, only_new: bool) -> Result<bool, StoreError> {
+        let put_id = uuid::Uuid::new_v4().simple().to_string();
+        let mut put = self.client.put_item().table_name(&self.table);
         if only_new {
-            put = put.condition_expression("attribute_not_exists(pk)");
+            item.insert("put_id".into(), s(put_id.clone()));
+            put = put
+                .condition_expression("attribute_not_exists(pk)")
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                );
         }
-        let put = put.send().await;
+        let put = put.set_item(Some(item)).send().await;
         self.usage.record(true, []);
         match put {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(refused)) => Ok(refused
+                    .item()
+                    .and_then(|found| text(found, "put_id"))
+                    .is_some_and(|found| found == put_id)),
+                _ => Err(unavailable(e)),
+            },
         }
     }
 
