@@ -81,6 +81,7 @@ fn flagged(flag: FlagKind) -> Event {
         source: "system".into(),
         actor: None,
         external_id: None,
+        prev_hash: None,
         body: EventBody::FlagRaised {
             flag,
             reason: "no move in 45 minutes".into(),

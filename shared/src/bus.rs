@@ -85,7 +85,8 @@ impl Envelope {
 }
 
 /// Maps an event to its bus entry. Every detail carries the event id (for
-/// consumers' dedupe), order id, public id, tenant, store and version.
+/// consumers' dedupe), order id, public id, tenant, store, version and the
+/// hash chain's link.
 pub fn entry(event: &Event) -> BusEntry {
     let mut detail = json!({
         "event_id": event.event_id,
@@ -98,6 +99,9 @@ pub fn entry(event: &Event) -> BusEntry {
         "occurred_at": event.occurred_at,
         "recorded_at": event.recorded_at,
         "source": event.source,
+        // The link to the order's event before it: a copy of the chain
+        // outside the table (README › Tamper-evident audit log).
+        "prev_hash": event.prev_hash,
     });
     let (detail_type, extra) = match &event.body {
         EventBody::OrderPlaced(p) => (

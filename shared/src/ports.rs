@@ -183,6 +183,10 @@ pub trait OrderStore: Send + Sync + 'static {
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<Head>, StoreError>;
     /// Orders of a tenant, most recently updated first.
     async fn list(&self, query: &ListQuery) -> Result<Page<OrderSummary>, StoreError>;
+    /// Every tenant with an order, in name order: what a whole-store audit
+    /// or a disaster-recovery check walks. Reads every head; never on a
+    /// request's path.
+    async fn tenants(&self) -> Result<Vec<String>, StoreError>;
     /// Orders whose `due_at` has passed, earliest first.
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError>;
     async fn idempotency(

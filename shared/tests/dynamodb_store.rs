@@ -474,3 +474,75 @@ async fn the_same_commit_sent_again_is_recognised_not_refused() {
     );
     assert_eq!(store.events(&id, 0, 10).await.unwrap().len(), 2);
 }
+
+/// The log's hash chain read back from the table: intact as written, and an
+/// event item rewritten behind the service's back found, for the order and
+/// for its tenant.
+#[tokio::test]
+async fn an_event_item_rewritten_in_the_table_breaks_the_chain() {
+    use order_core::auth::{Principal, Role};
+    use order_core::ports::SystemClock;
+    use order_core::service::OrderService;
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
+    let client = aws_sdk_dynamodb::Client::new(&order_core::aws::emulator_config(&endpoint).await);
+    let table = format!("orders-{}", uuid::Uuid::new_v4().simple());
+    DynamoStore::create_table(&client, &table).await.unwrap();
+    let store = Arc::new(DynamoStore::new(client.clone(), &table, catalog()));
+    let d = placed("acme", "cus_1", 0);
+    let id = d.head.id.clone();
+    store.commit(&Commit::of(d)).await.unwrap();
+    let loaded = store.load(&id).await.unwrap().unwrap();
+    let moved = order_core::testkit::fixtures::staff_move(&loaded, "confirmed", 1);
+    store.commit(&Commit::of(moved)).await.unwrap();
+    let service = OrderService::new(store, catalog(), Arc::default(), Arc::new(SystemClock));
+    let owner = Principal {
+        tenant: "acme".into(),
+        role: Role::Owner,
+        subject: "o".into(),
+        stores: None,
+    };
+    let whole = service.verify_order(&owner, &id).await.unwrap();
+    assert!(whole.intact, "{whole:?}");
+    assert_eq!((whole.events, whole.unchained), (2, 0));
+
+    let key = |sk: String| {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        [
+            ("pk".to_string(), S(format!("ORDER#{id}"))),
+            ("sk".to_string(), S(sk)),
+        ]
+    };
+    let [pk, sk] = key(format!("EVENT#{:020}", 1));
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key(pk.0, pk.1)
+        .key(sk.0, sk.1)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the first event item");
+    let mut body: serde_json::Value = serde_json::from_str(item["body"].as_s().unwrap()).unwrap();
+    body["occurred_at"] = serde_json::json!("2020-01-01T00:00:00Z");
+    let mut forged: Item = item.clone();
+    forged.insert(
+        "body".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(body.to_string()),
+    );
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(forged))
+        .send()
+        .await
+        .unwrap();
+
+    let broken = service.verify_order(&owner, &id).await.unwrap();
+    assert!(!broken.intact);
+    assert_eq!(broken.broken_at_seq, Some(2), "{broken:?}");
+    let tenant = service.verify_tenant(&owner).await.unwrap();
+    assert!(!tenant.intact);
+    assert_eq!(tenant.orders, 1);
+    assert_eq!(tenant.broken[0].order_id, id);
+}

@@ -2,7 +2,8 @@
 //!
 //! - no sequence of commands and facts, from anyone, reaches a state by an
 //!   illegal move or leaves a terminal state, and the stored head is always
-//!   exactly the projection of the log;
+//!   exactly the projection of the log, a hash chain that any one event
+//!   changed, dropped or moved breaks;
 //! - every arrival order of a set of facts that fit one path gives the same
 //!   final status and the same timeline, even when facts share a timestamp
 //!   or carry a whole-second one from before the (sub-second) placement;
@@ -19,8 +20,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use order_core::lifecycle::{Actor, Catalog, FulfilmentType, Lifecycle, StateRole};
 use order_core::order::decide::{self, Decision, Origin, StatusClaim};
 use order_core::order::{
-    projection, Contact, Disposition, Event, EventBody, Head, LineItem, OrderPlaced, OrderPolicy,
-    TrackingInput,
+    chain, projection, Contact, Disposition, Event, EventBody, Head, LineItem, OrderPlaced,
+    OrderPolicy, TrackingInput,
 };
 use order_core::views::{timeline, TrackingView};
 use proptest::prelude::*;
@@ -262,6 +263,8 @@ proptest! {
         f in fulfilment(),
         allow_pending in any::<bool>(),
         commands in prop::collection::vec(command(), 1..40),
+        tampered in any::<Index>(),
+        how in 0u8..4,
     ) {
         let lifecycle = lifecycle(f);
         let words = vocabulary(&lifecycle);
@@ -306,6 +309,23 @@ proptest! {
                 .is_ok_and(|d| d.head.status == cancelled);
             prop_assert_eq!(offered.is_some(), accepted, "at {}", order.head.status);
         }
+        // The log is a hash chain: whole, it verifies; with any one event
+        // changed, dropped or moved, it does not.
+        let whole = chain::verify(&order.head, &order.log, &lifecycle);
+        prop_assert!(whole.intact, "{:?}", whole);
+        let at = tampered.index(order.log.len());
+        let mut log = order.log.clone();
+        match how {
+            0 => log[at].occurred_at += Duration::seconds(1),
+            1 => log[at].source = "forged".into(),
+            2 => {
+                log.remove(at);
+            }
+            _ if at + 1 < log.len() => log.swap(at, at + 1),
+            _ => log[at].actor = Some("forged".into()),
+        }
+        let broken = chain::verify(&order.head, &log, &lifecycle);
+        prop_assert!(!broken.intact, "tampering {} at {} went unseen", how, at);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 const MAX_PAGE: usize = 200;
 
+mod audit;
 mod board;
 mod endpoints;
 mod fleet;
@@ -57,6 +58,8 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
         .route("/orders", get(list_orders))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/events", get(order_events))
+        .route("/orders/{id}/events/verify", get(audit::verify_order))
+        .route("/admin/audit/verify", get(audit::verify_tenant))
         .route("/events", get(feed))
         .route("/orders/{id}/transitions", post(transition))
         .route("/orders/{id}/shipments", post(add_tracking))

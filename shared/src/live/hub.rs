@@ -226,6 +226,7 @@ pub(super) mod tests {
             source: "staff".into(),
             actor: None,
             external_id: None,
+            prev_hash: None,
             body: EventBody::NoteAdded {
                 text: format!("note {seq}"),
             },

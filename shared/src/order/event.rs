@@ -41,6 +41,10 @@ pub struct Event {
     /// The source's own id for the fact, used to drop redeliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// The hash of the event before it in the order's log ([`chain`](super::chain));
+    /// none on events written before the log was chained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
     #[serde(flatten)]
     pub body: EventBody,
 }

@@ -238,6 +238,11 @@ pub struct Head {
     /// `total` stay the checkout's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amended: Option<Amended>,
+    /// The hash of the last event, which the next one links to
+    /// ([`chain`](super::chain)); none on orders not moved since before the
+    /// log was chained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
     /// Requesting a driver from the tenant's delivery partners.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatch: Option<Dispatch>,

@@ -1,6 +1,7 @@
 //! The order aggregate: its events, the head they project to, and the pure
 //! decisions that turn commands into events.
 
+pub mod chain;
 pub mod deadlines;
 pub mod decide;
 pub mod dispatch;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::chain;
 use super::deadlines;
 use super::dispatch;
 use super::event::{Disposition, Event, EventBody, StatusFact};
@@ -59,6 +60,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
         proposal: None,
         amended: None,
         dispatch: None,
+        chain: Some(chain::hash(event)),
     };
     let status = head.status.clone();
     stamp(&mut head, lifecycle, &status, event.occurred_at);
@@ -72,6 +74,7 @@ pub fn start(event: &Event, lifecycle: &Lifecycle) -> Head {
 
 /// Folds one more event into the head.
 pub fn apply(head: &mut Head, event: &Event, lifecycle: &Lifecycle) {
+    head.chain = Some(chain::hash(event));
     head.version = event.version;
     head.last_seq = event.seq;
     head.updated_at = event.recorded_at;

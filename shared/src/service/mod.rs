@@ -17,6 +17,7 @@
 //!   orders';
 //! - [`error`]: [`ServiceError`] and refusals.
 
+mod audit;
 mod checkout;
 mod commands;
 mod dispatch;
@@ -43,6 +44,7 @@ use crate::order::limits;
 use crate::ports::{CarrierClient, Clock, Loaded, OrderStore, Partners, StoreError};
 use crate::tenants::Tenants;
 
+pub use audit::TenantVerification;
 pub use checkout::Placed;
 pub use error::{Refusal, ServiceError};
 pub use fleet::{AssignDriver, DriverReport};

@@ -58,6 +58,7 @@ macro_rules! store_conformance_suite {
             tracking_codes_are_kept_per_tenant_and_order,
             unmatched_facts_wait_once_per_event,
             a_tenants_feed_is_its_events_in_order_once,
+            every_tenant_with_an_order_is_listed_once,
         );
         $crate::__store_conformance_cases!($make; list_cases:
             lists_filter_by_tenant_status_and_customer_and_page,

@@ -480,3 +480,11 @@ pub async fn a_tenants_feed_is_its_events_in_order_once(store: Arc<dyn OrderStor
         .unwrap()
         .is_empty());
 }
+
+pub async fn every_tenant_with_an_order_is_listed_once(store: Arc<dyn OrderStore>) {
+    assert!(store.tenants().await.unwrap().is_empty());
+    for (tenant, customer) in [("zeta", "c1"), ("acme", "c1"), ("zeta", "c2")] {
+        create(&store, tenant, customer, 0).await;
+    }
+    assert_eq!(store.tenants().await.unwrap(), ["acme", "zeta"]);
+}

@@ -195,6 +195,9 @@ impl OrderStore for Interloper {
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Head>, StoreError> {
         self.store.due(now, limit).await
     }
+    async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.store.tenants().await
+    }
     async fn idempotency(
         &self,
         tenant: &str,

@@ -9,8 +9,8 @@ use crate::order::dispatch::{DispatchState, DispatchStep};
 use crate::order::event::{Disposition, Event, EventBody, StatusFact};
 use crate::order::head::Head;
 use crate::order::inbound::{normalise_tracking, TrackingCode};
-use crate::order::projection;
 use crate::order::shipment::TrackingInput;
+use crate::order::{chain, projection};
 
 /// How far in the future a source's clock may be before we stop believing it.
 pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(2);
@@ -57,6 +57,7 @@ impl<'a> Draft<'a> {
             source: origin.source.clone(),
             actor: origin.actor.clone(),
             external_id: origin.external_id.clone(),
+            prev_hash: Some(chain::next_link(&self.head)),
             body,
         };
         projection::apply(&mut self.head, &event, self.lifecycle);

@@ -9,7 +9,7 @@ use super::draft::{clamp, guards_hold, Draft};
 use crate::lifecycle::{Actor, Lifecycle, StateRole};
 use crate::order::event::{Disposition, Event, EventBody, OrderPlaced, StatusFact};
 use crate::order::head::Head;
-use crate::order::projection;
+use crate::order::{chain, projection};
 
 /// The first event of an order.
 pub fn place_order(
@@ -34,6 +34,7 @@ pub fn place_order(
         source: origin.source.clone(),
         actor: origin.actor.clone(),
         external_id: origin.external_id.clone(),
+        prev_hash: Some(chain::GENESIS.to_string()),
         body: EventBody::OrderPlaced(Box::new(placed)),
     };
     let head = projection::start(&event, lifecycle);

@@ -169,6 +169,11 @@ pub(super) fn tenant_key(tenant: &str) -> String {
     format!("TENANT#{tenant}")
 }
 
+/// The tenant a `tenant_key` names.
+pub(super) fn tenant_of_key(key: &str) -> Option<&str> {
+    key.strip_prefix("TENANT#")
+}
+
 /// An event item's place in its tenant's feed.
 pub(super) fn feed_key(tenant: &str) -> String {
     format!("TENANT#{tenant}")

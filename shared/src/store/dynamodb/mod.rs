@@ -280,6 +280,35 @@ impl OrderStore for DynamoStore {
         self.write(commit).await
     }
 
+    async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        let mut tenants = std::collections::BTreeSet::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :head")
+                .expression_attribute_values(":head", s(keys::HEAD))
+                .projection_expression("tenant_key")
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            self.usage.record(false, out.consumed_capacity());
+            for item in out.items() {
+                if let Some(tenant) = text(item, "tenant_key").and_then(keys::tenant_of_key) {
+                    tenants.insert(tenant.to_string());
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(tenants.into_iter().collect());
+            }
+        }
+    }
+
     async fn events(
         &self,
         order_id: &str,

@@ -325,6 +325,19 @@ impl OrderStore for SqliteStore {
             .await
     }
 
+    async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT DISTINCT tenant FROM heads ORDER BY tenant")
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| row.map_err(unavailable)).collect()
+        })
+        .await
+    }
+
     async fn feed(
         &self,
         tenant: &str,
