@@ -8,9 +8,11 @@
 pub mod demo;
 mod mailbox;
 mod notifier;
+pub mod rate_limit;
 mod socket;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use mailbox::Mailbox;
+use rate_limit::{RateLimitConfig, RateLimits};
 
 /// The development signing secret. Real deployments verify tokens in API
 /// Gateway; this one only guards a laptop.
@@ -66,6 +69,8 @@ pub struct StackConfig {
     pub public_url: String,
     /// Signs and checks the customers' "my orders" links.
     pub link_secret: String,
+    /// Token buckets per address and tenant; none limits nothing.
+    pub rate_limits: Option<RateLimitConfig>,
 }
 
 impl Default for StackConfig {
@@ -83,6 +88,7 @@ impl Default for StackConfig {
             allow_loopback_webhooks: false,
             public_url: "http://localhost:3000".into(),
             link_secret: DEV_LINK_SECRET.into(),
+            rate_limits: None,
         }
     }
 }
@@ -102,6 +108,7 @@ pub struct Stack {
     /// Signs and checks the customers' "my orders" links.
     pub links: LinkKey,
     catalog: Arc<Catalog>,
+    limits: Option<Arc<RateLimits>>,
 }
 
 impl Stack {
@@ -168,6 +175,7 @@ impl Stack {
             store,
             links,
             catalog,
+            limits: config.rate_limits.as_ref().map(RateLimits::new),
         })
     }
 
@@ -176,7 +184,7 @@ impl Stack {
     pub fn router(&self) -> Router {
         // The pages open the WebSocket this stack serves at /live.
         let live = self.publisher.live().with_socket("/live");
-        let staff = checkout::router(self.service.clone())
+        let mut staff = checkout::router(self.service.clone())
             .merge(orders::router(
                 self.service.clone(),
                 orders::Parts {
@@ -185,12 +193,19 @@ impl Stack {
                     merchants: self.merchants.clone(),
                 },
             ))
-            .merge(mailbox::router(self.mailbox.clone()))
-            .route_layer(middleware::from_fn_with_state(
-                self.keys.clone(),
-                order_core::http::require_bearer,
+            .merge(mailbox::router(self.mailbox.clone()));
+        if let Some(limits) = &self.limits {
+            // Inside the bearer check, which names the tenant.
+            staff = staff.route_layer(middleware::from_fn_with_state(
+                limits.clone(),
+                rate_limit::limit_tenant,
             ));
-        Router::new()
+        }
+        let staff = staff.route_layer(middleware::from_fn_with_state(
+            self.keys.clone(),
+            order_core::http::require_bearer,
+        ));
+        let router = Router::new()
             .merge(staff)
             .merge(tracking::router(
                 self.service.clone(),
@@ -214,7 +229,14 @@ impl Stack {
             .layer(axum::extract::DefaultBodyLimit::max(
                 order_core::http::MAX_BODY_BYTES,
             ))
-            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .layer(tower_http::trace::TraceLayer::new_for_http());
+        match &self.limits {
+            Some(limits) => router.layer(middleware::from_fn_with_state(
+                limits.clone(),
+                rate_limit::limit_address,
+            )),
+            None => router,
+        }
     }
 
     /// Serves until `shutdown` resolves, relaying events meanwhile; pending
@@ -269,7 +291,24 @@ impl Stack {
         // Handlers become routes once, here: served as a plain router, axum
         // would rebuild every route for each connection (about 14 KiB each,
         // kept while an SSE stream stays open).
-        let app = self.router().with_state(()).into_make_service();
+        // Buckets of addresses and tenants gone quiet are dropped each minute.
+        let forgetting = self.limits.clone().map(|limits| {
+            let mut stopped = stop.subscribe();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => limits.forget_idle(),
+                        _ = stopped.changed() => break,
+                    }
+                }
+            })
+        });
+        // The peer's address, for the per-address buckets.
+        let app = self
+            .router()
+            .with_state(())
+            .into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -278,6 +317,9 @@ impl Stack {
         let _ = notifier.await;
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
+        }
+        if let Some(forgetting) = forgetting {
+            let _ = forgetting.await;
         }
         served
     }

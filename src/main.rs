@@ -67,6 +67,10 @@ struct ServeArgs {
     /// Secret that signs and verifies local JWTs.
     #[arg(long, env = "ORDER_TRACKING_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
     jwt_secret: String,
+    /// Token buckets per client address and per tenant, and per route
+    /// (JSON; README › Rate limits). Without it nothing is limited.
+    #[arg(long, env = "ORDER_TRACKING_RATE_LIMITS")]
+    rate_limits: Option<PathBuf>,
     /// Secret that signs and checks the customers' "my orders" links.
     #[arg(long, env = "ORDER_TRACKING_LINK_SECRET", default_value = DEV_LINK_SECRET, hide_default_value = true)]
     link_secret: String,
@@ -141,6 +145,11 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
         allow_loopback_webhooks: args.allow_loopback_webhooks,
         public_url: args.public_url.clone(),
         link_secret: args.link_secret.clone(),
+        rate_limits: args
+            .rate_limits
+            .as_deref()
+            .map(order_tracking::rate_limit::RateLimitConfig::load)
+            .transpose()?,
     })
 }
 

@@ -91,3 +91,48 @@ fn every_staff_route_in_the_readme_is_routed_by_api_gateway() {
         "in the README but not in template.yaml (a 404 on AWS): {missing:?}"
     );
 }
+
+/// The resource block of `name` in the template: its lines up to the next
+/// resource.
+fn resource(template: &str, name: &str) -> String {
+    let header = format!("  {name}:");
+    let mut lines = template.lines().skip_while(|l| *l != header);
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("{name} is not in template.yaml"));
+    let body = lines.take_while(|l| l.is_empty() || l.starts_with("   "));
+    std::iter::once(first)
+        .chain(body)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Checkout keeps concurrency of its own, and what bursts (webhooks, live
+/// updates) is capped; the staff API is throttled at its stage.
+#[test]
+fn live_updates_and_webhooks_cannot_starve_checkout() {
+    let template = include_str!("../template.yaml");
+    for (function, parameter) in [
+        ("CheckoutFunction", "CheckoutConcurrency"),
+        ("WebhooksFunction", "WebhooksConcurrency"),
+        ("LiveFunction", "LiveConcurrency"),
+        ("LiveFanoutFunction", "LiveConcurrency"),
+    ] {
+        let block = resource(template, function);
+        assert!(
+            block.contains(&format!(
+                "ReservedConcurrentExecutions: !If [HasReservedConcurrency, !Ref {parameter}"
+            )),
+            "{function} has no reserved concurrency:\n{block}"
+        );
+    }
+    let api = resource(template, "OrdersHttpApi");
+    assert!(
+        api.contains("ThrottlingRateLimit: !Ref ApiThrottleRate"),
+        "{api}"
+    );
+    assert!(
+        api.contains("ThrottlingBurstLimit: !Ref ApiThrottleBurst"),
+        "{api}"
+    );
+}
