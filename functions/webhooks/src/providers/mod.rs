@@ -37,6 +37,8 @@ mod doordash;
 mod easypost;
 mod fields;
 mod generic;
+#[cfg(test)]
+mod properties;
 mod signature;
 mod stripe;
 #[cfg(test)]
