@@ -51,19 +51,23 @@ fn to(status: &str, version: u64) -> TransitionRequest {
     }
 }
 
-#[tokio::test]
-async fn lost_late_and_throttled_commits_succeed_once_and_reach_the_bus() {
+/// A fresh table, and a store that reaches it through a proxy faulting
+/// `operation`.
+async fn behind_a_proxy(operation: &str) -> (String, FaultProxy, DynamoStore) {
     let table = unique("orders");
     let direct =
         aws_sdk_dynamodb::Client::new(&emulator_config(&endpoint("DYNAMODB_ENDPOINT")).await);
     DynamoStore::create_table(&direct, &table).await.unwrap();
-    let proxy = FaultProxy::start(&endpoint("DYNAMODB_ENDPOINT"), "TransactWriteItems").await;
+    let proxy = FaultProxy::start(&endpoint("DYNAMODB_ENDPOINT"), operation).await;
     let config = emulator_config_within(&proxy.endpoint, QUICK).await;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        &table,
-        catalog(),
-    ));
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), &table, catalog());
+    (table, proxy, store)
+}
+
+#[tokio::test]
+async fn lost_late_and_throttled_commits_succeed_once_and_reach_the_bus() {
+    let (table, proxy, store) = behind_a_proxy("TransactWriteItems").await;
+    let store = Arc::new(store);
     let service = OrderService::new(
         store.clone(),
         catalog(),
@@ -155,13 +159,7 @@ async fn lost_late_and_throttled_commits_succeed_once_and_reach_the_bus() {
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_still_the_claimants() {
     use order_core::ports::Claims;
-    let table = unique("orders");
-    let direct =
-        aws_sdk_dynamodb::Client::new(&emulator_config(&endpoint("DYNAMODB_ENDPOINT")).await);
-    DynamoStore::create_table(&direct, &table).await.unwrap();
-    let proxy = FaultProxy::start(&endpoint("DYNAMODB_ENDPOINT"), "PutItem").await;
-    let config = emulator_config_within(&proxy.endpoint, QUICK).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), &table, catalog());
+    let (_, proxy, store) = behind_a_proxy("PutItem").await;
     let expires = chrono::Utc::now() + chrono::Duration::days(1);
 
     proxy.inject([Fault::DropResponse]);
