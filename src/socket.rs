@@ -44,7 +44,8 @@ pub struct Socket {
     pub tickets: Arc<dyn Tickets>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Connect {
     public_id: Option<String>,
     ticket: Option<String>,
@@ -59,6 +60,19 @@ pub fn router(socket: Socket) -> Router {
         .with_state(socket)
 }
 
+#[utoipa::path(
+        get,
+        path = "/live",
+        tag = "live",
+        summary = "The live channels over a WebSocket",
+        description = "A customer's channel with `public_id`; a staff channel with a `ticket` from `POST /live/tickets`, or a token offered as the `bearer.<jwt>` subprotocol. Frames carry event ids; `last_event_id` catches up.",
+        params(Connect),
+        responses(
+            (status = 101, description = "Switched to the WebSocket protocol"),
+            (status = 400, description = "Not a WebSocket upgrade, or a malformed query", body = Problem, content_type = "application/problem+json"),
+            (status = 401, description = "No ticket or token, or a bad one", body = Problem, content_type = "application/problem+json"),
+        ),
+)]
 async fn connect(
     State(socket): State<Socket>,
     ApiQuery(connect): ApiQuery<Connect>,

@@ -29,6 +29,8 @@ mod board;
 mod endpoints;
 mod fleet;
 mod lifecycles;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod raised;
 mod reports;
 
@@ -118,6 +120,23 @@ pub fn pages(live: Live) -> Router {
         .with_state(live)
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/transitions",
+        tag = "orders",
+        summary = "Move the order to another state",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = TransitionRequest,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn transition(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -131,6 +150,23 @@ async fn transition(
 
 /// Gives a package its tracking code after the fact ("tracking number
 /// pending"), or adds another package.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/shipments",
+        tag = "orders",
+        summary = "Add a tracking code or another package",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = TrackingInput,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn add_tracking(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -141,6 +177,23 @@ async fn add_tracking(
 }
 
 /// Replaces a package's tracking code (a typo, a relabelled parcel).
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        put,
+        path = "/orders/{id}/shipments/{shipment_id}",
+        tag = "orders",
+        summary = "Replace a package's tracking code",
+        params(("id" = String, Path, description = "The order id"), ("shipment_id" = String, Path, description = "The package")),
+        request_body = TrackingInput,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn correct_tracking(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -155,11 +208,29 @@ async fn correct_tracking(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Note {
     text: String,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/notes",
+        tag = "orders",
+        summary = "Add a staff note",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = Note,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn add_note(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -170,12 +241,30 @@ async fn add_note(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Resolution {
     reason: String,
 }
 
 /// Marks review and exception flags as dealt with.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/flags/resolve",
+        tag = "orders",
+        summary = "Mark review and exception flags as dealt with",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = Resolution,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn resolve_flags(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -190,6 +279,7 @@ async fn resolve_flags(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Settlement {
     action: ParkedAction,
@@ -197,6 +287,23 @@ struct Settlement {
 }
 
 /// Applies (`apply`) or drops (`discard`) a parked fact.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/parked/{event_id}",
+        tag = "orders",
+        summary = "Apply or discard a parked fact",
+        params(("id" = String, Path, description = "The order id"), ("event_id" = String, Path, description = "The parked fact")),
+        request_body = Settlement,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn settle_parked(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -216,12 +323,29 @@ async fn settle_parked(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Refetched {
     order: OrderView,
     outcomes: Vec<FactOutcome>,
 }
 
 /// Asks the carriers again for the order's packages.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/refetch",
+        tag = "orders",
+        summary = "Ask the carriers again for the order's packages",
+        params(("id" = String, Path, description = "The order id")),
+        responses(
+            (status = 200, description = "The order and what became of each carrier fact", body = Refetched),
+            (status = 422, description = "No carrier client is configured", body = Problem, content_type = "application/problem+json"),
+            (status = 503, description = "A carrier could not be reached", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn refetch(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -232,11 +356,23 @@ async fn refetch(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Health {
     orders: Vec<HealthEntry>,
 }
 
 /// Stalled and needs-review orders, oldest problem first, with what to do.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/admin/health",
+        tag = "admin",
+        summary = "Stalled and needs-review orders, oldest problem first",
+        responses((status = 200, description = "The orders that need someone", body = Health)),
+        security(("bearer" = [])),
+    )
+)]
 async fn health(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -248,6 +384,17 @@ async fn health(
 
 /// A stall sweep now, for managers. It starts no batch in the last moments
 /// before the request's deadline (on Lambda); the next run picks up the rest.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/admin/sweep",
+        tag = "admin",
+        summary = "Run a stall sweep now (managers)",
+        responses((status = 200, description = "What the sweep flagged", body = SweepReport)),
+        security(("bearer" = [])),
+    )
+)]
 async fn sweep(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -258,6 +405,18 @@ async fn sweep(
     Ok(Json(service.sweep_until(until).await?))
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/orders/{id}",
+        tag = "orders",
+        summary = "The order: head, timeline, parked facts, flags, payment, shipments, allowed actions",
+        params(("id" = String, Path, description = "The order id")),
+        responses((status = 200, description = "The order", body = OrderView)),
+        security(("bearer" = [])),
+    )
+)]
 async fn get_order(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -267,6 +426,7 @@ async fn get_order(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 struct EventsQuery {
     #[serde(default)]
@@ -275,11 +435,24 @@ struct EventsQuery {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct EventsPage {
     events: Vec<Event>,
     next_after: Option<u64>,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/orders/{id}/events",
+        tag = "orders",
+        summary = "The order's audit log, oldest first",
+        params(("id" = String, Path, description = "The order id"), EventsQuery),
+        responses((status = 200, description = "A page of events", body = EventsPage)),
+        security(("bearer" = [])),
+    )
+)]
 async fn order_events(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -295,6 +468,7 @@ async fn order_events(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 struct FeedQuery {
     after: Option<String>,
@@ -302,6 +476,7 @@ struct FeedQuery {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct FeedPage {
     events: Vec<order_core::bus::Envelope>,
     /// What to pass as `after` next: the last event's id, or the `after`
@@ -312,6 +487,18 @@ struct FeedPage {
 /// The tenant's events in the order they were recorded, for merchants who
 /// pull (or catch up after their endpoint was down): each as its webhook
 /// delivery carries it.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/events",
+        tag = "orders",
+        summary = "The tenant's events in the order they were recorded",
+        params(FeedQuery),
+        responses((status = 200, description = "A page of the feed", body = FeedPage)),
+        security(("bearer" = [])),
+    )
+)]
 async fn feed(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -328,6 +515,7 @@ async fn feed(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 struct ListParams {
     status: Option<String>,
@@ -340,11 +528,24 @@ struct ListParams {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct OrderPage {
     orders: Vec<OrderSummary>,
     next_cursor: Option<String>,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/orders",
+        tag = "orders",
+        summary = "The tenant's orders, most recently updated first",
+        params(ListParams),
+        responses((status = 200, description = "A page of orders", body = OrderPage)),
+        security(("bearer" = [])),
+    )
+)]
 async fn list_orders(
     State(App { service, .. }): State<App>,
     principal: Principal,

@@ -15,6 +15,7 @@ pub const MAX_ENDPOINTS: usize = 16;
 
 /// What a tenant asks for: `events` are detail-types, or `["*"]` for all.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
     pub url: String,
@@ -30,6 +31,7 @@ pub struct UrlPolicy {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Endpoint {
     pub id: String,
     pub tenant: String,

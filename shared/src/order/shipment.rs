@@ -10,6 +10,7 @@ use crate::lifecycle::ShipmentStatus;
 
 /// The tracking details staff (or a carrier) give when a package leaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrackingInput {
     pub carrier: String,
@@ -72,6 +73,7 @@ impl TrackingInput {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shipment {
     pub shipment_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

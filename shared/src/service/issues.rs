@@ -14,6 +14,7 @@ use crate::views::OrderView;
 
 /// `POST /orders/{id}/issues`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenIssue {
     pub kind: IssueKind,

@@ -29,6 +29,7 @@ const MAX_PHONE: usize = 40;
 
 /// The checkout request body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Checkout {
     /// The tenant's store that fulfils it; see [`TenantSettings::store_for`](crate::tenants::TenantSettings::store_for).
@@ -46,6 +47,7 @@ pub struct Checkout {
 
 /// A staff transition request body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     pub to: String,

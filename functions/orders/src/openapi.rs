@@ -1,0 +1,44 @@
+//! The staff routes' part of the OpenAPI document; the local stack merges
+//! it with the other functions' into one.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    crate::list_orders,
+    crate::get_order,
+    crate::order_events,
+    crate::feed,
+    crate::transition,
+    crate::add_tracking,
+    crate::correct_tracking,
+    crate::add_note,
+    crate::resolve_flags,
+    crate::settle_parked,
+    crate::refetch,
+    crate::health,
+    crate::sweep,
+    crate::board::stream,
+    crate::board::ticket,
+    crate::board::page,
+    crate::board::script,
+    crate::board::analytics,
+    crate::board::stylesheet,
+    crate::raised::open_issue,
+    crate::raised::issue_step,
+    crate::raised::propose_substitutions,
+    crate::fleet::assign,
+    crate::fleet::report,
+    crate::lifecycles::check,
+    crate::lifecycles::migrate,
+    crate::reports::sla,
+    crate::reports::span,
+    crate::reports::stores,
+    crate::endpoints::register,
+    crate::endpoints::list,
+    crate::endpoints::remove,
+    crate::endpoints::enable,
+    crate::endpoints::deliveries,
+    crate::endpoints::redeliver,
+))]
+pub struct Api;
