@@ -110,7 +110,7 @@ impl utoipa::PartialSchema for Problem {
             .property(
                 "allowed_actions",
                 ArrayBuilder::new()
-                    .items(text("A state the order may move to"))
+                    .items(<crate::order::decide::NextAction as utoipa::PartialSchema>::schema())
                     .description(Some("422: what the order may do next")),
             )
             .required("type")
@@ -124,7 +124,7 @@ impl utoipa::PartialSchema for Problem {
                 "detail": "cannot go from pending_payment to shipped",
                 "current_status": "pending_payment",
                 "current_version": 1,
-                "allowed_actions": ["paid", "canceled"]
+                "allowed_actions": [{"to": "paid", "label": "Paid"}, {"to": "canceled", "label": "Canceled"}]
             })])
             .into()
     }

@@ -4,7 +4,8 @@
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
-#[openapi(paths(
+#[openapi(
+    paths(
     crate::list_orders,
     crate::get_order,
     crate::order_events,
@@ -40,5 +41,12 @@ use utoipa::OpenApi;
     crate::endpoints::enable,
     crate::endpoints::deliveries,
     crate::endpoints::redeliver,
-))]
+),
+    // Named by query parameters only, which utoipa does not follow.
+    components(schemas(
+        order_core::ports::PaymentFilter,
+        order_core::report::GroupBy,
+        order_core::order::decide::ParkedAction,
+    ))
+)]
 pub struct Api;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fuzzes the HTTP API from its own OpenAPI document: starts the local stack on
+# a free loopback port over an embedded store in a temporary directory, mints
+# an owner's token, places one order for the fuzzer to aim at, and runs
+# schemathesis against /openapi.json. Fails on any 5xx, any response that
+# does not match its documented status, content type, headers or schema, and
+# any command answered 4xx that changed something (scripts/fuzz_hooks.py).
+# Then checks every event the run published against schemas/events.json.
+# Bounded: FUZZ_EXAMPLES cases per operation (default 15), one worker.
+#
+#   scripts/fuzz.sh            (after `eval "$(scripts/install-tools.sh)"`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${FUZZ_PYTHON:-${TOOLS_PYTHON:-.tools/venv/bin/python}}"
+ST="$(dirname "$PY")/schemathesis"
+[[ -x "$ST" ]] || { echo "fuzz: schemathesis not found beside $PY; run scripts/install-tools.sh" >&2; exit 1; }
+EXAMPLES="${FUZZ_EXAMPLES:-15}"
+SEED="${FUZZ_SEED:-$RANDOM}"
+
+cargo build --quiet --bin order-tracking
+BIN=target/debug/order-tracking
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+base="http://127.0.0.1:$port"
+# No stall sweeps: nothing but the fuzzer (and the notifier) writes.
+"$BIN" --data-dir "$work/data" --addr "127.0.0.1:$port" --sweep-every 0 \
+  --public-url "$base" >"$work/stack.log" 2>&1 &
+stack=$!
+stop() {
+  kill "$stack" 2>/dev/null || true
+  wait "$stack" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap stop EXIT
+for _ in $(seq 100); do
+  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "$base/healthz" >/dev/null
+
+token=$("$BIN" token --tenant fuzz --role owner)
+order=$(curl -fsS "$base/orders" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{
+  "customer_id": "cus_fuzz", "currency": "CAD", "fulfilment": "shipping",
+  "items": [{"sku": "TEA-1", "name": "Green tea", "quantity": 2, "unit_price": 1250}],
+  "shipping": {"method": "standard", "name": "Ada Lovelace",
+    "address": {"line1": "1 Main St", "city": "Toronto", "postal_code": "M5V 1A1", "country": "CA"}}}')
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])" <<<"$order"; }
+
+echo "fuzz: $base, $EXAMPLES examples per operation, seed $SEED"
+started=$(date +%s)
+set +e
+FUZZ_BASE_URL="$base" FUZZ_TOKEN="$token" FUZZ_SEED="$SEED" \
+  FUZZ_ORDER_ID="$(field id)" FUZZ_PUBLIC_ID="$(field public_id)" FUZZ_SENT_FILE="$work/sent" \
+  SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH=scripts \
+  "$ST" run "$base/openapi.json" \
+  --header "Authorization: Bearer $token" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,no_change_on_client_error \
+  --phases examples,coverage,fuzzing \
+  --exclude-path-regex '^/(live|orders/stream|track/\{public_id\}/events)$' \
+  --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
+  --request-timeout 10 --no-color
+status=$?
+set -e
+echo "fuzz: $(cat "$work/sent" 2>/dev/null || echo '?') requests in $(($(date +%s) - started)) s"
+[[ $status -eq 0 ]] || { echo "fuzz: failed; the stack's log:"; tail -n 40 "$work/stack.log"; exit "$status"; }
+
+"$PY" scripts/check_events.py "$base" "$token" schemas/events.json
