@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -71,14 +72,20 @@ pub fn router(socket: Socket) -> Router {
             (status = 101, description = "Switched to the WebSocket protocol"),
             (status = 400, description = "Not a WebSocket upgrade, or a malformed query", body = Problem, content_type = "application/problem+json"),
             (status = 401, description = "No ticket or token, or a bad one", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "Not staff, or not one of the token's stores", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+            (status = 426, description = "The connection cannot be upgraded", body = Problem, content_type = "application/problem+json"),
         ),
 )]
 async fn connect(
     State(socket): State<Socket>,
     ApiQuery(connect): ApiQuery<Connect>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
+    // axum's own refusal is plain text; every error here is a problem.
+    let upgrade =
+        upgrade.map_err(|e| Problem::new(e.status(), "Not a WebSocket upgrade", e.body_text()))?;
     let offered: Vec<&str> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
