@@ -9,6 +9,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder}
 use utoipa::OpenApi;
 
 use order_core::http::Problem;
+use serde_json::{json, Value};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -59,12 +60,12 @@ async fn healthz() {}
     tag = "local",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
 )]
-pub async fn openapi_json() -> axum::Json<Document> {
+pub async fn openapi_json() -> axum::Json<Value> {
     axum::Json(document())
 }
 
 /// The whole document.
-pub fn document() -> Document {
+pub fn document() -> Value {
     let mut doc = Local::openapi();
     doc.merge(checkout::openapi::Api::openapi());
     doc.merge(orders::openapi::Api::openapi());
@@ -72,7 +73,51 @@ pub fn document() -> Document {
     doc.merge(webhooks::openapi::Api::openapi());
     shared_problems(&mut doc);
     security_schemes(&mut doc);
+    let mut doc = serde_json::to_value(doc).expect("a document serializes");
+    event_details(&mut doc);
     doc
+}
+
+/// The feed's entries by detail-type, each `data` the detail the bus
+/// carries (the schemas of `schemas/events.json`), instead of any object.
+fn event_details(doc: &mut Value) {
+    let events = crate::event_schemas::document();
+    let text = events["$defs"]
+        .to_string()
+        .replace("#/$defs/", "#/components/schemas/");
+    let Ok(Value::Object(details)) = serde_json::from_str::<Value>(&text) else {
+        unreachable!("the event schemas are an object")
+    };
+    let schemas = doc["components"]["schemas"]
+        .as_object_mut()
+        .expect("the document has schemas");
+    for (name, schema) in details {
+        schemas.entry(name).or_insert(schema);
+    }
+    let entries: Vec<Value> = events["detail_types"]
+        .as_object()
+        .expect("detail-types")
+        .iter()
+        .map(|(detail_type, detail)| {
+            let detail = detail["$ref"].as_str().unwrap_or_default();
+            json!({
+                "type": "object",
+                "required": ["id", "type", "data"],
+                "properties": {
+                    "id": { "type": "string", "description": "The event's id, for deduplication" },
+                    "type": { "type": "string", "enum": [detail_type] },
+                    "data": { "$ref": detail.replace("#/$defs/", "#/components/schemas/") },
+                },
+            })
+        })
+        .collect();
+    schemas.insert(
+        "Envelope".into(),
+        json!({
+            "description": "An event as a merchant gets it, from the feed or pushed to an endpoint: its id, its detail-type and the detail the bus carries.",
+            "oneOf": entries,
+        }),
+    );
 }
 
 /// The document as committed: pretty, with a final newline.

@@ -17,6 +17,7 @@ pub const MAX_ENDPOINTS: usize = 16;
 #[derive(Clone, Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"url": "https://merchant.example/hooks/orders", "events": ["OrderPlaced", "OrderStatusChanged"]})))]
 pub struct NewEndpoint {
     pub url: String,
     pub events: Vec<String>,

@@ -12,6 +12,7 @@ use crate::lifecycle::ShipmentStatus;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"carrier": "canada_post", "code": "CP123456789CA", "url": "https://track.example/CP123456789CA"})))]
 pub struct TrackingInput {
     pub carrier: String,
     pub code: String,

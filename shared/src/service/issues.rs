@@ -16,6 +16,7 @@ use crate::views::OrderView;
 #[derive(Clone, Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"kind": "damaged", "severity": "high", "summary": "the lamp arrived cracked"})))]
 pub struct OpenIssue {
     pub kind: IssueKind,
     pub severity: Severity,

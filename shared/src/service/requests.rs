@@ -49,6 +49,7 @@ pub struct Checkout {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"to": "shipped", "reason": "left the warehouse", "tracking": {"carrier": "canada_post", "code": "CP123456789CA"}, "expected_version": 3})))]
 pub struct TransitionRequest {
     pub to: String,
     #[serde(default)]
