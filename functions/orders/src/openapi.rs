@@ -6,10 +6,10 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     paths(
-    crate::list_orders,
-    crate::get_order,
-    crate::order_events,
-    crate::feed,
+    crate::reads::list_orders,
+    crate::reads::get_order,
+    crate::reads::order_events,
+    crate::reads::feed,
     crate::transition,
     crate::add_tracking,
     crate::correct_tracking,
