@@ -143,6 +143,7 @@ pub async fn enable(
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     limit: Option<usize>,
 }
 

@@ -211,6 +211,7 @@ async fn correct_tracking(
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Note {
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     text: String,
 }
 
@@ -244,6 +245,7 @@ async fn add_note(
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Resolution {
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     reason: String,
 }
 
@@ -283,6 +285,7 @@ async fn resolve_flags(
 #[serde(deny_unknown_fields)]
 struct Settlement {
     action: ParkedAction,
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     reason: String,
 }
 

@@ -39,6 +39,7 @@ pub async fn get_order(
 pub struct EventsQuery {
     #[serde(default)]
     after: u64,
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     limit: Option<usize>,
 }
 
@@ -80,6 +81,7 @@ pub async fn order_events(
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     after: Option<String>,
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     limit: Option<usize>,
 }
 
@@ -132,6 +134,7 @@ pub struct ListParams {
     customer_id: Option<String>,
     stalled: Option<bool>,
     cursor: Option<String>,
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     limit: Option<usize>,
 }
 

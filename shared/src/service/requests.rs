@@ -51,8 +51,10 @@ pub struct Checkout {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", schema(example = json!({"to": "shipped", "reason": "left the warehouse", "tracking": {"carrier": "canada_post", "code": "CP123456789CA"}, "expected_version": 3})))]
 pub struct TransitionRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub to: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub reason: Option<String>,
     #[serde(default)]
     pub tracking: Option<TrackingInput>,
