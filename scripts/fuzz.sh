@@ -6,7 +6,8 @@
 # does not match its documented status, content type, headers or schema, and
 # any command answered 4xx that changed something (scripts/fuzz_hooks.py).
 # Then checks every event the run published against schemas/events.json.
-# Bounded: FUZZ_EXAMPLES cases per operation (default 15), one worker.
+# Bounded: FUZZ_EXAMPLES cases per operation (default 15), one worker, and
+# FUZZ_MAX_SECONDS (240) for the whole schemathesis run.
 #
 #   scripts/fuzz.sh            (after `eval "$(scripts/install-tools.sh)"`)
 set -euo pipefail
@@ -41,12 +42,26 @@ done
 curl -fsS "$base/healthz" >/dev/null
 
 token=$("$BIN" token --tenant fuzz --role owner)
-order=$(curl -fsS "$base/orders" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{
+checkout='{
   "customer_id": "cus_fuzz", "currency": "CAD", "fulfilment": "shipping",
   "items": [{"sku": "TEA-1", "name": "Green tea", "quantity": 2, "unit_price": 1250}],
   "shipping": {"method": "standard", "name": "Ada Lovelace",
-    "address": {"line1": "1 Main St", "city": "Toronto", "postal_code": "M5V 1A1", "country": "CA"}}}')
+    "address": {"line1": "1 Main St", "city": "Toronto", "postal_code": "M5V 1A1", "country": "CA"}}}'
+order=$(curl -fsS "$base/orders" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$checkout")
 field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])" <<<"$order"; }
+
+# Another order walked to shipped, so the events checked at the end include
+# more than the fuzzer's own.
+api() {
+  curl -fsS -X "$1" "$base$2" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    ${3:+-d "$3"} >/dev/null
+}
+walked=$(curl -fsS "$base/orders" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d "$(sed 's/cus_fuzz/cus_walked/' <<<"$checkout")" | python3 -c "import json, sys; print(json.load(sys.stdin)['id'])")
+for to in confirmed packing; do api POST "/orders/$walked/transitions" "{\"to\": \"$to\"}"; done
+api POST "/orders/$walked/transitions" '{"to": "shipped", "tracking": {"carrier": "canada_post", "code": "CP123456789CA"}}'
+api POST "/orders/$walked/shipments" '{"carrier": "ups", "code": "1Z999AA10123456784"}'
+api POST "/orders/$walked/notes" '{"text": "second box sent separately"}'
 
 echo "fuzz: $base, $EXAMPLES examples per operation, seed $SEED"
 started=$(date +%s)
@@ -56,7 +71,7 @@ set +e
 FUZZ_BASE_URL="$base" FUZZ_TOKEN="$token" FUZZ_SEED="$SEED" \
   FUZZ_ORDER_ID="$(field id)" FUZZ_PUBLIC_ID="$(field public_id)" FUZZ_SENT_FILE="$work/sent" \
   SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$root/scripts" \
-  "$ST" run "$base/openapi.json" \
+  timeout "${FUZZ_MAX_SECONDS:-240}" "$ST" run "$base/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,no_change_on_client_error \
   --phases examples,coverage,fuzzing \

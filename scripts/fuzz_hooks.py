@@ -78,7 +78,7 @@ def before_call(ctx, case, **kwargs):
 def no_change_on_client_error(ctx, response, case):
     """A command answered 4xx changed nothing."""
     before = BEFORE.get(id(case))
-    if before is None or not 400 <= response.status_code < 500:
+    if case.method.upper() not in COMMANDS or before is None or not 400 <= response.status_code < 500:
         return None
     found = changes(before, fingerprint())
     if found:
