@@ -26,7 +26,10 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 base="http://127.0.0.1:$port"
 # No stall sweeps: nothing but the fuzzer (and the notifier) writes.
-"$BIN" --data-dir "$work/data" --addr "127.0.0.1:$port" --sweep-every 0 \
+# The tenant's Stripe connection, for one signed payment below.
+secret=whsec_fuzz_local_only
+WEBHOOK_SECRETS="{\"fuzz\": {\"stripe\": \"$secret\"}}" \
+  "$BIN" --data-dir "$work/data" --addr "127.0.0.1:$port" --sweep-every 0 \
   --public-url "$base" >"$work/stack.log" 2>&1 &
 stack=$!
 stop() {
@@ -62,6 +65,17 @@ for to in confirmed packing; do api POST "/orders/$walked/transitions" "{\"to\":
 api POST "/orders/$walked/transitions" '{"to": "shipped", "tracking": {"carrier": "canada_post", "code": "CP123456789CA"}}'
 api POST "/orders/$walked/shipments" '{"carrier": "ups", "code": "1Z999AA10123456784"}'
 api POST "/orders/$walked/notes" '{"text": "second box sent separately"}'
+# Stripe's sample event for this order, signed as Stripe signs.
+python3 - "$base" "$walked" "$secret" events/webhook-stripe-succeeded.json <<'PY'
+import hashlib, hmac, sys, time, urllib.request
+base, order_id, secret, sample = sys.argv[1:5]
+body = open(sample).read().replace("ord_0123456789abcdef0123456789abcdef", order_id).encode()
+t = int(time.time())
+v1 = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+request = urllib.request.Request(f"{base}/webhooks/fuzz/payment/stripe", data=body, method="POST",
+    headers={"Content-Type": "application/json", "Stripe-Signature": f"t={t},v1={v1}"})
+urllib.request.urlopen(request, timeout=10).read()
+PY
 
 echo "fuzz: $base, $EXAMPLES examples per operation, seed $SEED"
 started=$(date +%s)
