@@ -9,6 +9,7 @@
 #   * boto3                  - for Python smoke tests / fixtures
 #   * aws-sam-cli            - `sam build|deploy` (PyPI); builds the functions with cargo-lambda,
 #                              no Docker, no AWS account
+#   * schemathesis           - fuzzes the local stack from its OpenAPI document (scripts/fuzz.sh)
 #
 # Only package registries (npm, PyPI) are contacted, and only on the first run or when a
 # pinned version changes. Every server started for verification listens on 127.0.0.1 only
@@ -34,6 +35,7 @@ CFN_LINT_VERSION="1.58.0"
 CARGO_LAMBDA_VERSION="1.9.2"
 BOTO3_VERSION="1.43.108"        # the version aws-sam-cli pins (boto3[crt]==...)
 SAM_CLI_VERSION="1.170.0"
+SCHEMATHESIS_VERSION="4.32.5"
 ZIGLANG_VERSION="0.15.2"
 PLAYWRIGHT_CORE_VERSION="1.64.1"   # drives Debian's chromium in the browser tests        # dependency of the cargo-lambda wheel; pinned for reproducibility
 
@@ -54,6 +56,7 @@ PY_REQUIREMENTS=(
   "boto3==$BOTO3_VERSION"
   "ziglang==$ZIGLANG_VERSION"
   "aws-sam-cli==$SAM_CLI_VERSION"
+  "schemathesis==$SCHEMATHESIS_VERSION"
 )
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -228,7 +231,7 @@ install_venv() {
   local key stamp
   key="$(venv_key)"
   stamp="$STAMPS/venv-$key"
-  if [[ -f "$stamp" && -x "$VENV/bin/python" && -x "$VENV/bin/moto_server" && -x "$VENV/bin/cargo-lambda" && -x "$VENV/bin/sam" ]]; then
+  if [[ -f "$stamp" && -x "$VENV/bin/python" && -x "$VENV/bin/moto_server" && -x "$VENV/bin/cargo-lambda" && -x "$VENV/bin/sam" && -x "$VENV/bin/schemathesis" ]]; then
     log "python venv already up to date ($VENV)"
     return 0
   fi

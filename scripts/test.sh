@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test the project has, from a fresh clone: installs the
 # test tools (idempotently), starts the AWS emulators on loopback, runs
-# everything, and stops the emulators. Used by CI (.ci/run) and by hand.
+# everything, stops the emulators, and fuzzes the local stack from its
+# OpenAPI document. Used by CI (.ci/run) and by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,4 +37,8 @@ set -e
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
 echo "tests: $passed passed, $failed failed"
-exit "$status"
+[[ $status -eq 0 ]] || exit "$status"
+
+# The running stack against its own OpenAPI document (no emulators needed).
+echo "== fuzz"
+scripts/fuzz.sh

@@ -6,8 +6,10 @@
 //! handlers the same `Principal` the Lambda adapters build from JWT claims.
 
 pub mod demo;
+pub mod event_schemas;
 mod mailbox;
 mod notifier;
+pub mod openapi;
 pub mod rate_limit;
 mod socket;
 
@@ -224,6 +226,7 @@ impl Stack {
                 self.webhook_secrets.clone(),
             ))
             .route("/healthz", get(|| async { "ok" }))
+            .route("/openapi.json", get(openapi::openapi_json))
             .fallback(order_core::http::not_found)
             .method_not_allowed_fallback(order_core::http::method_not_allowed)
             .layer(axum::extract::DefaultBodyLimit::max(

@@ -22,7 +22,7 @@ use serde::Serialize;
 /// How many messages the mailbox keeps in memory (the files keep them all).
 const KEPT: usize = 1000;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Mailed {
     pub id: String,
     pub at: DateTime<Utc>,
@@ -107,7 +107,7 @@ impl Outbound for Mailbox {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Listing {
     messages: Vec<Mailed>,
 }
@@ -119,6 +119,14 @@ pub fn router(mailbox: Arc<Mailbox>) -> Router {
         .with_state(mailbox)
 }
 
+#[utoipa::path(
+        get,
+        path = "/admin/mailbox",
+        tag = "admin",
+        summary = "What the tenant's customers were sent, newest first (managers of every store; local stack only)",
+        responses((status = 200, description = "The messages", body = Listing)),
+        security(("bearer" = [])),
+)]
 async fn list(
     State(mailbox): State<Arc<Mailbox>>,
     principal: Principal,

@@ -104,6 +104,11 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         pace_ms: u64,
     },
+    /// Print the HTTP API's OpenAPI document (`cargo run -- openapi > openapi.json`).
+    Openapi,
+    /// Print the JSON Schemas of the events on the bus
+    /// (`cargo run -- event-schemas > schemas/events.json`).
+    EventSchemas,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy)]
@@ -193,6 +198,14 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Demo { pace_ms } => demo(&cli.serve, Duration::from_millis(pace_ms)).await,
         Command::Verify => verify(&cli.serve).await,
+        Command::Openapi => {
+            print!("{}", order_tracking::openapi::document_json());
+            Ok(())
+        }
+        Command::EventSchemas => {
+            print!("{}", order_tracking::event_schemas::document_json());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

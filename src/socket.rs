@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -44,7 +45,8 @@ pub struct Socket {
     pub tickets: Arc<dyn Tickets>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Connect {
     public_id: Option<String>,
     ticket: Option<String>,
@@ -59,12 +61,31 @@ pub fn router(socket: Socket) -> Router {
         .with_state(socket)
 }
 
+#[utoipa::path(
+        get,
+        path = "/live",
+        tag = "live",
+        summary = "The live channels over a WebSocket",
+        description = "A customer's channel with `public_id`; a staff channel with a `ticket` from `POST /live/tickets`, or a token offered as the `bearer.<jwt>` subprotocol. Frames carry event ids; `last_event_id` catches up.",
+        params(Connect),
+        responses(
+            (status = 101, description = "Switched to the WebSocket protocol"),
+            (status = 400, description = "Not a WebSocket upgrade, or a malformed query", body = Problem, content_type = "application/problem+json"),
+            (status = 401, description = "No ticket or token, or a bad one", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "Not staff, or not one of the token's stores", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+            (status = 426, description = "The connection cannot be upgraded", body = Problem, content_type = "application/problem+json"),
+        ),
+)]
 async fn connect(
     State(socket): State<Socket>,
     ApiQuery(connect): ApiQuery<Connect>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
+    // axum's own refusal is plain text; every error here is a problem.
+    let upgrade =
+        upgrade.map_err(|e| Problem::new(e.status(), "Not a WebSocket upgrade", e.body_text()))?;
     let offered: Vec<&str> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()

@@ -1,7 +1,8 @@
 //! Every staff route the README offers is routed by API Gateway in
 //! `template.yaml`: one missing there works locally and is a 404 on AWS. The
 //! customer's routes (`/track/…`, `/t/…`) and the webhooks need no route:
-//! their functions' URLs serve every path; `/live` is the WebSocket API's.
+//! their functions' URLs serve every path; `/live` is the WebSocket API's;
+//! `/openapi.json` is the local stack's alone.
 
 use std::collections::BTreeSet;
 
@@ -9,6 +10,8 @@ use std::collections::BTreeSet;
 const FUNCTION_URLS: [&str; 5] = ["/track/", "/t/", "/my/", "/my-orders/", "/webhooks/"];
 /// The WebSocket API's one path (its stage).
 const WEBSOCKET: &str = "/live";
+/// Served by the local stack only: the API's description, not the API.
+const LOCAL_ONLY: [&str; 1] = ["/openapi.json"];
 
 /// `METHOD /path`, each `{parameter}` written `{}`: the README and the
 /// template may name parameters differently.
@@ -51,8 +54,9 @@ fn readme_routes() -> BTreeSet<String> {
                 };
                 let path = path.split('?').next().unwrap_or(path);
                 let is_method = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method);
-                let elsewhere =
-                    path == WEBSOCKET || FUNCTION_URLS.iter().any(|p| path.starts_with(p));
+                let elsewhere = path == WEBSOCKET
+                    || LOCAL_ONLY.contains(&path)
+                    || FUNCTION_URLS.iter().any(|p| path.starts_with(p));
                 if is_method && !elsewhere {
                     routes.insert(route(method, path));
                 }

@@ -11,6 +11,7 @@ use crate::lifecycle::Actor;
 use crate::order::decide::Origin;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Customer,
@@ -171,6 +172,7 @@ impl Principal {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Claims {
     pub sub: String,
     #[serde(alias = "custom:tenant_id")]
@@ -197,6 +199,7 @@ fn store_list<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Vec<String>>, D::Error> {
     #[derive(Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(untagged)]
     enum Stores {
         List(Vec<String>),

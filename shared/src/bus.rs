@@ -39,6 +39,7 @@ pub const DETAIL_TYPES: [&str; 24] = [
 
 /// One bus entry (the fields of an EventBridge `PutEventsRequestEntry`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct BusEntry {
     pub source: String,
@@ -50,6 +51,7 @@ pub struct BusEntry {
 /// endpoint: its id (for deduplication), its detail-type and the detail the
 /// bus carries, with the order's sequence number (for ordering).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope {
     pub id: String,
     #[serde(rename = "type")]

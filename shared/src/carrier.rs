@@ -49,6 +49,7 @@ impl HttpCarrierClient {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Tracker {
     status: ShipmentStatus,
     occurred_at: DateTime<Utc>,

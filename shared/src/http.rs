@@ -70,6 +70,69 @@ impl Problem {
     }
 }
 
+/// The document's shape, for the OpenAPI description: the members every
+/// problem has and the extensions some carry.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .description(Some(description))
+        };
+        let number = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Integer))
+                .minimum(Some(0))
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "An RFC 9457 problem document (`application/problem+json`).",
+            ))
+            .property(
+                "type",
+                text("A URI naming the kind of problem")
+                    .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into()))),
+            )
+            .property("title", text("The kind of problem, for people"))
+            .property("status", number("The HTTP status code"))
+            .property("detail", text("This occurrence, for people"))
+            .property(
+                "current_status",
+                text("409 and 422: the order's (or issue's) status now"),
+            )
+            .property(
+                "current_version",
+                number("409 and 422: the order's version now"),
+            )
+            .property(
+                "allowed_actions",
+                ArrayBuilder::new()
+                    .items(<crate::order::decide::NextAction as utoipa::PartialSchema>::schema())
+                    .description(Some("422: what the order may do next")),
+            )
+            .required("type")
+            .required("title")
+            .required("status")
+            .required("detail")
+            .examples([json!({
+                "type": "https://order-tracking.dev/problems/illegal-transition",
+                "title": "Illegal transition",
+                "status": 422,
+                "detail": "cannot go from pending_payment to shipped",
+                "current_status": "pending_payment",
+                "current_version": 1,
+                "allowed_actions": [{"to": "paid", "label": "Paid"}, {"to": "canceled", "label": "Canceled"}]
+            })])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Problem {}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();

@@ -58,6 +58,7 @@ impl Commit {
 
 /// A stored response to a request that carried an `Idempotency-Key`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdempotencyRecord {
     pub tenant: String,
     pub key: String,
@@ -101,6 +102,7 @@ impl ListQuery {
 /// Where an order's payment stands, as lists filter it (seed 003's "orders
 /// with payment issues").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentFilter {
     /// No news from a payment provider yet.
@@ -307,6 +309,7 @@ pub trait Connections: Send + Sync + 'static {
 /// A single-use, short-lived pass that lets a browser open a staff
 /// WebSocket without putting its bearer token in a URL.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ticket {
     pub ticket: String,
     pub expires_at: DateTime<Utc>,

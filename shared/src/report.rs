@@ -31,6 +31,7 @@ use samples::{percent, round1, Samples};
 /// Orders created in `[from, to)`: half-open, so consecutive periods
 /// (days, shifts) never count an order twice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportPeriod {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -48,6 +49,7 @@ pub const DEFAULT_REPORT_DAYS: i64 = 30;
 /// A period as asked for, either end left out: `to` defaults to now and
 /// `from` to [`DEFAULT_REPORT_DAYS`] days before `to`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     pub from: Option<DateTime<Utc>>,
@@ -65,6 +67,7 @@ impl PeriodQuery {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaReport {
     pub tenant: String,
     pub from: DateTime<Utc>,
@@ -87,6 +90,7 @@ pub struct SlaReport {
 
 /// What a report says about one set of orders.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaFigures {
     /// Orders of the tenant created in the period, on a known lifecycle.
     pub orders: usize,
@@ -107,6 +111,7 @@ pub struct SlaFigures {
 /// `delivering`) makes a stage to the state after it, reported on its own
 /// row, because it is a different trip.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageStats {
     pub lifecycle: String,
     pub from_state: String,
@@ -126,6 +131,7 @@ pub struct StageStats {
 /// Orders and their value in one status. Keyed by currency too: a sum of
 /// cents and pence is not an amount.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusTotals {
     pub status: String,
     pub currency: String,
@@ -140,6 +146,7 @@ pub struct StatusTotals {
 /// the SLAs of the states before acknowledgement (submitted + store_notified
 /// for the preset), since those are the minutes the customer was told to wait.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcknowledgementStats {
     pub lifecycle: String,
     /// Orders of this lifecycle in the period.
@@ -170,6 +177,7 @@ pub struct AcknowledgementStats {
 /// nothing, so an order whose path crosses one has no promise and is left out
 /// of `on_time_percent`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryStats {
     pub lifecycle: String,
     /// The success ending: `delivered`, or `completed` for pickup and kitchen.

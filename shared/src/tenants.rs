@@ -17,6 +17,7 @@ use crate::order::substitution::SubstitutionPolicy;
 use crate::order::{OrderPolicy, DEFAULT_STORE};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TenantSettings {
     #[serde(default)]
@@ -64,6 +65,7 @@ pub struct TenantSettings {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
     /// What people are shown; the id when absent.
@@ -81,7 +83,9 @@ pub struct StoreSettings {
 
 /// A fixed offset from UTC, written `+HH:MM` / `-HH:MM`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "-05:00"))]
 pub struct UtcOffset(pub FixedOffset);
 
 impl TryFrom<String> for UtcOffset {
@@ -102,6 +106,7 @@ impl From<UtcOffset> for String {
 /// Part of a store's day, `[from, to)` in local time; one that ends before
 /// it starts runs past midnight.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Shift {
     pub name: String,
@@ -120,6 +125,7 @@ impl Shift {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tenants {
     /// Applies to every tenant not listed.

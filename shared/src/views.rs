@@ -17,6 +17,7 @@ use crate::order::{
 
 /// One line of an order's history.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     pub status: String,
     pub label: String,
@@ -137,6 +138,7 @@ fn path_rank(lifecycle: &Lifecycle, status: &str) -> usize {
 
 /// A fact waiting for the states it needs.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParkedView {
     pub event_id: String,
     pub target: String,
@@ -147,6 +149,7 @@ pub struct ParkedView {
 
 /// One decision of the notifier, when it was made.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationLine {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
@@ -155,6 +158,7 @@ pub struct NotificationLine {
 
 /// The staff view: the head, its history and what may happen next.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderView {
     #[serde(flatten)]
     pub head: Head,
@@ -220,6 +224,7 @@ impl OrderView {
 /// The customer's view: honest about what is known, nothing personal, and
 /// never the internal order id.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackingView {
     pub public_id: String,
     pub status: String,
@@ -272,6 +277,7 @@ pub struct TrackingView {
 /// or the store's ([`notify::settings`](crate::notify::settings)). Whether
 /// the order has an address or a number, never either.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerNotifications {
     pub opted_out: bool,
     /// The kinds of news this order can bring: `placed`, each state of its
@@ -285,6 +291,7 @@ pub struct CustomerNotifications {
 
 /// What a customer may know of their driver: no phone number.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver_name: Option<String>,
@@ -299,12 +306,14 @@ pub struct DeliveryView {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentView {
     pub status: PaymentKind,
     pub message: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackedItem {
     pub name: String,
     pub quantity: u32,
@@ -312,6 +321,7 @@ pub struct TrackedItem {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackedShipment {
     pub status: ShipmentStatus,
     pub carrier: Option<String>,
@@ -331,12 +341,14 @@ pub struct TrackedShipment {
 
 /// City-level destination only: no street, no name.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Destination {
     pub city: String,
     pub country: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerStep {
     pub status: String,
     pub label: String,

@@ -15,6 +15,7 @@ mod access;
 mod bad_input;
 mod checkout;
 mod concurrency;
+mod contract;
 mod edge_errors;
 mod feed;
 mod fleet;

@@ -3,6 +3,8 @@
 //! An `Idempotency-Key` header makes retries safe: the same key and body give
 //! back the same order; the same key with a different body is a 422.
 
+#[cfg(feature = "openapi")]
+pub mod openapi;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -34,6 +36,33 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     }
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders",
+        tag = "checkout",
+        summary = "Place an order",
+        description = "Retrying with the same `Idempotency-Key` and body returns the same order (200, `Idempotent-Replayed: true`); the same key with another body is a 422.",
+        params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible characters; makes retries safe")),
+        request_body(content = Checkout, example = json!({
+            "customer_id": "cus_42",
+            "currency": "CAD",
+            "fulfilment": "shipping",
+            "items": [{"sku": "TEA-1", "name": "Green tea", "quantity": 2, "unit_price": 1250}],
+            "shipping": {"method": "standard", "name": "Ada Lovelace",
+        "address": {"line1": "1 Main St", "city": "Toronto", "region": "ON", "postal_code": "M5V 1A1", "country": "CA"}},
+            "contact": {"email": "ada@example.com"}
+        })),
+        responses(
+            (status = 201, description = "The order placed", body = order_core::views::OrderView, headers(("Location" = String, description = "The order's URL"))),
+            (status = 200, description = "A replay of an earlier checkout with the same key and body", body = order_core::views::OrderView,
+                headers(("Idempotent-Replayed" = String, description = "`true`"), ("Location" = String, description = "The order's URL"))),
+            (status = 422, description = "The key was used with another body", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn place_order(
     State(service): State<Arc<OrderService>>,
     principal: Principal,

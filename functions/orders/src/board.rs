@@ -22,19 +22,59 @@ use crate::App;
 
 /// The board follows its store channel over the WebSocket where there is
 /// one, and over `GET /orders/stream` otherwise.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/board",
+        tag = "pages",
+        summary = "The staff board (HTML; its data needs a token)",
+        responses((status = 200, description = "The page", content_type = "text/html", body = String)),
+    )
+)]
 pub async fn page(State(live): State<Live>) -> Response {
     pages::live_page(include_str!("board.html"), live.socket())
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/board/app.js",
+        tag = "pages",
+        summary = "The board's script",
+        responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)),
+    )
+)]
 pub async fn script() -> Response {
     pages::script(include_str!("board.js"))
 }
 
 /// The Analytics tab's charts.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/board/analytics.js",
+        tag = "pages",
+        summary = "The board's analytics script",
+        responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)),
+    )
+)]
 pub async fn analytics() -> Response {
     pages::script(include_str!("analytics.js"))
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/board/app.css",
+        tag = "pages",
+        summary = "The board's stylesheet",
+        responses((status = 200, description = "CSS", content_type = "text/css", body = String)),
+    )
+)]
 pub async fn stylesheet() -> Response {
     pages::stylesheet(include_str!("board.css"))
 }
@@ -42,6 +82,7 @@ pub async fn stylesheet() -> Response {
 /// Which of the tenant's stores a board follows: all of them (or the one
 /// its token is limited to) unless it names one.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct Follow {
     store: Option<String>,
@@ -50,6 +91,18 @@ pub struct Follow {
 /// The store channel, scoped to the principal's tenant when it subscribes:
 /// events of other tenants never reach it. On Lambda it ends in time to
 /// answer before the invocation's deadline.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/orders/stream",
+        tag = "live",
+        summary = "The tenant's store channel, or one store's, as server-sent events",
+        params(Follow, ("Last-Event-ID" = Option<String>, Header, description = "Catch up from this event")),
+        responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn stream(
     State(app): State<App>,
     principal: Principal,
@@ -75,6 +128,18 @@ const TICKET_LIFETIME: chrono::Duration = chrono::Duration::seconds(60);
 /// browsers cannot set an `Authorization` header on a WebSocket, and a
 /// bearer token in a URL would end up in logs; a ticket there is worth one
 /// connection within a minute.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/live/tickets",
+        tag = "live",
+        summary = "A single-use ticket for one staff WebSocket connection within a minute",
+        params(Follow),
+        responses((status = 201, description = "The ticket", body = Ticket)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn ticket(
     State(app): State<App>,
     principal: Principal,

@@ -15,6 +15,7 @@ use crate::{page_size, App};
 
 /// An endpoint as listed: everything but its secret.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listed {
     id: String,
     url: String,
@@ -39,6 +40,7 @@ impl From<Endpoint> for Listed {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registered {
     #[serde(flatten)]
     endpoint: Listed,
@@ -46,6 +48,18 @@ pub struct Registered {
     secret: String,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/webhook-endpoints",
+        tag = "merchant webhooks",
+        summary = "Register an endpoint (managers); its signing secret is shown this once",
+        request_body = NewEndpoint,
+        responses((status = 201, description = "The endpoint and its secret", body = Registered)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn register(
     State(app): State<App>,
     principal: Principal,
@@ -58,10 +72,22 @@ pub async fn register(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Endpoints {
     endpoints: Vec<Listed>,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/webhook-endpoints",
+        tag = "merchant webhooks",
+        summary = "The tenant's endpoints, without secrets (managers)",
+        responses((status = 200, description = "The endpoints", body = Endpoints)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn list(
     State(app): State<App>,
     principal: Principal,
@@ -72,6 +98,18 @@ pub async fn list(
     }))
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        delete,
+        path = "/webhook-endpoints/{id}",
+        tag = "merchant webhooks",
+        summary = "Remove an endpoint (managers)",
+        params(("id" = String, Path, description = "The endpoint id")),
+        responses((status = 204, description = "Removed")),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn remove(
     State(app): State<App>,
     principal: Principal,
@@ -81,6 +119,18 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/webhook-endpoints/{id}/enable",
+        tag = "merchant webhooks",
+        summary = "Turn a disabled endpoint back on (managers)",
+        params(("id" = String, Path, description = "The endpoint id")),
+        responses((status = 200, description = "The endpoint", body = Listed)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn enable(
     State(app): State<App>,
     principal: Principal,
@@ -90,16 +140,31 @@ pub async fn enable(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     limit: Option<usize>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Log {
     deliveries: Vec<Delivery>,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/webhook-endpoints/{id}/deliveries",
+        tag = "merchant webhooks",
+        summary = "The endpoint's deliveries, newest first, each with every attempt (managers)",
+        params(("id" = String, Path, description = "The endpoint id"), LogQuery),
+        responses((status = 200, description = "The deliveries", body = Log)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn deliveries(
     State(app): State<App>,
     principal: Principal,
@@ -111,6 +176,18 @@ pub async fn deliveries(
     Ok(Json(Log { deliveries }))
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver",
+        tag = "merchant webhooks",
+        summary = "Send one delivery again now (managers)",
+        params(("id" = String, Path, description = "The endpoint id"), ("delivery_id" = String, Path, description = "The delivery")),
+        responses((status = 200, description = "The delivery with the new attempt", body = Delivery)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn redeliver(
     State(app): State<App>,
     principal: Principal,

@@ -11,6 +11,22 @@ use order_core::views::OrderView;
 use crate::App;
 
 /// `{driver_id, name, vehicle?}` → the order, its driver assigned.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/driver",
+        tag = "drivers",
+        summary = "One of the store's own drivers takes the delivery",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = AssignDriver,
+        responses((status = 200, description = "The order", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn assign(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -24,6 +40,22 @@ pub async fn assign(
 /// `{"report": "picked_up"}`, `{"report": "delivered"}` or
 /// `{"report": "failed", message?}` → what became of it, as a provider's
 /// news is told.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/driver/orders/{id}/reports",
+        tag = "drivers",
+        summary = "A driver reports on a delivery assigned to them",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = DriverReport,
+        responses((status = 200, description = "What became of the report", body = FactOutcome),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn report(
     State(App { service, .. }): State<App>,
     principal: Principal,

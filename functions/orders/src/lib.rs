@@ -10,13 +10,12 @@ use axum::extract::State;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use order_core::auth::Principal;
-use order_core::cursor::{Cursor, InvalidCursor};
 use order_core::deadline::Deadline;
-use order_core::http::{ApiJson, ApiPath, ApiQuery, Problem};
+use order_core::http::{ApiJson, ApiPath, Problem};
 use order_core::live::Live;
 use order_core::order::decide::ParkedAction;
-use order_core::order::{Event, OrderSummary, TrackingInput};
-use order_core::ports::{ListQuery, PaymentFilter, Tickets};
+use order_core::order::TrackingInput;
+use order_core::ports::Tickets;
 use order_core::service::{
     FactOutcome, HealthEntry, Merchants, OrderService, SweepReport, TransitionRequest,
 };
@@ -30,7 +29,10 @@ mod board;
 mod endpoints;
 mod fleet;
 mod lifecycles;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod raised;
+mod reads;
 mod reports;
 
 /// The service and where live updates come from.
@@ -55,12 +57,12 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
     Router::new()
         .route("/orders/stream", get(board::stream))
         .route("/live/tickets", post(board::ticket))
-        .route("/orders", get(list_orders))
-        .route("/orders/{id}", get(get_order))
-        .route("/orders/{id}/events", get(order_events))
+        .route("/orders", get(reads::list_orders))
+        .route("/orders/{id}", get(reads::get_order))
+        .route("/orders/{id}/events", get(reads::order_events))
         .route("/orders/{id}/events/verify", get(audit::verify_order))
         .route("/admin/audit/verify", get(audit::verify_tenant))
-        .route("/events", get(feed))
+        .route("/events", get(reads::feed))
         .route("/orders/{id}/transitions", post(transition))
         .route("/orders/{id}/shipments", post(add_tracking))
         .route(
@@ -121,6 +123,23 @@ pub fn pages(live: Live) -> Router {
         .with_state(live)
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/transitions",
+        tag = "orders",
+        summary = "Move the order to another state",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = TransitionRequest,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn transition(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -134,6 +153,23 @@ async fn transition(
 
 /// Gives a package its tracking code after the fact ("tracking number
 /// pending"), or adds another package.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/shipments",
+        tag = "orders",
+        summary = "Add a tracking code or another package",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = TrackingInput,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn add_tracking(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -144,6 +180,23 @@ async fn add_tracking(
 }
 
 /// Replaces a package's tracking code (a typo, a relabelled parcel).
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        put,
+        path = "/orders/{id}/shipments/{shipment_id}",
+        tag = "orders",
+        summary = "Replace a package's tracking code",
+        params(("id" = String, Path, description = "The order id"), ("shipment_id" = String, Path, description = "The package")),
+        request_body = TrackingInput,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn correct_tracking(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -158,11 +211,30 @@ async fn correct_tracking(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Note {
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     text: String,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/notes",
+        tag = "orders",
+        summary = "Add a staff note",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = Note,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn add_note(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -173,12 +245,31 @@ async fn add_note(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Resolution {
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     reason: String,
 }
 
 /// Marks review and exception flags as dealt with.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/flags/resolve",
+        tag = "orders",
+        summary = "Mark review and exception flags as dealt with",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = Resolution,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn resolve_flags(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -193,13 +284,32 @@ async fn resolve_flags(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Settlement {
     action: ParkedAction,
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     reason: String,
 }
 
 /// Applies (`apply`) or drops (`discard`) a parked fact.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/parked/{event_id}",
+        tag = "orders",
+        summary = "Apply or discard a parked fact",
+        params(("id" = String, Path, description = "The order id"), ("event_id" = String, Path, description = "The parked fact")),
+        request_body = Settlement,
+        responses(
+        (status = 200, description = "The order after the command", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn settle_parked(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -219,12 +329,29 @@ async fn settle_parked(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Refetched {
     order: OrderView,
     outcomes: Vec<FactOutcome>,
 }
 
 /// Asks the carriers again for the order's packages.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/refetch",
+        tag = "orders",
+        summary = "Ask the carriers again for the order's packages",
+        params(("id" = String, Path, description = "The order id")),
+        responses(
+            (status = 200, description = "The order and what became of each carrier fact", body = Refetched),
+            (status = 422, description = "No carrier client is configured", body = Problem, content_type = "application/problem+json"),
+            (status = 503, description = "A carrier could not be reached", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 async fn refetch(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -235,11 +362,23 @@ async fn refetch(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Health {
     orders: Vec<HealthEntry>,
 }
 
 /// Stalled and needs-review orders, oldest problem first, with what to do.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/admin/health",
+        tag = "admin",
+        summary = "Stalled and needs-review orders, oldest problem first",
+        responses((status = 200, description = "The orders that need someone", body = Health)),
+        security(("bearer" = [])),
+    )
+)]
 async fn health(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -251,6 +390,17 @@ async fn health(
 
 /// A stall sweep now, for managers. It starts no batch in the last moments
 /// before the request's deadline (on Lambda); the next run picks up the rest.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/admin/sweep",
+        tag = "admin",
+        summary = "Run a stall sweep now (managers)",
+        responses((status = 200, description = "What the sweep flagged", body = SweepReport)),
+        security(("bearer" = [])),
+    )
+)]
 async fn sweep(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -259,130 +409,6 @@ async fn sweep(
     principal.require_manager()?;
     let until = deadline.map(Deadline::wrap_up_by);
     Ok(Json(service.sweep_until(until).await?))
-}
-
-async fn get_order(
-    State(App { service, .. }): State<App>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<OrderView>, Problem> {
-    Ok(Json(service.get(&principal, &id).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventsQuery {
-    #[serde(default)]
-    after: u64,
-    limit: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct EventsPage {
-    events: Vec<Event>,
-    next_after: Option<u64>,
-}
-
-async fn order_events(
-    State(App { service, .. }): State<App>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<Json<EventsPage>, Problem> {
-    let limit = page_size(query.limit)?;
-    let events = service.events(&principal, &id, query.after, limit).await?;
-    let next_after = (events.len() == limit)
-        .then(|| events.last().map(|e| e.seq))
-        .flatten();
-    Ok(Json(EventsPage { events, next_after }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FeedQuery {
-    after: Option<String>,
-    limit: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct FeedPage {
-    events: Vec<order_core::bus::Envelope>,
-    /// What to pass as `after` next: the last event's id, or the `after`
-    /// given when nothing newer has settled yet.
-    next_cursor: Option<String>,
-}
-
-/// The tenant's events in the order they were recorded, for merchants who
-/// pull (or catch up after their endpoint was down): each as its webhook
-/// delivery carries it.
-async fn feed(
-    State(App { service, .. }): State<App>,
-    principal: Principal,
-    ApiQuery(query): ApiQuery<FeedQuery>,
-) -> Result<Json<FeedPage>, Problem> {
-    let limit = page_size(query.limit)?;
-    let after = query.after.filter(|a| !a.is_empty());
-    let events = service.feed(&principal, after.as_deref(), limit).await?;
-    let next_cursor = events.last().map(|e| e.event_id.clone()).or(after);
-    Ok(Json(FeedPage {
-        events: events.iter().map(order_core::bus::Envelope::of).collect(),
-        next_cursor,
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListParams {
-    status: Option<String>,
-    store: Option<String>,
-    payment: Option<PaymentFilter>,
-    customer_id: Option<String>,
-    stalled: Option<bool>,
-    cursor: Option<String>,
-    limit: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct OrderPage {
-    orders: Vec<OrderSummary>,
-    next_cursor: Option<String>,
-}
-
-async fn list_orders(
-    State(App { service, .. }): State<App>,
-    principal: Principal,
-    ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<OrderPage>, Problem> {
-    let query = ListQuery {
-        status: params.status,
-        customer_id: params.customer_id,
-        stores: params.store.filter(|s| !s.is_empty()).map(|s| vec![s]),
-        payment: params.payment,
-        stalled: params.stalled,
-        after: cursor(params.cursor.as_deref())?,
-        limit: page_size(params.limit)?,
-        ..ListQuery::default()
-    };
-    let page = service.list(&principal, query).await?;
-    Ok(Json(OrderPage {
-        orders: page.items,
-        next_cursor: page.next.as_ref().map(Cursor::to_string),
-    }))
-}
-
-/// A `next_cursor` handed back; an empty one (`cursor=`) is the first page,
-/// like none at all.
-fn cursor(token: Option<&str>) -> Result<Option<Cursor>, Problem> {
-    match token {
-        None | Some("") => Ok(None),
-        Some(token) => token.parse().map(Some).map_err(|e: InvalidCursor| {
-            Problem::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "Malformed query",
-                e.to_string(),
-            )
-        }),
-    }
 }
 
 pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, Problem> {

@@ -10,6 +10,18 @@ use order_core::service::MigrationReport;
 
 use crate::App;
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/admin/lifecycles/{name}/migration",
+        tag = "admin",
+        summary = "What moving the lifecycle's orders onto its newest version would do (a dry run)",
+        params(("name" = String, Path, description = "The lifecycle")),
+        responses((status = 200, description = "The plan", body = MigrationReport)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn check(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -22,6 +34,21 @@ pub async fn check(
 
 /// A 400 naming the stranded orders when the newest version has no place
 /// for one of them; nothing moves then.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/admin/lifecycles/{name}/migration",
+        tag = "admin",
+        summary = "Move the lifecycle's orders onto its newest version (owners)",
+        params(("name" = String, Path, description = "The lifecycle")),
+        responses((status = 200, description = "What moved", body = MigrationReport),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn migrate(
     State(App { service, .. }): State<App>,
     principal: Principal,

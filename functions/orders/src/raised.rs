@@ -15,6 +15,22 @@ use crate::App;
 
 /// `{kind, severity, summary}` → 201 with the order, the issue among its
 /// `issues`.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/issues",
+        tag = "orders",
+        summary = "Open an issue on the order",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = OpenIssue,
+        responses((status = 201, description = "The order", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn open_issue(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -27,6 +43,22 @@ pub async fn open_issue(
 
 /// `{lines: [{sku, quantity?, replacement?: {sku, name, unit_price,
 /// quantity}}], reason?}`: a replacement or, without one, a removal per line.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/substitutions",
+        tag = "orders",
+        summary = "Propose substitutions, line by line",
+        params(("id" = String, Path, description = "The order id")),
+        request_body = Propose,
+        responses((status = 200, description = "The order", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn propose_substitutions(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -42,6 +74,22 @@ pub async fn propose_substitutions(
 
 /// `{"step": "acknowledged"}`, `{"step": "assigned", "assignee"}` or
 /// `{"step": "resolved", "resolution"}`.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/orders/{id}/issues/{issue_id}",
+        tag = "orders",
+        summary = "Acknowledge, assign or resolve an issue",
+        params(("id" = String, Path, description = "The order id"), ("issue_id" = String, Path, description = "The issue")),
+        request_body = IssueStep,
+        responses((status = 200, description = "The order", body = OrderView),
+        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn issue_step(
     State(App { service, .. }): State<App>,
     principal: Principal,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::App;
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct SlaParams {
     from: Option<chrono::DateTime<chrono::Utc>>,
@@ -24,6 +25,18 @@ pub struct SlaParams {
 /// delivery timeliness for orders placed in `[from, to)` (by default the
 /// last 30 days), of one store when named, split `by` store, day, hour of
 /// day or shift when asked.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/admin/reports/sla",
+        tag = "reports",
+        summary = "Time in each state against the SLA, over a period",
+        params(SlaParams),
+        responses((status = 200, description = "The report", body = SlaReport)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn sla(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -42,6 +55,18 @@ pub async fn sla(
 
 /// The time from one state to another on one lifecycle, overall and per
 /// group.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/admin/reports/span",
+        tag = "reports",
+        summary = "The time from one state to another on one lifecycle",
+        params(SpanQuery),
+        responses((status = 200, description = "The report", body = SpanReport)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn span(
     State(App { service, .. }): State<App>,
     principal: Principal,
@@ -51,6 +76,7 @@ pub async fn span(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stores {
     stores: Vec<StoreEntry>,
     /// Whether the caller sees every store of the tenant (then a board may
@@ -59,6 +85,17 @@ pub struct Stores {
 }
 
 /// The tenant's stores this caller sees, for a board to filter by.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/stores",
+        tag = "orders",
+        summary = "The tenant's stores the token sees",
+        responses((status = 200, description = "The stores", body = Stores)),
+        security(("bearer" = [])),
+    )
+)]
 pub async fn stores(
     State(App { service, .. }): State<App>,
     principal: Principal,

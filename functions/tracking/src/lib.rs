@@ -5,6 +5,8 @@
 //! to substitutions, cancelling while they still may, and what they are
 //! told.
 
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod page;
 
 use std::sync::Arc;
@@ -58,12 +60,27 @@ pub fn router(service: Arc<OrderService>, live: Live, links: Option<LinkKey>) ->
 }
 
 #[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct MyOrders {
     orders: Vec<MyOrder>,
 }
 
 /// The orders a signed "my orders" link opens: 404 for a link that is not
 /// ours, 410 for one past its date.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/my-orders/{link}",
+        tag = "tracking",
+        summary = "The customer's orders, for a signed link from their messages",
+        params(("link" = String, Path, description = "The signed link")),
+        responses(
+            (status = 200, description = "Their orders", body = MyOrders),
+            (status = 410, description = "The link has expired", body = Problem, content_type = "application/problem+json"),
+        ),
+    )
+)]
 async fn my_orders(
     State(app): State<App>,
     ApiPath(link): ApiPath<String>,
@@ -85,6 +102,17 @@ async fn my_orders(
     }))
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/track/{public_id}",
+        tag = "tracking",
+        summary = "The customer's view: status, honest message, timeline, packages, driver and ETA",
+        params(("public_id" = String, Path, description = "The order's public id, from the customer's link")),
+        responses((status = 200, description = "The view", body = TrackingView)),
+    )
+)]
 async fn track(
     State(app): State<App>,
     ApiPath(public_id): ApiPath<String>,
@@ -96,6 +124,7 @@ async fn track(
 /// `{"answers": ["approve", "reject", "cancel_line", …]}`, one per
 /// proposed line in order.
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Answer {
     decision: Option<Decision>,
@@ -103,12 +132,29 @@ struct Answer {
 }
 
 #[derive(serde::Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 enum Decision {
     Approve,
     Reject,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/track/{public_id}/substitutions",
+        tag = "tracking",
+        summary = "The customer's answer to proposed substitutions",
+        params(("public_id" = String, Path, description = "The order's public id, from the customer's link")),
+        request_body(content = Answer, example = json!({"decision": "approve"})),
+        responses(
+        (status = 200, description = "The customer's view after the command", body = TrackingView),
+        (status = 409, description = "Lost a race with another command", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Too late for that", body = Problem, content_type = "application/problem+json"),
+        ),
+    )
+)]
 async fn answer_substitutions(
     State(app): State<App>,
     ApiPath(public_id): ApiPath<String>,
@@ -134,6 +180,7 @@ async fn answer_substitutions(
 
 /// Why the customer cancels, if they say.
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Cancellation {
     reason: Option<String>,
@@ -141,6 +188,22 @@ struct Cancellation {
 
 /// The customer cancels the order themselves, while its lifecycle lets
 /// them (the view says so: `can_cancel`).
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/track/{public_id}/cancel",
+        tag = "tracking",
+        summary = "The customer cancels while they still may",
+        params(("public_id" = String, Path, description = "The order's public id, from the customer's link")),
+        request_body(content = Cancellation, example = json!({"reason": "ordered twice"})),
+        responses(
+        (status = 200, description = "The customer's view after the command", body = TrackingView),
+        (status = 409, description = "Lost a race with another command", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Too late for that", body = Problem, content_type = "application/problem+json"),
+        ),
+    )
+)]
 async fn cancel(
     State(app): State<App>,
     ApiPath(public_id): ApiPath<String>,
@@ -156,6 +219,7 @@ async fn cancel(
 /// What the customer is told of this order, all of it at once: nothing
 /// (`opted_out`), or which news by email and by SMS (none: the store's).
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Choices {
     #[serde(default)]
@@ -164,6 +228,22 @@ struct Choices {
     sms: Option<Vec<String>>,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/track/{public_id}/notifications",
+        tag = "tracking",
+        summary = "What the customer is told, and how",
+        params(("public_id" = String, Path, description = "The order's public id, from the customer's link")),
+        request_body(content = Choices, example = json!({"opted_out": false, "email": ["shipped", "delivered"]})),
+        responses(
+        (status = 200, description = "The customer's view after the command", body = TrackingView),
+        (status = 409, description = "Lost a race with another command", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Too late for that", body = Problem, content_type = "application/problem+json"),
+        ),
+    )
+)]
 async fn choose_notifications(
     State(app): State<App>,
     ApiPath(public_id): ApiPath<String>,
@@ -189,6 +269,17 @@ fn last_event_id(headers: &HeaderMap) -> Option<u64> {
 /// sequence number as its id; a client reconnecting with `Last-Event-ID`
 /// first gets what it missed, then live news. On Lambda it ends in time to
 /// answer before the invocation's deadline, and the browser reconnects.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        get,
+        path = "/track/{public_id}/events",
+        tag = "live",
+        summary = "The customer's live stream (server-sent events)",
+        params(("public_id" = String, Path, description = "The order's public id, from the customer's link"), ("Last-Event-ID" = Option<String>, Header, description = "Catch up from this event")),
+        responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String)),
+    )
+)]
 async fn stream(
     State(app): State<App>,
     ApiPath(public_id): ApiPath<String>,

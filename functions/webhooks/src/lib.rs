@@ -17,6 +17,8 @@
 //! are served for one named tenant only (see [`Secrets`]), so a deployment
 //! can move its provider dashboards over one at a time.
 
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod providers;
 
 use std::collections::HashMap;
@@ -146,11 +148,40 @@ pub fn router(service: Arc<OrderService>, secrets: Secrets) -> Router {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Receipt {
     received: usize,
     outcomes: Vec<FactOutcome>,
 }
 
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/webhooks/{tenant}/{kind}/{provider}",
+        tag = "webhooks",
+        summary = "A provider's facts, signed with the tenant's own secret",
+        description = "Verified over the raw body in the provider's own scheme with the tenant's secret for that provider:
+        `easypost` `X-Hmac-Signature: hmac-sha256-hex=<hex HMAC-SHA256 of the body>`;
+        `aftership` `aftership-hmac-sha256: <base64 HMAC-SHA256 of the body>`;
+        `stripe` `Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of <t>.<body>>`;
+        `doordash` `X-DoorDash-Signature` and any other carrier name `X-Webhook-Signature`, both `t=…,v1=…` like Stripe's;
+        `uber` `X-Uber-Signature` (or `X-Postmates-Signature`): hex HMAC-SHA256 of the body.
+        A bad, missing or stale signature is a 401 and nothing is stored; a malformed body a 400. A verified fact is acknowledged once durably recorded.",
+        params(
+            ("tenant" = String, Path, description = "The tenant whose provider account sends it"),
+            ("kind" = String, Path, description = "`carrier`, `payment` or `delivery`"),
+            ("provider" = String, Path, description = "`easypost`, `aftership`, `stripe`, `doordash`, `uber`, or any other carrier name `[a-z0-9_-]{1,32}`"),
+        ),
+        request_body(content = serde_json::Value, description = "The provider's own event body, as it sends it"),
+        responses(
+            (status = 200, description = "Recorded (applied, late, parked, a duplicate, or kept until its order appears)", body = Receipt),
+            (status = 401, description = "Missing, bad or stale signature", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "Unknown provider, or not connected for this tenant", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("easypost" = []), ("aftership" = []), ("stripe" = []), ("doordash" = []), ("uber" = []), ("carrier" = [])),
+    )
+)]
 async fn receive(
     State(intake): State<Intake>,
     ApiPath((tenant, kind, provider)): ApiPath<(String, String, String)>,
@@ -162,6 +193,27 @@ async fn receive(
 }
 
 /// A single-secret URL of an earlier release: the configured tenant's only.
+#[cfg_attr(
+    feature = "openapi",
+    utoipa::path(
+        post,
+        path = "/webhooks/{kind}/{provider}",
+        tag = "webhooks",
+        summary = "The earlier single-secret URLs, for one configured tenant",
+        description = "Off (404) unless `WEBHOOK_LEGACY_TENANT` is set. Signatures as on the per-tenant route.",
+        params(
+            ("kind" = String, Path, description = "`carrier`, `payment` or `delivery`"),
+            ("provider" = String, Path, description = "The provider"),
+        ),
+        request_body(content = serde_json::Value, description = "The provider's own event body"),
+        responses(
+            (status = 200, description = "Recorded", body = Receipt),
+            (status = 401, description = "Missing, bad or stale signature", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "Unknown provider, or the single-secret URLs are off", body = Problem, content_type = "application/problem+json"),
+        ),
+        security(("easypost" = []), ("aftership" = []), ("stripe" = []), ("doordash" = []), ("uber" = []), ("carrier" = [])),
+    )
+)]
 async fn receive_legacy(
     State(intake): State<Intake>,
     ApiPath((kind, provider)): ApiPath<(String, String)>,

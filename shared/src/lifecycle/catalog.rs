@@ -12,6 +12,7 @@ use super::machine::Lifecycle;
 
 /// How an order reaches its customer; picks the lifecycle at checkout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FulfilmentType {
     Shipping,

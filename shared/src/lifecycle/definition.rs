@@ -18,6 +18,7 @@ use super::vocabulary::{Actor, Guard, ShipmentStatus};
 
 /// One state of a lifecycle, in the order of the happy path.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StateDef {
     pub name: String,
@@ -47,6 +48,7 @@ pub struct StateDef {
 
 /// A legal move, and who may make it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TransitionDef {
     pub from: Vec<String>,
@@ -61,6 +63,7 @@ pub struct TransitionDef {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LifecycleDef {
     pub name: String,

@@ -18,6 +18,7 @@ use super::vocabulary::ShipmentStatus;
 
 /// A part a state plays, named in a definition's `roles`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StateRole {
     /// Where a successful payment moves the order.

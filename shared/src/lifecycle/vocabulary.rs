@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who (or what) drives a transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Customer,
@@ -50,6 +51,7 @@ impl Actor {
 
 /// A condition the order must meet before a transition is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Guard {
     /// A tracking code is known, or the tenant lets orders ship with the
@@ -59,6 +61,7 @@ pub enum Guard {
 
 /// The canonical shipment statuses every carrier vocabulary maps onto.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ShipmentStatus {
     TrackingPending,

@@ -11,6 +11,7 @@ use crate::bus::Envelope;
 pub const KEPT_FOR: Duration = Duration::days(35);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Waiting for its next attempt.
@@ -23,6 +24,7 @@ pub enum DeliveryState {
 
 /// One POST and what came of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attempt {
     pub at: DateTime<Utc>,
     /// The endpoint's status code; none if no answer came (refused,
@@ -41,6 +43,7 @@ impl Attempt {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// The same for the same event (among an endpoint's deliveries), so an
     /// event that reaches us twice is delivered once.

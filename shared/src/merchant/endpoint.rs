@@ -15,7 +15,9 @@ pub const MAX_ENDPOINTS: usize = 16;
 
 /// What a tenant asks for: `events` are detail-types, or `["*"]` for all.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"url": "https://merchant.example/hooks/orders", "events": ["OrderPlaced", "OrderStatusChanged"]})))]
 pub struct NewEndpoint {
     pub url: String,
     pub events: Vec<String>,
@@ -30,6 +32,7 @@ pub struct UrlPolicy {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Endpoint {
     pub id: String,
     pub tenant: String,

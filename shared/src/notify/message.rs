@@ -5,6 +5,7 @@ use crate::order::{Channel, Head};
 use crate::views::TrackingView;
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub channel: Channel,
     /// An email address or a phone number.

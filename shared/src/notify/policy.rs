@@ -25,6 +25,7 @@ pub fn news(event: &Event) -> Option<String> {
 
 /// A store's notifications (per tenant, in the tenants file).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NotificationPolicy {
     /// The name messages are sent in; the tenant's id when unset.

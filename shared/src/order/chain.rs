@@ -40,6 +40,7 @@ pub fn next_link(head: &Head) -> String {
 
 /// The outcome of checking one order's log against its chain and its head.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verification {
     pub order_id: String,
     pub intact: bool,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// The tenant's rule, captured at checkout.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DispatchPolicy {
     /// Partners to ask, in order (`["doordash", "uber"]`); none: the store
@@ -43,6 +44,7 @@ impl DispatchPolicy {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DispatchState {
     /// A partner is to be asked at `due_at`.
@@ -58,6 +60,7 @@ pub enum DispatchState {
 
 /// Where requesting a driver stands, folded from the dispatch events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dispatch {
     pub state: DispatchState,
     /// Index into the policy's partners of the one being asked (or booked).
@@ -76,6 +79,7 @@ pub struct Dispatch {
 
 /// What asking a partner came to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum DispatchStep {
     /// The order is ready for a driver: the first partner is to be asked.

@@ -18,6 +18,7 @@ use crate::lifecycle::{Actor, FulfilmentType};
 /// version it produced so that a publisher reading it from a stream (or the
 /// outbox) needs nothing else to describe it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub event_id: String,
     pub order_id: String,
@@ -50,6 +51,7 @@ pub struct Event {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum EventBody {
     OrderPlaced(Box<OrderPlaced>),
@@ -134,6 +136,7 @@ impl EventBody {
 
 /// The checkout snapshot. Nothing in it changes afterwards.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderPlaced {
     #[serde(default = "default_store")]
     pub store: String,
@@ -154,6 +157,7 @@ pub struct OrderPlaced {
 
 /// How a status fact was placed on the order's path (README › Out-of-order facts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     Applied,
@@ -166,6 +170,7 @@ pub enum Disposition {
 
 /// A claim that the order reached `target`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusFact {
     pub target: String,
     pub disposition: Disposition,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Something staff must look at. Raised by events, so it is audited too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flag {
     pub kind: FlagKind,
     pub reason: String,
@@ -26,6 +27,7 @@ pub struct Flag {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
     /// A fact that cannot fit the order's path.
@@ -39,6 +41,7 @@ pub enum FlagKind {
 
 /// Why an order is overdue.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum StallReason {
     /// The order has sat in `state` longer than its SLA.

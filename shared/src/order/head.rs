@@ -25,6 +25,7 @@ pub(crate) fn default_store() -> String {
 
 /// One line of the order as it was at checkout; frozen afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LineItem {
     pub sku: String,
@@ -36,6 +37,7 @@ pub struct LineItem {
 
 /// Where and how a shipping order goes; frozen at checkout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShippingSnapshot {
     pub method: String,
@@ -44,6 +46,7 @@ pub struct ShippingSnapshot {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     pub line1: String,
@@ -58,6 +61,7 @@ pub struct Address {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +72,7 @@ pub struct Contact {
 
 /// Tenant rules captured at checkout, so a decision needs nothing but the head.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderPolicy {
     /// Let `shipped` advance without a tracking code ("tracking number pending").
     pub allow_tracking_pending: bool,
@@ -109,6 +114,7 @@ pub const MAX_PAYMENT_FAILURES: u32 = 3;
 /// of payment news, never from the last to arrive: the same news in any
 /// order gives the same `PaymentInfo`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentInfo {
     pub provider: String,
     /// The standing news: the newest by when it happened, except that money
@@ -151,6 +157,7 @@ pub struct PaymentInfo {
 
 /// What the delivery partner last told us.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryInfo {
     pub partner: String,
     pub reference: String,
@@ -165,6 +172,7 @@ pub struct DeliveryInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParkedRef {
     pub event_id: String,
     pub target: String,
@@ -173,6 +181,7 @@ pub struct ParkedRef {
 
 /// The projection of an order's log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Head {
     pub id: String,
     pub public_id: String,
@@ -251,6 +260,7 @@ pub struct Head {
 /// One row of a board or list: enough to show and sort an order, small
 /// enough to copy into every list index cheaply.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderSummary {
     pub id: String,
     pub public_id: String,

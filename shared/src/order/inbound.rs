@@ -9,6 +9,7 @@ use crate::lifecycle::ShipmentStatus;
 
 /// One provider event, in our terms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inbound {
     /// `carrier:easypost`, `payment:stripe`, `delivery:doordash`…
     pub source: String,
@@ -24,6 +25,7 @@ pub struct Inbound {
 /// How a provider names the order: by our id (payments and delivery partners
 /// carry it in metadata) or by a tracking code (carriers know nothing else).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "by")]
 pub enum Subject {
     Order { order_id: String },
@@ -99,6 +101,7 @@ pub fn normalise_tracking(code: &str) -> String {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum InboundFact {
     /// A carrier's news about one package.
@@ -108,6 +111,7 @@ pub enum InboundFact {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShipmentNews {
     pub tracking_code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +130,7 @@ pub struct ShipmentNews {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentKind {
     Succeeded,
@@ -136,6 +141,7 @@ pub enum PaymentKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentNews {
     pub kind: PaymentKind,
     /// The provider's payment reference (a payment intent id).
@@ -149,6 +155,7 @@ pub struct PaymentNews {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryKind {
     DriverAssigned,
@@ -160,6 +167,7 @@ pub enum DeliveryKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Driver {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +180,7 @@ pub struct Driver {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lng: f64,
@@ -181,6 +190,7 @@ pub struct GeoPoint {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryNews {
     pub kind: DeliveryKind,
     /// The partner's delivery id.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a customer is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -29,6 +30,7 @@ impl Channel {
 /// channel's list of kinds of news (`placed`, a status, `delayed`, or `*`)
 /// replaces the store's for that channel; none keeps the store's.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotifyPrefs {
     #[serde(default)]
     pub opted_out: bool,
@@ -50,6 +52,7 @@ impl NotifyPrefs {
 
 /// Why a customer was not told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Suppressed {
     /// The customer turned updates off for this order.
@@ -70,6 +73,7 @@ pub enum Suppressed {
 
 /// One decision about telling the customer one event's news by one channel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationRecord {
     /// The event whose news it was.
     pub about: String,

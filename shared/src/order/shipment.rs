@@ -10,7 +10,9 @@ use crate::lifecycle::ShipmentStatus;
 
 /// The tracking details staff (or a carrier) give when a package leaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"carrier": "canada_post", "code": "CP123456789CA", "url": "https://track.example/CP123456789CA"})))]
 pub struct TrackingInput {
     pub carrier: String,
     pub code: String,
@@ -72,6 +74,7 @@ impl TrackingInput {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shipment {
     pub shipment_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,7 @@ use super::head::LineItem;
 /// One line of a proposal: `quantity` units of an item the order holds,
 /// replaced by another item or, with none, removed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposedLine {
     /// The item as the order holds it, with the units this line is about.
     pub original: LineItem,
@@ -39,6 +40,7 @@ impl ProposedLine {
 
 /// What the store proposes, waiting for the customer's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Proposal {
     pub proposal_id: String,
     pub lines: Vec<ProposedLine>,
@@ -51,6 +53,7 @@ pub struct Proposal {
 
 /// The answer to one proposed line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LineDecision {
     /// Take the replacement (or, for a removal, accept it).
@@ -63,6 +66,7 @@ pub enum LineDecision {
 
 /// Why the units an order takes of an item changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdjustmentReason {
     /// Replaced by another item, or the other item replacing it.
@@ -74,6 +78,7 @@ pub enum AdjustmentReason {
 /// A change in how many units of `sku` the order takes: negative for units
 /// it no longer takes, positive for units it now does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryAdjustment {
     pub sku: String,
     pub delta: i64,
@@ -82,6 +87,7 @@ pub struct InventoryAdjustment {
 
 /// What a customer's (or the policy's) answers did to a proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Answered {
     pub proposal_id: String,
     /// One per proposed line, in order.
@@ -95,6 +101,7 @@ pub struct Answered {
 /// The order's lines since a proposal was answered: the snapshot stays as
 /// checkout left it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Amended {
     pub lines: Vec<LineItem>,
     pub total: i64,
@@ -102,6 +109,7 @@ pub struct Amended {
 
 /// A tenant's rule for proposals nobody answers, captured at checkout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubstitutionPolicy {
     #[serde(default = "SubstitutionPolicy::default_minutes")]

@@ -19,6 +19,7 @@ use crate::tenants::TenantSettings;
 
 /// What a report's groups split the orders by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     Store,
@@ -33,6 +34,7 @@ pub enum GroupBy {
 
 /// One group's figures, under the key its orders share.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grouped<T> {
     pub key: String,
     #[serde(flatten)]
@@ -73,6 +75,7 @@ fn key_of(head: &Head, by: GroupBy, settings: &TenantSettings) -> String {
 /// lifecycle (`confirmed` → `ready` on `kitchen`), however many states lie
 /// between.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct SpanQuery {
     pub lifecycle: String,
@@ -85,6 +88,7 @@ pub struct SpanQuery {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpanReport {
     pub tenant: String,
     pub from: DateTime<Utc>,

@@ -15,6 +15,7 @@ const PAGE: usize = 500;
 
 /// Every order of a tenant (of the token's stores), checked.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantVerification {
     pub tenant: String,
     pub intact: bool,

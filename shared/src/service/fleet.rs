@@ -21,6 +21,7 @@ use crate::views::OrderView;
 
 /// `POST /orders/{id}/driver`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssignDriver {
     /// The driver's id: the `sub` of their token.
@@ -32,6 +33,7 @@ pub struct AssignDriver {
 
 /// What a driver reports about a delivery.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "report", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DriverReport {
     Position {

@@ -29,6 +29,7 @@ use crate::views::OrderView;
 
 /// What became of an outside fact.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum FactOutcome {
     Recorded {

@@ -14,7 +14,9 @@ use crate::views::OrderView;
 
 /// `POST /orders/{id}/issues`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"kind": "damaged", "severity": "high", "summary": "the lamp arrived cracked"})))]
 pub struct OpenIssue {
     pub kind: IssueKind,
     pub severity: Severity,

@@ -19,6 +19,7 @@ use crate::ports::{Commit, ListQuery};
 const PAGE: usize = 200;
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MigrationReport {
     pub lifecycle: String,
     /// The newest version: where the orders would go.
@@ -32,6 +33,7 @@ pub struct MigrationReport {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MigrationEntry {
     pub order_id: String,
     pub from: String,

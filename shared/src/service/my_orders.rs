@@ -14,6 +14,7 @@ use crate::views::TrackingView;
 const MAX_ORDERS: usize = 50;
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MyOrder {
     pub public_id: String,
     pub status: String,

@@ -27,6 +27,7 @@ const PAGE: usize = 200;
 
 /// One order in the health view.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthEntry {
     pub id: String,
     pub public_id: String,
@@ -46,6 +47,7 @@ pub struct HealthEntry {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthIssue {
     pub kind: FlagKind,
     pub reason: String,
@@ -129,6 +131,7 @@ impl TrackedOrder {
 
 /// One of the tenant's stores.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreEntry {
     pub id: String,
     pub name: String,

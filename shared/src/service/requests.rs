@@ -29,6 +29,7 @@ const MAX_PHONE: usize = 40;
 
 /// The checkout request body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Checkout {
     /// The tenant's store that fulfils it; see [`TenantSettings::store_for`](crate::tenants::TenantSettings::store_for).
@@ -46,10 +47,14 @@ pub struct Checkout {
 
 /// A staff transition request body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"to": "shipped", "reason": "left the warehouse", "tracking": {"carrier": "canada_post", "code": "CP123456789CA"}, "expected_version": 3})))]
 pub struct TransitionRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub to: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub reason: Option<String>,
     #[serde(default)]
     pub tracking: Option<TrackingInput>,

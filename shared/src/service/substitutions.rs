@@ -17,6 +17,7 @@ use crate::views::{OrderView, TrackingView};
 
 /// `POST /orders/{id}/substitutions`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Propose {
     pub lines: Vec<LineProposal>,

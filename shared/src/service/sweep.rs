@@ -24,6 +24,7 @@ const SWEEP_MAX_BATCHES: usize = 50;
 
 /// What one sweep did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepReport {
     /// Orders the due index returned: the sweep reads nothing else.
     pub read: usize,

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::order::substitution::{LineDecision, Proposal};
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalView {
     pub lines: Vec<ProposedLineView>,
     /// What the order's total would change by if every line were approved.
@@ -18,6 +19,7 @@ pub struct ProposalView {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposedLineView {
     pub name: String,
     pub quantity: u32,
@@ -29,6 +31,7 @@ pub struct ProposedLineView {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplacementView {
     pub name: String,
     pub quantity: u32,

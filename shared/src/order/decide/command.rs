@@ -64,6 +64,7 @@ pub struct StatusMove {
 
 /// A move the caller may make next, for the staff API and board.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NextAction {
     pub to: String,
     pub label: String,

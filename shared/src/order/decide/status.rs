@@ -213,6 +213,7 @@ pub fn customer_cancellation<'l>(head: &Head, lifecycle: &'l Lifecycle) -> Optio
 
 /// What staff decide about a parked fact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ParkedAction {
     /// Apply it now: a legal move, or an owner's override with a reason.

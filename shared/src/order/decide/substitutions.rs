@@ -17,6 +17,7 @@ use crate::order::substitution::{self, Answered, LineDecision, Proposal, Propose
 /// One line as staff propose it: `quantity` units (all of them when none)
 /// of the order's line with this `sku`, replaced by `replacement` or removed.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LineProposal {
     pub sku: String,
