@@ -46,6 +46,7 @@ pub mod metrics;
 pub mod notify;
 pub mod order;
 pub mod pages;
+pub mod pii;
 pub mod ports;
 #[cfg(feature = "aws")]
 pub mod publish;

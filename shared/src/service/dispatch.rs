@@ -45,7 +45,10 @@ impl OrderService {
             let Some(before) = head.dispatch.clone() else {
                 break;
             };
-            let Some(step) = self.call_partner(&head, &before).await else {
+            // The partner needs the customer's name, address and phone.
+            let mut opened = self.opened(head.clone()).await?;
+            super::personal::reachable(&mut opened.contact);
+            let Some(step) = self.call_partner(&opened, &before).await else {
                 break;
             };
             calls += 1;

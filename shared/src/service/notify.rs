@@ -96,7 +96,8 @@ impl Notifications {
         let Some(loaded) = store.load(order_id).await? else {
             return Ok(Vec::new());
         };
-        let head = loaded.head;
+        let mut head = self.service.opened(loaded.head).await?;
+        super::personal::reachable(&mut head.contact);
         let log = store.events(order_id, 0, MAX_LOG).await?;
         let Some(event) = log.iter().find(|e| e.event_id == event_id) else {
             return Ok(Vec::new());
