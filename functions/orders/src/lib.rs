@@ -1,7 +1,7 @@
 //! Staff operations on orders: transitions, the order detail, its audit log,
 //! the tenant's order list and event feed; for managers, reconciliation, the
-//! health view, a stall sweep on demand, the SLA report and the merchant
-//! webhook endpoints. Every route is scoped to the caller's tenant; another
+//! health view, a stall sweep on demand, the SLA report, the merchant
+//! webhook endpoints and erasing a customer's personal data. Every route is scoped to the caller's tenant; another
 //! tenant's order is a 404.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use order_core::order::decide::ParkedAction;
 use order_core::order::{Event, OrderSummary, TrackingInput};
 use order_core::ports::{ListQuery, PaymentFilter, Tickets};
 use order_core::service::{
-    FactOutcome, HealthEntry, Merchants, OrderService, SweepReport, TransitionRequest,
+    Erasure, FactOutcome, HealthEntry, Merchants, OrderService, SweepReport, TransitionRequest,
 };
 use order_core::views::OrderView;
 use serde::{Deserialize, Serialize};
@@ -78,6 +78,10 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
         .route("/orders/{id}/refetch", post(refetch))
         .route("/admin/health", get(health))
         .route("/admin/sweep", post(sweep))
+        .route(
+            "/admin/customers/{customer_id}/erasure",
+            post(erase_customer),
+        )
         .route("/admin/reports/sla", get(reports::sla))
         .route("/admin/reports/span", get(reports::span))
         .route("/stores", get(reports::stores))
@@ -256,6 +260,17 @@ async fn sweep(
     principal.require_manager()?;
     let until = deadline.map(Deadline::wrap_up_by);
     Ok(Json(service.sweep_until(until).await?))
+}
+
+/// Erases a customer's personal data (README › Personal data).
+async fn erase_customer(
+    State(App { service, .. }): State<App>,
+    principal: Principal,
+    ApiPath(customer_id): ApiPath<String>,
+) -> Result<Json<Erasure>, Problem> {
+    Ok(Json(
+        service.erase_customer(&principal, &customer_id).await?,
+    ))
 }
 
 async fn get_order(

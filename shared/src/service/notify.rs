@@ -134,7 +134,13 @@ impl Notifications {
                         all_orders.as_deref(),
                     );
                     let sent = match message {
-                        Some(message) => self.outbound.send(&head.tenant, &message).await,
+                        // A provider's refusal may quote the address; the
+                        // log keeps the reason without it.
+                        Some(message) => self
+                            .outbound
+                            .send(&head.tenant, &message)
+                            .await
+                            .map_err(|e| e.replace(&message.to, "[recipient]")),
                         None => Err("no address".to_string()),
                     };
                     match sent {

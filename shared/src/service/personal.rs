@@ -53,18 +53,22 @@ impl OrderService {
         Ok(head)
     }
 
-    /// A stored staff view (checkout's response, kept for replays) with
-    /// its head's personal data opened.
+    /// A stored staff view (checkout's response, kept for replays: the
+    /// head's fields and the view's) with its personal data opened.
     pub(super) async fn opened_body(
         &self,
         mut body: serde_json::Value,
     ) -> Result<serde_json::Value, ServiceError> {
-        let Some(stored) = body.get_mut("head") else {
+        if self.vault.is_none() {
             return Ok(body);
-        };
+        }
         let unreadable = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-        let head: Head = serde_json::from_value(stored.take()).map_err(unreadable)?;
-        *stored = serde_json::to_value(self.opened(head).await?).map_err(unreadable)?;
+        let head: Head = serde_json::from_value(body.clone()).map_err(unreadable)?;
+        let head = self.opened(head).await?;
+        body["contact"] = serde_json::to_value(&head.contact).map_err(unreadable)?;
+        if head.shipping.is_some() {
+            body["shipping"] = serde_json::to_value(&head.shipping).map_err(unreadable)?;
+        }
         Ok(body)
     }
 
