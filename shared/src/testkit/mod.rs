@@ -13,14 +13,16 @@
 //! - [`lambda_harness`]: the real Lambda binaries run under
 //!   `cargo lambda watch`, and a fresh table on DynamoDB Local;
 //!   `table_stream`: that table's stream as a stream trigger's event;
-//! - [`ticket_cases`], [`merchant_cases`], [`claim_cases`]: what every
-//!   `Tickets`, `MerchantStore` and `Claims` adapter must do;
+//! - [`ticket_cases`], [`merchant_cases`], [`claim_cases`],
+//!   [`data_key_cases`]: what every `Tickets`, `MerchantStore`, `Claims`
+//!   and `DataKeys` adapter must do;
 //! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
 //!   benchmarks drive, on whichever store the service has; [`process`]
 //!   what a process has used, from `/proc`; [`receiver`] a merchant's
 //!   webhook receiver on loopback.
 
 pub mod claim_cases;
+pub mod data_key_cases;
 pub mod fixtures;
 pub mod intake_cases;
 pub mod lambda_harness;
