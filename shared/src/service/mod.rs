@@ -55,7 +55,7 @@ pub use lifecycles::{MigrationEntry, MigrationReport};
 pub use merchant::Merchants;
 pub use my_orders::MyOrder;
 pub use notify::Notifications;
-pub use personal::Erasure;
+pub use personal::{Erasure, ERASURE_NOTE};
 pub use reads::{HealthEntry, HealthIssue, StoreEntry, TrackedOrder};
 pub use requests::{Checkout, TransitionRequest};
 pub use substitutions::{CustomerAnswer, Propose};

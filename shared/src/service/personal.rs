@@ -21,6 +21,9 @@ impl From<VaultError> for ServiceError {
     }
 }
 
+/// The note an erasure leaves on each of the customer's orders.
+pub const ERASURE_NOTE: &str = "Personal data erased at the customer's request";
+
 /// What an erasure did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Erasure {
@@ -89,7 +92,9 @@ impl OrderService {
     /// "customer redact"): their key is forgotten, so every field sealed
     /// under it — in heads, the log, stored responses, on either store —
     /// reads `[erased]` from now on, while orders, lists and reports are
-    /// untouched. Managers and owners who see every store only.
+    /// untouched but for a note on each saying so. Managers and owners who
+    /// see every store only; a retry after a failure erases nothing more
+    /// and notes the orders again.
     pub async fn erase_customer(
         &self,
         principal: &Principal,
@@ -110,15 +115,22 @@ impl OrderService {
             limit: 200,
             ..ListQuery::default()
         };
-        let mut orders = 0;
+        let mut orders = Vec::new();
         loop {
             let page = self.store.list(&query).await?;
-            orders += page.items.len();
+            orders.extend(page.items.into_iter().map(|o| o.id));
             match page.next {
                 Some(next) => query.after = Some(next),
                 None => break,
             }
         }
+        // Each order's audit log says when and by whom, in words that name
+        // no one.
+        for order_id in &orders {
+            self.add_note(principal, order_id, ERASURE_NOTE.into())
+                .await?;
+        }
+        let orders = orders.len();
         // The audit trail of the erasure itself; names no personal data.
         tracing::info!(
             tenant = %principal.tenant,

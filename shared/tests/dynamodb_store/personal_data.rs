@@ -17,13 +17,10 @@ const NAME: &str = "Quentin Zyxwvut";
 const LINE1: &str = "77 Xylophonic Crescent";
 const POSTAL: &str = "Q9Z 4Z7";
 
-/// A fresh KMS key on moto (`MOTO_ENDPOINT`, set by `scripts/test.sh`).
+/// A fresh KMS key on moto.
 async fn moto_kms() -> Kms {
-    let endpoint = std::env::var("MOTO_ENDPOINT")
-        .expect("MOTO_ENDPOINT is not set: run the tests with scripts/test.sh");
+    let (endpoint, key_id) = order_core::testkit::lambda_harness::moto_kms_key().await;
     let client = aws_sdk_kms::Client::new(&order_core::aws::emulator_config(&endpoint).await);
-    let made = client.create_key().send().await.unwrap();
-    let key_id = made.key_metadata().unwrap().key_id().to_string();
     Kms::new(client, key_id)
 }
 
