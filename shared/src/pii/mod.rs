@@ -193,6 +193,20 @@ pub fn is_sealed(value: &str) -> bool {
     value.starts_with(PREFIX)
 }
 
+/// `text` (a provider's error, say) with every personal value of the
+/// opened `head` in it replaced, so it can be logged and recorded.
+pub fn scrub(text: &str, head: &Head) -> String {
+    let mut head = head.clone();
+    let mut scrubbed = text.to_string();
+    for (_, value) in fields(head.shipping.as_mut(), &mut head.contact) {
+        // Too short a value would take common words with it.
+        if value.chars().count() >= 4 && value.as_str() != ERASED {
+            scrubbed = scrubbed.replace(value.as_str(), "[personal data]");
+        }
+    }
+    scrubbed
+}
+
 /// The personal fields of an order, each with the name it is sealed under
 /// (so a sealed value moved to another field does not open).
 fn fields<'a>(

@@ -194,3 +194,14 @@ async fn the_key_file_is_made_once_and_read_after() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn a_providers_error_is_scrubbed_of_the_opened_values() {
+    let head = head_of("acme", placed("cus_1"));
+    let error =
+        "422: dropoff_phone_number +14165550100 invalid for Dana Doe at 1 King St W, Toronto";
+    assert_eq!(
+        scrub(error, &head),
+        "422: dropoff_phone_number [personal data] invalid for [personal data] at [personal data], Toronto"
+    );
+}
