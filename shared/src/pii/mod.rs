@@ -17,7 +17,6 @@ mod kms;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use aes_gcm::aead::rand_core::RngCore;
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
@@ -39,9 +38,9 @@ pub const ERASED: &str = "[erased]";
 const PREFIX: &str = "enc:v1:";
 const NONCE_LEN: usize = 12;
 
-/// How long an instance trusts a data key it has read: a key forgotten by
-/// an erasure elsewhere stops opening anything everywhere within this.
-const CACHED_FOR: Duration = Duration::from_secs(300);
+/// Unwrapped keys an instance keeps; past this it forgets them all and
+/// unwraps again as they are used.
+const MAX_UNWRAPPED: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
@@ -64,7 +63,9 @@ struct DataKey {
 pub struct Vault {
     wrap: Arc<dyn KeyWrap>,
     keys: Arc<dyn DataKeys>,
-    cache: Mutex<HashMap<KeyContext, (Instant, Arc<DataKey>)>>,
+    /// Unwrapped keys by the kept (wrapped) key: a key is unwrapped once
+    /// per instance, and one made after an erasure is another entry.
+    cache: Mutex<HashMap<String, Arc<DataKey>>>,
 }
 
 impl Vault {
@@ -118,59 +119,62 @@ impl Vault {
     /// Forgets the customer's data key: everything sealed under it is gone
     /// for good. False if they had none.
     pub async fn erase(&self, tenant: &str, customer: &str) -> Result<bool, VaultError> {
-        let context = context(tenant, customer);
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&context);
+        if let Some(kept) = self.keys.data_key(tenant, customer).await? {
+            self.unwrapped().remove(&kept);
+        }
         Ok(self.keys.forget_data_key(tenant, customer).await?)
     }
 
+    /// The customer's data key as kept now — read on every use, so an
+    /// erasure holds at once on every instance — unwrapped once per
+    /// instance. With `create`, made if they have none.
     async fn key(
         &self,
         context: &KeyContext,
         create: bool,
     ) -> Result<Option<Arc<DataKey>>, VaultError> {
-        if let Some((at, key)) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(context)
-        {
-            if at.elapsed() < CACHED_FOR {
-                return Ok(Some(key.clone()));
-            }
-        }
         let (tenant, customer) = (&context.tenant, &context.customer);
         let mut kept = self.keys.data_key(tenant, customer).await?;
         if kept.is_none() && create {
-            let (_, wrapped) = self.wrap.generate(context).await?;
+            let (plain, wrapped) = self.wrap.generate(context).await?;
             let mut id = [0u8; 8];
             OsRng.fill_bytes(&mut id);
             let made = format!("{}:{}", hex::encode(&id), STANDARD.encode(wrapped));
-            if !self.keys.keep_data_key(tenant, customer, &made).await? {
-                // Another checkout of the same customer made one first.
-                kept = self.keys.data_key(tenant, customer).await?;
-            } else {
-                kept = Some(made);
+            if self.keys.keep_data_key(tenant, customer, &made).await? {
+                return Ok(Some(self.remember(made, &plain)?));
             }
+            // Another checkout of the same customer made one first.
+            kept = self.keys.data_key(tenant, customer).await?;
         }
         let Some(kept) = kept else {
             return Ok(None);
         };
-        let (id, wrapped) = kept.split_once(':').ok_or(KeyError::Refused)?;
+        if let Some(key) = self.unwrapped().get(&kept) {
+            return Ok(Some(key.clone()));
+        }
+        let (_, wrapped) = kept.split_once(':').ok_or(KeyError::Refused)?;
         let wrapped = STANDARD.decode(wrapped).map_err(|_| KeyError::Refused)?;
         let plain = self.wrap.unwrap(&wrapped, context).await?;
-        let cipher = Aes256Gcm::new_from_slice(&plain).map_err(|_| KeyError::Refused)?;
+        Ok(Some(self.remember(kept, &plain)?))
+    }
+
+    fn remember(&self, kept: String, plain: &[u8]) -> Result<Arc<DataKey>, VaultError> {
+        let (id, _) = kept.split_once(':').ok_or(KeyError::Refused)?;
+        let cipher = Aes256Gcm::new_from_slice(plain).map_err(|_| KeyError::Refused)?;
         let key = Arc::new(DataKey {
             id: id.to_string(),
             cipher,
         });
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(context.clone(), (Instant::now(), key.clone()));
-        Ok(Some(key))
+        let mut unwrapped = self.unwrapped();
+        if unwrapped.len() >= MAX_UNWRAPPED {
+            unwrapped.clear();
+        }
+        unwrapped.insert(kept, key.clone());
+        Ok(key)
+    }
+
+    fn unwrapped(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<DataKey>>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
