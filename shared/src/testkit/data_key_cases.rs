@@ -40,6 +40,14 @@ pub async fn a_data_key_is_kept_once_per_customer_and_forgotten(keys: Arc<dyn Da
         keys.data_key("globex", "cus_1").await.unwrap().as_deref(),
         Some("y:CCCC")
     );
+    // Ids that could spell each other's when joined stay apart.
+    assert!(keys.keep_data_key("acme", "x#y", "s:EEEE").await.unwrap());
+    assert!(keys.keep_data_key("acme#x", "y", "t:FFFF").await.unwrap());
+    assert!(keys.forget_data_key("acme#x", "y").await.unwrap());
+    assert_eq!(
+        keys.data_key("acme", "x#y").await.unwrap().as_deref(),
+        Some("s:EEEE")
+    );
     // After an erasure the customer gets a new key.
     assert!(keys.keep_data_key("acme", "cus_1", "z:DDDD").await.unwrap());
 }

@@ -10,9 +10,7 @@ use crate::ports::{DataKeys, StoreError};
 #[async_trait]
 impl DataKeys for DynamoStore {
     async fn data_key(&self, tenant: &str, customer: &str) -> Result<Option<String>, StoreError> {
-        let item = self
-            .get(keys::data_key_pk(tenant, customer), keys::DATA_KEY)
-            .await?;
+        let item = self.get(keys::data_keys_pk(tenant), customer).await?;
         Ok(item
             .as_ref()
             .and_then(|item| text(item, "key"))
@@ -26,8 +24,8 @@ impl DataKeys for DynamoStore {
         key: &str,
     ) -> Result<bool, StoreError> {
         let item = Item::from([
-            ("pk".into(), s(keys::data_key_pk(tenant, customer))),
-            ("sk".into(), s(keys::DATA_KEY)),
+            ("pk".into(), s(keys::data_keys_pk(tenant))),
+            ("sk".into(), s(customer)),
             ("key".into(), s(key)),
         ]);
         self.put_item(item, true).await
@@ -39,8 +37,8 @@ impl DataKeys for DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(keys::data_key_pk(tenant, customer)))
-            .key("sk", s(keys::DATA_KEY))
+            .key("pk", s(keys::data_keys_pk(tenant)))
+            .key("sk", s(customer))
             .return_values(ReturnValue::AllOld)
             .send()
             .await
