@@ -50,9 +50,20 @@ impl DataKeys for SqliteStore {
         let at = (tenant.to_string(), customer.to_string());
         self.writer
             .call(move |conn| {
-                conn.prepare_cached("DELETE FROM data_keys WHERE tenant = ?1 AND customer = ?2")
+                // The row's bytes are zeroed rather than left on a free
+                // page of the file; only the write-ahead log keeps them,
+                // until it is checkpointed and written over.
+                conn.pragma_update(None, "secure_delete", true)
+                    .and_then(|()| {
+                        conn.prepare_cached(
+                            "DELETE FROM data_keys WHERE tenant = ?1 AND customer = ?2",
+                        )
+                    })
                     .and_then(|mut forget| forget.execute(params![at.0, at.1]))
-                    .map(|forgotten| forgotten == 1)
+                    .and_then(|forgotten| {
+                        conn.pragma_update(None, "secure_delete", false)?;
+                        Ok(forgotten == 1)
+                    })
                     .map_err(unavailable)
             })
             .await
