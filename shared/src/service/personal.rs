@@ -9,14 +9,18 @@ use crate::auth::Principal;
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::order::{limits, Contact, Event, Head, OrderPlaced};
 use crate::pii::{VaultError, ERASED};
-use crate::ports::{ListQuery, StoreError};
+use crate::ports::{KeyError, ListQuery, StoreError};
 use crate::views::OrderView;
 
 impl From<VaultError> for ServiceError {
     fn from(e: VaultError) -> Self {
         match e {
             VaultError::Store(e) => ServiceError::Store(e),
-            e => ServiceError::Store(StoreError::Unavailable(e.to_string())),
+            VaultError::Key(KeyError::Unavailable(why)) => {
+                ServiceError::Store(StoreError::Unavailable(why))
+            }
+            // A key or a field that does not open will not open on retry.
+            e => ServiceError::Store(StoreError::Corrupt(e.to_string())),
         }
     }
 }
