@@ -143,6 +143,22 @@ async fn an_erasure_forgets_one_customers_personal_data_and_keeps_their_orders()
         .call(Method::POST, erasure, Some(&limited), None)
         .await;
     refused.problem(403);
+    let too_long = format!("/admin/customers/{}/erasure", "c".repeat(129));
+    let refused = server
+        .call(Method::POST, &too_long, Some(&manager), None)
+        .await;
+    assert!(refused.problem(400)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("customer_id"));
+    let nobody = "/admin/customers/cus_unknown/erasure";
+    let nothing = server
+        .call(Method::POST, nobody, Some(&manager), None)
+        .await;
+    assert_eq!(
+        nothing.expect(200),
+        &json!({ "customer_id": "cus_unknown", "key_erased": false, "orders": 0 })
+    );
     assert_opened(&server.order(&manager, &id).await);
 
     let erased = server
