@@ -27,6 +27,7 @@ use order_core::delivery_partner::PartnerConnections;
 use order_core::lifecycle::Catalog;
 use order_core::merchant::UrlPolicy;
 use order_core::notify::LinkKey;
+use order_core::pii::{KeyFile, Vault};
 use order_core::ports::SystemClock;
 use order_core::relay::{self, InProcessPublisher};
 use order_core::service::{Merchants, Notifications, OrderService};
@@ -49,6 +50,10 @@ pub const DEV_LINK_SECRET: &str = "local-dev-link-secret-not-for-production";
 pub struct StackConfig {
     /// `None` keeps everything in memory.
     pub data_dir: Option<PathBuf>,
+    /// The master key that wraps customers' data keys (README › Personal
+    /// data), made on first run if absent; `master.key` in the data
+    /// directory by default, and a key in memory without one.
+    pub key_file: Option<PathBuf>,
     pub jwt_secret: String,
     pub tenants: Tenants,
     /// Extra lifecycle definitions (`*.json`), validated at start-up.
@@ -79,6 +84,7 @@ impl Default for StackConfig {
     fn default() -> Self {
         StackConfig {
             data_dir: None,
+            key_file: None,
             jwt_secret: DEV_JWT_SECRET.to_string(),
             tenants: Tenants::default(),
             lifecycles_dir: None,
@@ -129,12 +135,21 @@ impl Stack {
         }
         .map_err(|e| e.to_string())?;
         let store = Arc::new(store);
+        let key_file = config.key_file.clone();
+        let master = match key_file.or_else(|| Some(config.data_dir.as_ref()?.join("master.key"))) {
+            Some(path) => {
+                KeyFile::open_or_create(&path).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => KeyFile::ephemeral(),
+        };
+        let vault = Arc::new(Vault::new(Arc::new(master), store.clone()));
         let mut service = OrderService::new(
             store.clone(),
             catalog.clone(),
             Arc::new(config.tenants.clone()),
             Arc::new(SystemClock),
-        );
+        )
+        .with_vault(vault);
         if let Some(url) = &config.carrier_api {
             service = service.with_carrier(Arc::new(HttpCarrierClient::new(url.clone())));
         }

@@ -35,6 +35,10 @@ struct ServeArgs {
     /// Keep everything in memory instead.
     #[arg(long)]
     memory: bool,
+    /// The master key wrapping customers' data keys, made with random bytes
+    /// if absent [default: master.key in the data directory].
+    #[arg(long, env = "ORDER_TRACKING_KEY_FILE")]
+    key_file: Option<PathBuf>,
     /// Tenant policies (JSON).
     #[arg(long, env = "ORDER_TRACKING_TENANTS")]
     tenants: Option<PathBuf>,
@@ -139,6 +143,7 @@ fn config(args: &ServeArgs) -> Result<StackConfig, String> {
     };
     Ok(StackConfig {
         data_dir: (!args.memory).then(|| args.data_dir.clone()),
+        key_file: args.key_file.clone(),
         jwt_secret: args.jwt_secret.clone(),
         tenants,
         lifecycles_dir: args.lifecycles.clone(),

@@ -21,7 +21,8 @@ use crate::lifecycle::Catalog;
 use crate::live::Live;
 use crate::merchant::UrlPolicy;
 use crate::metrics::{self, Metric};
-use crate::ports::{Claims, MerchantStore, OrderStore, SystemClock, Tickets};
+use crate::pii::{KeyFile, Kms, Vault};
+use crate::ports::{Claims, DataKeys, KeyWrap, MerchantStore, OrderStore, SystemClock, Tickets};
 use crate::service::Merchants;
 use crate::service::OrderService;
 use crate::store::DynamoStore;
@@ -37,7 +38,10 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 ///   `embedded` feature only, as the tests make them; a deployed function
 ///   carries no SQLite);
 /// - `TENANTS_JSON` (optional): tenant policies, as in the local stack's file;
-/// - `CARRIER_API_URL` (optional): where managers' re-fetches ask carriers.
+/// - `CARRIER_API_URL` (optional): where managers' re-fetches ask carriers;
+/// - `PII_KMS_KEY_ID` (the KMS key wrapping customers' data keys) or
+///   `ORDER_TRACKING_KEY_FILE` (a local master key file): personal data is
+///   sealed only with one of them (README › Personal data).
 pub async fn service_from_env() -> Result<Arc<OrderService>, Error> {
     Ok(backends_from_env().await?.service)
 }
@@ -67,7 +71,8 @@ pub async fn backends_from_env() -> Result<Backends, Error> {
             orders: table.clone(),
             tickets: table.clone(),
             merchants: table.clone(),
-            claims: table,
+            claims: table.clone(),
+            data_keys: table,
         }
     } else if let Ok(path) = std::env::var("ORDER_TRACKING_SQLITE") {
         embedded_store(&path, &catalog)?
@@ -86,8 +91,9 @@ pub async fn backends_from_env() -> Result<Backends, Error> {
         Arc::new(SystemClock),
         UrlPolicy { allow_loopback },
     ));
+    let vault = vault_from_env(sdk.as_ref(), stores.data_keys).await?;
     Ok(Backends {
-        service: service_over(stores.orders, catalog)?,
+        service: service_with(stores.orders, catalog, vault)?,
         tickets: stores.tickets,
         merchants,
         claims: stores.claims,
@@ -101,11 +107,48 @@ pub fn service_over(
     store: Arc<dyn OrderStore>,
     catalog: Arc<Catalog>,
 ) -> Result<Arc<OrderService>, Error> {
+    service_with(store, catalog, None)
+}
+
+/// The vault the environment names: KMS (`PII_KMS_KEY_ID`) or a local key
+/// file (`ORDER_TRACKING_KEY_FILE`), the data keys kept in `keys`.
+async fn vault_from_env(
+    sdk: Option<&aws_config::SdkConfig>,
+    keys: Arc<dyn DataKeys>,
+) -> Result<Option<Arc<Vault>>, Error> {
+    let wrap: Arc<dyn KeyWrap> = if let Ok(key_id) = std::env::var("PII_KMS_KEY_ID") {
+        let config = match sdk {
+            Some(config) => config.clone(),
+            None => crate::aws::sdk_config().await,
+        };
+        Arc::new(Kms::new(aws_sdk_kms::Client::new(&config), key_id))
+    } else if let Ok(path) = std::env::var("ORDER_TRACKING_KEY_FILE") {
+        let file = KeyFile::open_or_create(std::path::Path::new(&path))
+            .map_err(|e| format!("ORDER_TRACKING_KEY_FILE {path}: {e}"))?;
+        Arc::new(file)
+    } else {
+        tracing::warn!(
+            "no PII_KMS_KEY_ID or ORDER_TRACKING_KEY_FILE: personal data is stored as given"
+        );
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(Vault::new(wrap, keys))))
+}
+
+/// The service over `store`, sealing personal data with `vault`.
+fn service_with(
+    store: Arc<dyn OrderStore>,
+    catalog: Arc<Catalog>,
+    vault: Option<Arc<Vault>>,
+) -> Result<Arc<OrderService>, Error> {
     let tenants: Tenants = match std::env::var("TENANTS_JSON") {
         Ok(json) => serde_json::from_str(&json).map_err(|e| format!("TENANTS_JSON: {e}"))?,
         Err(_) => Tenants::default(),
     };
     let mut service = OrderService::new(store, catalog, Arc::new(tenants), Arc::new(SystemClock));
+    if let Some(vault) = vault {
+        service = service.with_vault(vault);
+    }
     // The tenants' delivery partner connections (secrets: a NoEcho
     // parameter), for orders that become ready for a driver.
     if let Ok(json) = std::env::var("DELIVERY_PARTNERS") {
@@ -160,6 +203,7 @@ struct Stores {
     tickets: Arc<dyn Tickets>,
     merchants: Arc<dyn MerchantStore>,
     claims: Arc<dyn Claims>,
+    data_keys: Arc<dyn DataKeys>,
 }
 
 /// The embedded store file; tickets in this process's memory.
@@ -173,7 +217,8 @@ fn embedded_store(path: &str, catalog: &Arc<Catalog>) -> Result<Stores, Error> {
         orders: store.clone(),
         tickets: Arc::new(crate::store::MemoryTickets::default()),
         merchants: store.clone(),
-        claims: store,
+        claims: store.clone(),
+        data_keys: store,
     })
 }
 

@@ -13,6 +13,8 @@
 //!   [`notify`] (customer notifications: news, policy, decisions, words),
 //!   [`report`] (the SLA report), [`auth`] (principals, roles, tokens),
 //!   [`tenants`] (per-tenant policy);
+//! - [`pii`]: personal data sealed per field under each customer's data
+//!   key, and erased by forgetting it (the key file; KMS with `aws`);
 //! - [`service`]: load → decide → conditional commit, with retries; request
 //!   checks, intake of outside facts, the sweep and the reads;
 //! - adapters: [`store`] (SQLite with feature `embedded`, DynamoDB with
@@ -46,6 +48,7 @@ pub mod metrics;
 pub mod notify;
 pub mod order;
 pub mod pages;
+pub mod pii;
 pub mod ports;
 #[cfg(feature = "aws")]
 pub mod publish;

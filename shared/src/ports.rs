@@ -12,6 +12,10 @@ use crate::notify::Message;
 use crate::order::inbound::{Inbound, PaymentKind, TrackingCode, TrackingLink};
 use crate::order::{Event, Head, OrderSummary};
 
+mod keys;
+
+pub use keys::{DataKeys, KeyContext, KeyError, KeyWrap};
+
 /// An order as a command needs it: the head and its parked facts, read together.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Loaded {

@@ -10,6 +10,8 @@ use order_core::testkit::{catalog, placed};
 
 #[path = "dynamodb_store/layout.rs"]
 mod layout;
+#[path = "dynamodb_store/personal_data.rs"]
+mod personal_data;
 
 /// An item as the SDK hands it over.
 type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;

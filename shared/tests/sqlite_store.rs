@@ -275,6 +275,15 @@ mod merchant {
     }
 
     #[tokio::test]
+    async fn a_data_key_is_kept_once_per_customer_and_forgotten() {
+        let store = SqliteStore::open(&fresh_file(), catalog()).unwrap();
+        order_core::testkit::data_key_cases::a_data_key_is_kept_once_per_customer_and_forgotten(
+            Arc::new(store),
+        )
+        .await;
+    }
+
+    #[tokio::test]
     async fn a_delivery_opens_once_and_the_log_is_newest_first() {
         let store = SqliteStore::open(&fresh_file(), catalog()).unwrap();
         merchant_cases::a_delivery_opens_once_and_the_log_is_newest_first(Arc::new(store)).await;

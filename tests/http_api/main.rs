@@ -21,6 +21,7 @@ mod feed;
 mod fleet;
 mod issues;
 mod listing;
+mod personal_data;
 mod self_service;
 mod stores;
 mod substitutions;

@@ -43,7 +43,8 @@ async fn place(table: &Arc<order_core::store::DynamoStore>, tenants: Tenants) ->
         order_core::testkit::catalog(),
         Arc::new(tenants),
         Arc::new(order_core::ports::SystemClock),
-    );
+    )
+    .with_vault(vault(table.clone()).await);
     let mut checkout = order_core::testkit::shipping_run::checkout();
     checkout.contact.phone = Some("+14165550199".into());
     let placed = service
@@ -90,6 +91,9 @@ async fn an_orders_news_reaches_its_customer_once_by_email_and_sms() {
         .iter()
         .find(|m| m["id"] == email_id.as_str())
         .expect("SES got it");
+    // Sealed on the table, opened for the message.
+    let stored = table.load(&id).await.unwrap().unwrap().head.contact;
+    assert!(stored.email.unwrap().starts_with("enc:v1:"));
     assert_eq!(
         email["destinations"]["ToAddresses"],
         json!(["dana@example.com"])

@@ -1,7 +1,7 @@
 //! Staff operations on orders: transitions, the order detail, its audit log,
 //! the tenant's order list and event feed; for managers, reconciliation, the
-//! health view, a stall sweep on demand, the SLA report and the merchant
-//! webhook endpoints. Every route is scoped to the caller's tenant; another
+//! health view, a stall sweep on demand, the SLA report, the merchant
+//! webhook endpoints and erasing a customer's personal data. Every route is scoped to the caller's tenant; another
 //! tenant's order is a 404.
 
 use std::sync::Arc;
@@ -27,6 +27,7 @@ const MAX_PAGE: usize = 200;
 mod audit;
 mod board;
 mod endpoints;
+mod erasure;
 mod fleet;
 mod lifecycles;
 #[cfg(feature = "openapi")]
@@ -83,6 +84,10 @@ pub fn router(service: Arc<OrderService>, parts: Parts) -> Router {
         .route("/orders/{id}/refetch", post(refetch))
         .route("/admin/health", get(health))
         .route("/admin/sweep", post(sweep))
+        .route(
+            "/admin/customers/{customer_id}/erasure",
+            post(erasure::erase_customer),
+        )
         .route("/admin/reports/sla", get(reports::sla))
         .route("/admin/reports/span", get(reports::span))
         .route("/stores", get(reports::stores))

@@ -11,6 +11,7 @@ use utoipa::OpenApi;
     crate::reads::order_events,
     crate::audit::verify_order,
     crate::audit::verify_tenant,
+    crate::erasure::erase_customer,
     crate::reads::feed,
     crate::transition,
     crate::add_tracking,

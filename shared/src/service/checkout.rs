@@ -66,7 +66,7 @@ impl OrderService {
                     .checked_add(sum)
             })
             .ok_or_else(|| ServiceError::Invalid("order total overflows".into()))?;
-        let placed = OrderPlaced {
+        let mut placed = OrderPlaced {
             store,
             lifecycle: lifecycle.key(),
             fulfilment: request.fulfilment,
@@ -79,6 +79,9 @@ impl OrderService {
             contact: request.contact,
             policy: self.tenants.settings(tenant).policy(),
         };
+        // Sealed before anything is decided: the log, the head and the
+        // stored response hold only the sealed form.
+        self.seal(tenant, &mut placed).await?;
         let origin = principal.origin();
         let ids = (decide::new_id("ord"), decide::new_secret_id("trk"));
         let decision =
@@ -110,7 +113,7 @@ impl OrderService {
             // Nothing can be waiting for this order: its id was made here
             // and nobody has seen it yet (see `intake`).
             Ok(()) => Ok(Placed {
-                body,
+                body: self.opened_body(body).await?,
                 replayed: false,
             }),
             // Lost a race with the same key: answer as the winner did.
@@ -132,7 +135,7 @@ impl OrderService {
     ) -> Result<Option<Placed>, ServiceError> {
         match self.store.idempotency(&principal.tenant, key).await? {
             Some(found) if found.fingerprint == fingerprint => Ok(Some(Placed {
-                body: found.response,
+                body: self.opened_body(found.response).await?,
                 replayed: true,
             })),
             Some(_) => Err(ServiceError::IdempotencyMismatch),

@@ -216,7 +216,8 @@ impl OrderService {
             })
             .await?;
         let actor = principal.actor();
-        Ok(OrderView::new(head, &parked, None, &lifecycle, actor))
+        self.staff_view(head, &parked, None, &lifecycle, actor)
+            .await
     }
 
     /// The customer cancels their order, by its public id, while its
@@ -336,13 +337,8 @@ impl OrderService {
             }
             false => (head, parked),
         };
-        Ok(OrderView::new(
-            head,
-            &parked,
-            None,
-            &lifecycle,
-            principal.actor(),
-        ))
+        self.staff_view(head, &parked, None, &lifecycle, principal.actor())
+            .await
     }
 
     /// Staff add (or give late) a package's tracking code.

@@ -12,6 +12,7 @@ use super::{OrderService, ServiceError};
 use crate::order::decide;
 use crate::order::dispatch::{Dispatch, DispatchState, DispatchStep};
 use crate::order::Head;
+use crate::pii;
 use crate::ports::{Commit, DispatchRequest, PartnerError, StoreError};
 
 /// Partner calls one go may make: every retry due now, then the next
@@ -45,7 +46,10 @@ impl OrderService {
             let Some(before) = head.dispatch.clone() else {
                 break;
             };
-            let Some(step) = self.call_partner(&head, &before).await else {
+            // The partner needs the customer's name, address and phone.
+            let mut opened = self.opened(head.clone()).await?;
+            super::personal::reachable(&mut opened.contact);
+            let Some(step) = self.call_partner(&opened, &before).await else {
                 break;
             };
             calls += 1;
@@ -87,8 +91,10 @@ impl OrderService {
                         delivery_id: booked.delivery_id,
                         tracking_url: booked.tracking_url,
                     },
-                    Err(PartnerError::NoDrivers(why)) => declined(why, true),
-                    Err(e) => declined(e.to_string(), false),
+                    // A partner's refusal may quote what it was sent; the
+                    // log keeps the reason without the customer's data.
+                    Err(PartnerError::NoDrivers(why)) => declined(pii::scrub(&why, head), true),
+                    Err(e) => declined(pii::scrub(&e.to_string(), head), false),
                 })
             }
             (DispatchState::Cancelling, partner) => {

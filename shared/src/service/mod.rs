@@ -12,6 +12,7 @@
 //! - [`sweep`]: the stall sweep over the due index;
 //! - [`reads`]: views, lists, the event feed, the health view and the SLA
 //!   report;
+//! - [`personal`]: personal data, sealed and opened, and its erasure;
 //! - [`merchant`]: merchant webhooks ([`Merchants`]), and [`notify`]: customer
 //!   notifications ([`Notifications`]), services of their own beside the
 //!   orders';
@@ -29,6 +30,7 @@ mod lifecycles;
 mod merchant;
 mod my_orders;
 mod notify;
+mod personal;
 mod reads;
 mod requests;
 mod substitutions;
@@ -41,6 +43,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::Principal;
 use crate::lifecycle::{Catalog, Lifecycle};
 use crate::order::limits;
+use crate::pii::Vault;
 use crate::ports::{CarrierClient, Clock, Loaded, OrderStore, Partners, StoreError};
 use crate::tenants::Tenants;
 
@@ -54,6 +57,7 @@ pub use lifecycles::{MigrationEntry, MigrationReport};
 pub use merchant::Merchants;
 pub use my_orders::MyOrder;
 pub use notify::Notifications;
+pub use personal::{Erasure, ERASURE_NOTE};
 pub use reads::{HealthEntry, HealthIssue, StoreEntry, TrackedOrder};
 pub use requests::{Checkout, TransitionRequest};
 pub use substitutions::{CustomerAnswer, Propose};
@@ -69,6 +73,9 @@ pub struct OrderService {
     catalog: Arc<Catalog>,
     tenants: Arc<Tenants>,
     clock: Arc<dyn Clock>,
+    /// Seals and opens personal data; without one (unit tests, benches)
+    /// it is kept as given.
+    vault: Option<Arc<Vault>>,
 }
 
 impl OrderService {
@@ -85,7 +92,14 @@ impl OrderService {
             catalog,
             tenants,
             clock,
+            vault: None,
         }
+    }
+
+    /// Seals personal data at checkout and opens it where it is needed.
+    pub fn with_vault(mut self, vault: Arc<Vault>) -> Self {
+        self.vault = Some(vault);
+        self
     }
 
     /// Lets managers re-fetch packages' status from the carriers.

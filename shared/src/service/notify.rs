@@ -96,7 +96,8 @@ impl Notifications {
         let Some(loaded) = store.load(order_id).await? else {
             return Ok(Vec::new());
         };
-        let head = loaded.head;
+        let mut head = self.service.opened(loaded.head).await?;
+        super::personal::reachable(&mut head.contact);
         let log = store.events(order_id, 0, MAX_LOG).await?;
         let Some(event) = log.iter().find(|e| e.event_id == event_id) else {
             return Ok(Vec::new());
@@ -133,7 +134,13 @@ impl Notifications {
                         all_orders.as_deref(),
                     );
                     let sent = match message {
-                        Some(message) => self.outbound.send(&head.tenant, &message).await,
+                        // A provider's refusal may quote the address; the
+                        // log keeps the reason without it.
+                        Some(message) => self
+                            .outbound
+                            .send(&head.tenant, &message)
+                            .await
+                            .map_err(|e| e.replace(&message.to, "[recipient]")),
                         None => Err("no address".to_string()),
                     };
                     match sent {

@@ -161,13 +161,15 @@ impl OrderService {
         let loaded = self.load_owned(principal, order_id).await?;
         let lifecycle = self.lifecycle(&loaded.head.lifecycle)?;
         let events = self.store.events(order_id, 0, MAX_LOG).await?;
-        Ok(OrderView::new(
+        let actor = principal.actor();
+        self.staff_view(
             loaded.head,
             &loaded.parked,
             Some(&events),
             &lifecycle,
-            principal.actor(),
-        ))
+            actor,
+        )
+        .await
     }
 
     /// The audit log, oldest first, paged by sequence number.

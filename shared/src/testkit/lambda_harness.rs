@@ -346,3 +346,19 @@ pub async fn fresh_table() -> crate::store::DynamoStore {
         .expect("create table");
     crate::store::DynamoStore::new(client, table, super::catalog())
 }
+
+/// A fresh KMS key on moto (`MOTO_ENDPOINT`, set by `scripts/test.sh`):
+/// moto's endpoint, and the key's id.
+#[cfg(feature = "aws")]
+pub async fn moto_kms_key() -> (String, String) {
+    let endpoint = std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto");
+    let client = aws_sdk_kms::Client::new(&crate::aws::emulator_config(&endpoint).await);
+    let made = client.create_key().send().await.expect("create a key");
+    let key_id = made
+        .key_metadata()
+        .expect("its metadata")
+        .key_id()
+        .to_string();
+    (endpoint, key_id)
+}

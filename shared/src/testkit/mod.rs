@@ -13,8 +13,9 @@
 //! - [`lambda_harness`]: the real Lambda binaries run under
 //!   `cargo lambda watch`, and a fresh table on DynamoDB Local;
 //!   `table_stream`: that table's stream as a stream trigger's event;
-//! - [`ticket_cases`], [`merchant_cases`], [`claim_cases`]: what every
-//!   `Tickets`, `MerchantStore` and `Claims` adapter must do;
+//! - [`ticket_cases`], [`merchant_cases`], [`claim_cases`],
+//!   [`data_key_cases`]: what every `Tickets`, `MerchantStore`, `Claims`
+//!   and `DataKeys` adapter must do;
 //! - [`shipping_run`]: the 6-command shipping lifecycle the throughput
 //!   benchmarks drive, on whichever store the service has; [`process`]
 //!   what a process has used, from `/proc`; [`receiver`] a merchant's
@@ -22,6 +23,7 @@
 //!   delays and throttles chosen AWS requests.
 
 pub mod claim_cases;
+pub mod data_key_cases;
 pub mod fault_proxy;
 pub mod fixtures;
 pub mod intake_cases;

@@ -37,6 +37,20 @@ fn uuid_like() -> String {
     format!("{nanos:x}")
 }
 
+/// Seals and opens personal data on `table` under one KMS key on moto,
+/// the same for every test of the binary: what checkout sealed, the
+/// notifier opens.
+pub async fn vault(table: Arc<order_core::store::DynamoStore>) -> Arc<order_core::pii::Vault> {
+    static KEY: tokio::sync::OnceCell<(String, String)> = tokio::sync::OnceCell::const_new();
+    let (endpoint, key_id) = KEY
+        .get_or_init(order_core::testkit::lambda_harness::moto_kms_key)
+        .await
+        .clone();
+    let config = order_core::aws::emulator_config(&endpoint).await;
+    let kms = order_core::pii::Kms::new(aws_sdk_kms::Client::new(&config), key_id);
+    Arc::new(order_core::pii::Vault::new(Arc::new(kms), table))
+}
+
 /// The notifier over `table` and `queue`, sending to customers through
 /// moto's SES and SNS (from a verified address) by `tenants`' policies,
 /// and to merchants' endpoints on loopback.
@@ -56,12 +70,15 @@ pub async fn notifier(
         .send()
         .await
         .unwrap();
-    let service = Arc::new(OrderService::new(
-        table.clone(),
-        order_core::testkit::catalog(),
-        Arc::new(tenants),
-        Arc::new(SystemClock),
-    ));
+    let service = Arc::new(
+        OrderService::new(
+            table.clone(),
+            order_core::testkit::catalog(),
+            Arc::new(tenants),
+            Arc::new(SystemClock),
+        )
+        .with_vault(vault(table.clone()).await),
+    );
     let outbound = notifier::outbound::Aws {
         ses,
         sns: aws_sdk_sns::Client::new(&config),

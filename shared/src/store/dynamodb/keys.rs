@@ -21,6 +21,7 @@
 //! | claim | `CLAIM#<key>` | `CLAIM` | `expires_at` (30 days); a notification per event and channel, sent once |
 //! | merchant endpoint | `ENDPOINT#<tenant>` | `<endpoint id>` | `body`: URL, event types, signing secret, status |
 //! | merchant delivery | `DELIVERY#<tenant>#<endpoint id>` | `<delivery id>` (the event's, so newest last) | `body`: the payload, state, attempts; `expires_at` (35 days) |
+//! | data key | `DATAKEY#<tenant>` | `<customer id>` | `key`: the customer's data key, wrapped by KMS (personal data); deleted by an erasure |
 //! | live ticket | `TICKET#<ticket>` | `TICKET` | `tenant`, `role`, `subject`, `expires_at` (a minute); deleted when redeemed |
 //! | WebSocket connection | `CONNECTION#<connection id>` | `CONNECTION` | `channel`, `viewer`, `last_event_id`, `expires_at` (its longest life) |
 //! | channel member | `CHANNEL#<channel>` | `<connection id>` | `expires_at`; what the fan-out reads |
@@ -81,6 +82,7 @@ pub(super) const DUE_SHARDS: u32 = 8;
 
 /// The sort key of a live ticket.
 pub(super) const TICKET: &str = "TICKET";
+
 /// The sort key of a WebSocket connection.
 pub(super) const CONNECTION: &str = "CONNECTION";
 
@@ -103,6 +105,12 @@ pub(super) fn endpoints_pk(tenant: &str) -> String {
 /// An endpoint's deliveries.
 pub(super) fn deliveries_pk(tenant: &str, endpoint_id: &str) -> String {
     format!("DELIVERY#{tenant}#{endpoint_id}")
+}
+
+/// The tenant's customers' wrapped data keys, one item per customer (its
+/// id the sort key, so no tenant and customer ids can spell another's).
+pub(super) fn data_keys_pk(tenant: &str) -> String {
+    format!("DATAKEY#{tenant}")
 }
 
 pub(super) fn ticket_pk(ticket: &str) -> String {

@@ -33,6 +33,7 @@ use crate::ports::{Commit, IdempotencyRecord, ListQuery, Loaded, OrderStore, Pag
 use item::{body, s, text, Item};
 
 mod commit;
+mod data_keys;
 mod item;
 mod keys;
 mod list;

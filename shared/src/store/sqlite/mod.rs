@@ -24,6 +24,7 @@
 mod batch_tests;
 mod cache;
 mod commit;
+mod data_keys;
 mod merchant;
 mod outbox;
 mod reads;

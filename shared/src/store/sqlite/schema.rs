@@ -13,6 +13,8 @@ pub(super) fn prepare(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(TABLES).map_err(unavailable)?;
     conn.execute_batch(super::merchant::TABLES)
         .map_err(unavailable)?;
+    conn.execute_batch(super::data_keys::TABLES)
+        .map_err(unavailable)?;
     migrate_tracking(conn)?;
     fill_feed(conn)
 }
