@@ -142,6 +142,15 @@ async fn parked_facts_are_discarded_or_applied_by_managers_and_owners() {
         .post_json(&path, &staff, json!({ "action": "discard", "reason": "x" }))
         .await
         .problem(403);
+    // A fact the order does not have waiting is as unknown as an order.
+    server
+        .post_json(
+            &format!("/orders/{id}/parked/evt_nope"),
+            &manager,
+            json!({ "action": "discard", "reason": "x" }),
+        )
+        .await
+        .problem(404);
     server
         .post_json(
             &path,
@@ -226,10 +235,10 @@ async fn review_flags_are_resolved_with_a_reason_and_notes_are_kept() {
         )
         .await;
     assert!(resolved.expect(200)["flags"].as_array().unwrap().is_empty());
-    server
+    let again = server
         .post_json(&path, &manager, json!({ "reason": "again" }))
-        .await
-        .problem(422);
+        .await;
+    assert_eq!(again.problem(422)["title"], "Nothing to resolve");
 
     let noted = server
         .post_json(
@@ -309,6 +318,12 @@ async fn a_manager_re_fetches_the_carrier_and_corrects_a_wrong_code() {
         corrected.expect(200)["shipments"][0]["tracking_code"],
         "1ZREFETCH"
     );
+    let unknown = server
+        .http
+        .put(server.url(&format!("/orders/{id}/shipments/shp_nope")))
+        .bearer_auth(&manager)
+        .json(&json!({ "carrier": "UPS", "code": "1ZOTHER" }));
+    server.send(unknown).await.problem(404);
 
     let fetched = server
         .post_json(&format!("/orders/{id}/refetch"), &manager, json!({}))

@@ -175,9 +175,25 @@ impl From<ServiceError> for Problem {
                     .with("current_status", &refusal.status)
                     .with("current_version", refusal.version)
             }
+            // A parked fact, shipment or issue the order does not have is
+            // as unknown as an order the caller may not see.
+            ServiceError::Rejected(refusal)
+                if matches!(
+                    refusal.rejection,
+                    Rejection::UnknownParkedFact(_)
+                        | Rejection::UnknownShipment(_)
+                        | Rejection::UnknownIssue(_)
+                ) =>
+            {
+                Problem::new(StatusCode::NOT_FOUND, "Not found", detail)
+            }
             ServiceError::Rejected(refusal) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Illegal transition",
+                match refusal.rejection {
+                    Rejection::NothingToResolve => "Nothing to resolve",
+                    Rejection::BadProposal(_) => "Unfit proposal",
+                    _ => "Illegal transition",
+                },
                 detail,
             )
             .with("current_status", &refusal.status)

@@ -41,6 +41,12 @@ impl OrderService {
         mut request: Propose,
     ) -> Result<OrderView, ServiceError> {
         principal.require_staff()?;
+        if request.lines.is_empty() || request.lines.len() > decide::MAX_PROPOSED_LINES {
+            return Err(ServiceError::Invalid(format!(
+                "lines: propose 1-{} lines",
+                decide::MAX_PROPOSED_LINES
+            )));
+        }
         for (i, line) in request.lines.iter_mut().enumerate() {
             limits::id(&format!("lines[{i}].sku"), &line.sku)?;
             if let Some(replacement) = &mut line.replacement {
