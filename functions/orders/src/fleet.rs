@@ -21,8 +21,6 @@ use crate::App;
         params(("id" = String, Path, description = "The order id")),
         request_body = AssignDriver,
         responses((status = 200, description = "The order", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -50,8 +48,6 @@ pub async fn assign(
         params(("id" = String, Path, description = "The order id")),
         request_body = DriverReport,
         responses((status = 200, description = "What became of the report", body = FactOutcome),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )

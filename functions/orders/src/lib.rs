@@ -139,8 +139,6 @@ pub fn pages(live: Live) -> Router {
         request_body = TransitionRequest,
         responses(
         (status = 200, description = "The order after the command", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -169,8 +167,6 @@ async fn transition(
         request_body = TrackingInput,
         responses(
         (status = 200, description = "The order after the command", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -196,8 +192,6 @@ async fn add_tracking(
         request_body = TrackingInput,
         responses(
         (status = 200, description = "The order after the command", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -234,8 +228,6 @@ struct Note {
         request_body = Note,
         responses(
         (status = 200, description = "The order after the command", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -269,8 +261,6 @@ struct Resolution {
         request_body = Resolution,
         responses(
         (status = 200, description = "The order after the command", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -309,8 +299,6 @@ struct Settlement {
         request_body = Settlement,
         responses(
         (status = 200, description = "The order after the command", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )

@@ -43,8 +43,6 @@ pub async fn check(
         summary = "Move the lifecycle's orders onto its newest version (owners)",
         params(("name" = String, Path, description = "The lifecycle")),
         responses((status = 200, description = "What moved", body = MigrationReport),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )

@@ -25,8 +25,6 @@ use crate::App;
         params(("id" = String, Path, description = "The order id")),
         request_body = OpenIssue,
         responses((status = 201, description = "The order", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -53,8 +51,6 @@ pub async fn open_issue(
         params(("id" = String, Path, description = "The order id")),
         request_body = Propose,
         responses((status = 200, description = "The order", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
@@ -84,8 +80,6 @@ pub async fn propose_substitutions(
         params(("id" = String, Path, description = "The order id"), ("issue_id" = String, Path, description = "The issue")),
         request_body = IssueStep,
         responses((status = 200, description = "The order", body = OrderView),
-        (status = 409, description = "Version conflict or lost race", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Illegal in the order's current state", body = Problem, content_type = "application/problem+json"),
         ),
         security(("bearer" = [])),
     )
