@@ -26,11 +26,14 @@ use crate::lifecycle::Lifecycle;
 /// What the first event of a log links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The event's hash: lower-case hex SHA-256 of its JSON.
+/// The event's hash: lower-case hex SHA-256 of its JSON, written straight
+/// into the hasher (every command hashes its events: no buffer for it).
 pub fn hash(event: &Event) -> String {
-    // Serialising a domain value cannot fail: every map key is a string.
-    let json = serde_json::to_vec(event).unwrap_or_default();
-    crate::hex::encode(&Sha256::digest(&json))
+    let mut digest = Sha256::new();
+    // Serialising a domain value cannot fail (every map key is a string),
+    // and writing to a hasher cannot either.
+    let _ = serde_json::to_writer(&mut digest, event);
+    crate::hex::encode(&digest.finalize())
 }
 
 /// What the next event of the order links to.
